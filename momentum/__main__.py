@@ -1,0 +1,7 @@
+"""`python -m momentum …` is the `momentum` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,145 @@
+"""HS256 JWTs: issue and verify against an injectable wall clock.
+
+The algorithm is pinned to HS256 on both sides, so `alg: none` and algorithm
+confusion (RS256 public key used as an HMAC secret, HS384, …) are rejected.
+pyjwt's own time checks read the system clock, so they are switched off and
+`exp`/`iat`/`nbf` are checked here against `now()`; tests move that clock
+instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+
+from ._errors import TokenExpired, TokenInvalid, TokenMissing
+
+SECONDS = 1.0
+DEFAULT_TTL = 86_400 * SECONDS
+DEFAULT_LEEWAY = 30 * SECONDS
+#: RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
+MIN_SECRET_BYTES = 32
+ALGORITHM = "HS256"
+
+_DECODE_OPTIONS: Any = {
+    "require": ["exp", "iat", "sub"],
+    "verify_signature": True,
+    "verify_exp": False,
+    "verify_iat": False,
+    "verify_nbf": False,
+    "verify_aud": False,
+    "verify_iss": False,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+    jti: str
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    sub: uuid.UUID
+    email: str | None
+    username: str | None
+    exp: int
+    iat: int
+    jti: str | None
+
+
+def _wall_clock() -> float:
+    return datetime.now(UTC).timestamp()
+
+
+class TokenCodec:
+    """Issues and verifies Momentum's access tokens.
+
+    `secret` must be at least 32 bytes (UTF-8): shorter HMAC keys are weak and
+    pyjwt warns on every use. `now` returns wall-clock epoch seconds.
+    """
+
+    def __init__(
+        self,
+        secret: str,
+        *,
+        ttl: float = DEFAULT_TTL,
+        leeway: float = DEFAULT_LEEWAY,
+        now: Callable[[], float] | None = None,
+    ) -> None:
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"JWT secret must be at least {MIN_SECRET_BYTES} bytes long")
+        if ttl <= 0 or leeway < 0:
+            raise ValueError("JWT ttl must be positive and leeway not negative")
+        self._secret = secret
+        self.ttl = ttl
+        self.leeway = leeway
+        self._now = now or _wall_clock
+
+    def now(self) -> float:
+        """The wall clock this codec checks `exp` and `iat` against (epoch seconds)."""
+        return self._now()
+
+    def issue(self, user_id: uuid.UUID, email: str, username: str) -> IssuedToken:
+        iat = int(self._now())
+        exp = iat + max(1, int(self.ttl))
+        jti = uuid.uuid4().hex
+        claims = {
+            "sub": str(user_id),
+            "email": email,
+            "username": username,
+            "exp": exp,
+            "iat": iat,
+            "jti": jti,
+        }
+        token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        return IssuedToken(token, datetime.fromtimestamp(exp, UTC), jti)
+
+    def verify(self, token: str | None) -> Claims:
+        """Return the token's claims; raise `TokenMissing`, `TokenInvalid` or `TokenExpired`."""
+        if not token:
+            raise TokenMissing("no token presented")
+        try:
+            payload = jwt.decode(
+                token, self._secret, algorithms=[ALGORITHM], options=_DECODE_OPTIONS
+            )
+        except jwt.InvalidTokenError as exc:
+            raise TokenInvalid(f"invalid token: {exc}") from exc
+        claims = _claims(payload)
+        now = self._now()
+        if now >= claims.exp + self.leeway:
+            raise TokenExpired("token expired")
+        if claims.iat > now + self.leeway:
+            raise TokenInvalid("invalid token: issued in the future")
+        nbf = payload.get("nbf")
+        if nbf is not None and (not _is_number(nbf) or nbf > now + self.leeway):
+            raise TokenInvalid("invalid token: not yet valid")
+        return claims
+
+
+def _claims(payload: Mapping[str, Any]) -> Claims:
+    try:
+        sub = uuid.UUID(payload["sub"])
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise TokenInvalid("invalid token: sub is not a user id") from exc
+    exp, iat = payload["exp"], payload["iat"]
+    if not (_is_number(exp) and _is_number(iat)):
+        raise TokenInvalid("invalid token: exp and iat must be numbers")
+    email, username, jti = payload.get("email"), payload.get("username"), payload.get("jti")
+    if not all(v is None or isinstance(v, str) for v in (email, username, jti)):
+        raise TokenInvalid("invalid token: email, username and jti must be strings")
+    return Claims(sub=sub, email=email, username=username, exp=int(exp), iat=int(iat), jti=jti)
+
+
+def _is_number(value: object) -> bool:
+    """A JSON NumericDate: int or finite float (json.loads accepts Infinity/NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value)

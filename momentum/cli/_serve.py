@@ -1,0 +1,64 @@
+"""`momentum serve`: run the server until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from ..config import ConfigError, load_settings
+from ..observability import configure_logging
+from ..server import serve
+from ..storage import StorageError
+
+log = logging.getLogger("momentum")
+
+
+def add_parser(commands: Any) -> None:
+    p: argparse.ArgumentParser = commands.add_parser("serve", help="run the server")
+    p.add_argument("--bind", help="HOST:PORT (default from hypercorn.toml, else 0.0.0.0:8000)")
+    p.add_argument("--config", default="hypercorn.toml", help="hypercorn TOML file (default: %(default)s)")
+    p.add_argument("--database-url", help="sqlite:///path or postgresql://… (env DATABASE_URL)")
+    p.add_argument("--workers", type=int, help="processes; above 1 needs REDIS_URL")
+    p.add_argument("--log-format", choices=["text", "json"], help="log format (env LOG_FORMAT)")
+    p.add_argument("--log-level", help="DEBUG, INFO, WARNING… (env LOG_LEVEL)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(
+        hypercorn_toml=Path(args.config),
+        bind=args.bind,
+        database_url=args.database_url,
+        workers=args.workers,
+        log_format=args.log_format,
+        log_level=args.log_level,
+    )
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.jwt_secret_generated:
+        log.warning(
+            "JWT_SECRET is not set: using a random secret for this run only. "
+            "Tokens will not survive a restart; set JWT_SECRET in production."
+        )
+    if settings.redis_url:
+        log.warning("REDIS_URL is set but this version routes in-process only; Redis is not used")
+    try:
+        trio.run(partial(serve, settings, shutdown_trigger=_wait_for_signal))
+    except StorageError as exc:
+        raise ConfigError(f"cannot open the database {settings.database_url!r}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {settings.bind}: {exc.strerror or exc}") from None
+    return 0
+
+
+async def _wait_for_signal() -> None:
+    """`serve`'s shutdown trigger: the first SIGTERM or SIGINT."""
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("received %s", signal.Signals(signum).name)
+            return

@@ -1,0 +1,188 @@
+"""Settings: environment variables (the seed's names), `hypercorn.toml`, command-line flags.
+
+Every setting has a default that works on a laptop. A bad value stops the server at start
+with a one-line `ConfigError`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+SECONDS = 1.0
+KIB = 1024
+
+DEFAULT_DATABASE_URL = "sqlite:///momentum.db"
+DEFAULT_BIND = "0.0.0.0:8000"
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bind: str = DEFAULT_BIND
+    jwt_secret: str = ""
+    jwt_secret_generated: bool = False
+    jwt_ttl: float = 24 * 3600 * SECONDS
+    jwt_leeway: float = 30 * SECONDS
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    api_key: str | None = None
+    cleanup_interval: float = 300 * SECONDS
+    max_connections: int = 10_000
+    max_connections_per_user: int = 10
+    max_message_size: int = 64 * KIB
+    rate_limit: float = 20.0
+    rate_burst: int = 40
+    ping_interval: float = 25 * SECONDS
+    pong_timeout: float = 10 * SECONDS
+    outbox_size: int = 256
+    send_timeout: float = 10 * SECONDS
+    head_limit: int = 16 * KIB
+    handshake_timeout: float = 10 * SECONDS
+    close_timeout: float = 3 * SECONDS
+    drain_timeout: float = 10 * SECONDS
+    presence_interval: float = 0.5 * SECONDS
+    hub_mailbox: int = 4096
+    allowed_origins: frozenset[str] | None = None
+    metrics_require_key: bool = False
+    max_request_body: int = 1024 * KIB
+    log_level: str = "INFO"
+    log_format: str = "text"
+    workers: int = 1
+    hypercorn: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        return parse_bind(self.bind)
+
+
+def parse_bind(bind: str) -> tuple[str, int]:
+    host, sep, port = bind.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ConfigError(f"bind must be HOST:PORT, got {bind!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+_ENV: dict[str, tuple[str, type]] = {
+    "JWT_SECRET": ("jwt_secret", str),
+    "JWT_TTL": ("jwt_ttl", float),
+    "JWT_LEEWAY": ("jwt_leeway", float),
+    "DATABASE_URL": ("database_url", str),
+    "REDIS_URL": ("redis_url", str),
+    "MOMENTUM_API_KEY": ("api_key", str),
+    "WS_CLEANUP_INTERVAL": ("cleanup_interval", float),
+    "WS_MAX_CONNECTIONS": ("max_connections", int),
+    "WS_MAX_CONNECTIONS_PER_USER": ("max_connections_per_user", int),
+    "WS_MAX_MESSAGE_SIZE": ("max_message_size", int),
+    "WS_RATE_LIMIT": ("rate_limit", float),
+    "WS_RATE_BURST": ("rate_burst", int),
+    "WS_PING_INTERVAL": ("ping_interval", float),
+    "WS_PONG_TIMEOUT": ("pong_timeout", float),
+    "WS_OUTBOX_SIZE": ("outbox_size", int),
+    "WS_SEND_TIMEOUT": ("send_timeout", float),
+    "WS_HANDSHAKE_TIMEOUT": ("handshake_timeout", float),
+    "WS_PRESENCE_INTERVAL": ("presence_interval", float),
+    "SHUTDOWN_TIMEOUT": ("drain_timeout", float),
+    "METRICS_REQUIRE_KEY": ("metrics_require_key", bool),
+    "LOG_LEVEL": ("log_level", str),
+    "LOG_FORMAT": ("log_format", str),
+}
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    hypercorn_toml: Path | None = Path("hypercorn.toml"),
+    **overrides: Any,
+) -> Settings:
+    """Defaults ← hypercorn.toml ← environment ← flags; validated."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    if hypercorn_toml is not None and hypercorn_toml.is_file():
+        values.update(_from_toml(hypercorn_toml))
+    for name, (attr, kind) in _ENV.items():
+        raw = env.get(name)
+        if raw is not None and raw != "":
+            values[attr] = _convert(name, raw, kind)
+    origins = env.get("WS_ALLOWED_ORIGINS")
+    if origins:
+        values["allowed_origins"] = frozenset(o.strip().rstrip("/") for o in origins.split(",") if o.strip())
+    settings = Settings(**values).with_overrides(**overrides)
+    if not settings.jwt_secret:
+        settings = replace(settings, jwt_secret=secrets.token_urlsafe(48), jwt_secret_generated=True)
+    validate(settings)
+    return settings
+
+
+def _from_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    values: dict[str, Any] = {"hypercorn": data}
+    bind = data.get("bind")
+    if isinstance(bind, list) and bind:
+        bind = bind[0]
+    if isinstance(bind, str):
+        values["bind"] = bind
+    return values
+
+
+def _convert(name: str, raw: str, kind: type) -> Any:
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+            raise ConfigError(f"{name} must be true or false, got {raw!r}")
+        return lowered in {"1", "true", "yes", "on"}
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
+
+
+def validate(s: Settings) -> None:
+    parse_bind(s.bind)
+    if len(s.jwt_secret.encode()) < 32:
+        raise ConfigError("JWT_SECRET must be at least 32 bytes long")
+    positive = {
+        "WS_MAX_CONNECTIONS": s.max_connections,
+        "WS_MAX_CONNECTIONS_PER_USER": s.max_connections_per_user,
+        "WS_OUTBOX_SIZE": s.outbox_size,
+        "WS_CLEANUP_INTERVAL": s.cleanup_interval,
+        "WS_PONG_TIMEOUT": s.pong_timeout,
+        "WS_SEND_TIMEOUT": s.send_timeout,
+        "WS_HANDSHAKE_TIMEOUT": s.handshake_timeout,
+        "JWT_TTL": s.jwt_ttl,
+        "WS_PRESENCE_INTERVAL": s.presence_interval,
+        "SHUTDOWN_TIMEOUT": s.drain_timeout,
+    }
+    for name, value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"{name} must be greater than 0, got {value}")
+    if s.max_message_size < 1024:
+        raise ConfigError("WS_MAX_MESSAGE_SIZE must be at least 1024 bytes")
+    if s.rate_limit < 0 or s.rate_burst < 1:
+        raise ConfigError("WS_RATE_LIMIT must be >= 0 and WS_RATE_BURST >= 1")
+    if s.ping_interval < 0 or s.jwt_leeway < 0:
+        raise ConfigError("WS_PING_INTERVAL and JWT_LEEWAY must be >= 0")
+    if s.log_format not in {"text", "json"}:
+        raise ConfigError(f"log format must be text or json, got {s.log_format!r}")
+    if s.database_url.split(":", 1)[0] not in {"sqlite", "postgresql", "postgres"}:
+        raise ConfigError(f"DATABASE_URL must start with sqlite:// or postgresql://, got {s.database_url!r}")
+    if s.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    if s.workers > 1 and not s.redis_url:
+        raise ConfigError("--workers above 1 needs REDIS_URL: processes share state only through Redis")
+    if s.workers > 1:
+        raise ConfigError("--workers above 1 (Redis scale-out) is not available in this version yet")

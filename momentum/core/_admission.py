@@ -1,0 +1,83 @@
+"""Who may open a WebSocket: token, user, Origin (SPEC §4). Limits are the hub's call."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ..auth import AuthError, Claims, TokenCodec, extract_token
+from ..protocol import ErrorCode
+from ..storage import Store, StorageError, User
+
+log = logging.getLogger("momentum.admission")
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    user: User
+    claims: Claims
+    subprotocol: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A handshake refused before the upgrade: HTTP status and the JSON error body's fields."""
+
+    status: int
+    code: ErrorCode
+    message: str
+
+
+class Gatekeeper:
+    """Checks one handshake's credentials and Origin against the tokens and the store."""
+
+    def __init__(
+        self, codec: TokenCodec, store: Store, *, allowed_origins: frozenset[str] | None
+    ) -> None:
+        self._codec = codec
+        self._store = store
+        self._allowed_origins = allowed_origins
+
+    async def admit(self, target: str, headers: list[tuple[bytes, bytes]]) -> Admitted | Refused:
+        refusal = self.check_origin(headers)
+        if refusal is not None:
+            return refusal
+        query = urlsplit(target).query
+        token, subprotocol = extract_token(query, headers)
+        if token is None:
+            return Refused(401, ErrorCode.TOKEN_MISSING, "a token is required")
+        try:
+            claims = self._codec.verify(token)
+        except AuthError as exc:
+            return Refused(401, ErrorCode(exc.code), str(exc))
+        try:
+            user = await self._store.get_user(claims.sub)
+        except StorageError as exc:
+            log.warning("user lookup failed during a handshake: %s", exc)
+            return Refused(503, ErrorCode.UNAVAILABLE, "the user store is unavailable")
+        if user is None:
+            return Refused(401, ErrorCode.USER_UNKNOWN, "the token's user does not exist")
+        if not user.is_active:
+            return Refused(403, ErrorCode.USER_DISABLED, "this user is disabled")
+        return Admitted(user, claims, subprotocol)
+
+    def check_origin(self, headers: list[tuple[bytes, bytes]]) -> Refused | None:
+        origin = host = None
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered == b"origin":
+                origin = value.decode("latin-1").strip()
+            elif lowered == b"host":
+                host = value.decode("latin-1").strip()
+        if origin is None or origin_allowed(origin, host, self._allowed_origins):
+            return None
+        return Refused(403, ErrorCode.FORBIDDEN_ORIGIN, f"origin {origin!r} is not allowed")
+
+
+def origin_allowed(origin: str, host: str | None, allowed: frozenset[str] | None) -> bool:
+    """An explicit list (or `*`) if configured; otherwise the Origin must name this host."""
+    if allowed is not None:
+        return "*" in allowed or origin.rstrip("/") in allowed
+    netloc = urlsplit(origin).netloc
+    return host is not None and netloc.lower() == host.lower()

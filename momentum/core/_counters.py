@@ -1,0 +1,61 @@
+"""The hub's counters, and message rates sampled on its ticker."""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+RATE_WINDOW = 10.0
+
+
+class Counters:
+    """Plain integers bumped on the hot path; read by stats and metrics on demand."""
+
+    __slots__ = (
+        "connections_opened",
+        "deliveries",
+        "drops",
+        "messages_in",
+        "peak_connections",
+        "presence_frames",
+        "_samples",
+    )
+
+    def __init__(self) -> None:
+        self.connections_opened = 0
+        self.peak_connections = 0
+        self.messages_in: collections.Counter[str] = collections.Counter()
+        self.deliveries = 0  # frames handed to connections
+        self.drops: collections.Counter[str] = collections.Counter()
+        self.presence_frames = 0
+        self._samples: collections.deque[tuple[float, int, int]] = collections.deque()
+
+    def sample(self, now: float) -> None:
+        """Remember the totals at `now`, keeping RATE_WINDOW seconds of samples."""
+        self._samples.append((now, self.messages_in.total(), self.deliveries))
+        while len(self._samples) > 2 and now - self._samples[0][0] > RATE_WINDOW:
+            self._samples.popleft()
+
+    def rates(self) -> tuple[float, float]:
+        """Messages in and deliveries per second over the sampled window."""
+        if len(self._samples) < 2:
+            return 0.0, 0.0
+        (t0, in0, out0), (t1, in1, out1) = self._samples[0], self._samples[-1]
+        span = t1 - t0
+        if span <= 0:
+            return 0.0, 0.0
+        return (in1 - in0) / span, (out1 - out0) / span
+
+    def snapshot(self) -> dict[str, Any]:
+        rate_in, rate_out = self.rates()
+        return {
+            "connections_opened": self.connections_opened,
+            "peak_connections": self.peak_connections,
+            "messages_received": self.messages_in.total(),
+            "messages_by_type": dict(self.messages_in),
+            "deliveries": self.deliveries,
+            "drops": dict(self.drops),
+            "presence_frames": self.presence_frames,
+            "messages_per_second": round(rate_in, 2),
+            "deliveries_per_second": round(rate_out, 2),
+        }

@@ -1,0 +1,130 @@
+"""What the hub's mailbox carries (frozen types, dispatched by type in `_hub`)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from actors import Reply
+
+from ._session import Session
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why the hub will not take one more connection (mapped to 429 / 503)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reserve:
+    """call: hold a connection slot for `user_id` before the handshake is accepted."""
+
+    user_id: uuid.UUID
+    reply: Reply[Refusal | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """cast: give back a reserved slot whose handshake did not complete."""
+
+    user_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """cast: an accepted connection (its slot was reserved)."""
+
+    session: Session
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    """cast: the connection actor has finished."""
+
+    session: Session
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """Route one message; `frame` is built once by the sender, for every recipient.
+
+    From a connection it is a cast (`reply` None, the hub acks the sender's session); from
+    the HTTP API a call whose reply is the number of live deliveries.
+    """
+
+    message_id: str
+    message_type: str
+    to_user_id: uuid.UUID | None
+    frame: bytes
+    received_at: float
+    sender: Session | None = None
+    reply: Reply[int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineUser:
+    user_id: uuid.UUID
+    username: str
+    connections: int
+    connected_since: str
+
+
+@dataclass(frozen=True, slots=True)
+class GetOnline:
+    reply: Reply[list[OnlineUser]]
+
+
+@dataclass(frozen=True, slots=True)
+class GetStats:
+    reply: Reply[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """call: close connections idle since before `idle_before` (Trio time); reply the count."""
+
+    idle_before: float
+    reply: Reply[int]
+
+
+@dataclass(frozen=True, slots=True)
+class CloseUser:
+    """call: close every connection of a user (disabled: 4003); reply the count."""
+
+    user_id: uuid.UUID
+    code: int
+    reason: str
+    reply: Reply[int]
+
+
+@dataclass(frozen=True, slots=True)
+class CloseAll:
+    """call: close every connection (shutdown: 1001); reply the count."""
+
+    code: int
+    reason: str
+    reply: Reply[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """cast (from the hub's own ticker): flush presence, sample rates."""
+
+
+HubMsg = (
+    Reserve
+    | Release
+    | Join
+    | Leave
+    | Publish
+    | GetOnline
+    | GetStats
+    | Sweep
+    | CloseUser
+    | CloseAll
+    | Tick
+)

@@ -1,0 +1,66 @@
+"""The hub's handle on one connection actor."""
+
+from __future__ import annotations
+
+import uuid
+
+import trio
+
+from ..transport import WireStream
+
+
+class Session:
+    """One authenticated WebSocket connection, as the hub and the janitor see it.
+
+    The connection actor owns it; the hub only reads it, delivers frames through it and asks
+    it to close. `request_close` is the only way anyone else ends a connection: it records the
+    close code and cancels the actor's work scope, and the actor then runs its close
+    handshake itself.
+    """
+
+    __slots__ = (
+        "close_code",
+        "close_reason",
+        "conn_id",
+        "connected_at",
+        "last_activity",
+        "scope",
+        "user_id",
+        "username",
+        "wire",
+    )
+
+    def __init__(
+        self,
+        conn_id: int,
+        user_id: uuid.UUID,
+        username: str,
+        wire: WireStream,
+        *,
+        connected_at: str,
+        now: float,
+    ) -> None:
+        self.conn_id = conn_id
+        self.user_id = user_id
+        self.username = username
+        self.wire = wire
+        self.connected_at = connected_at  # wall clock, for humans
+        self.last_activity = now  # Trio clock, for the janitor
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.scope: trio.CancelScope | None = None
+
+    def deliver(self, frame: bytes) -> bool:
+        """Hand a pre-built frame to the connection; False if it must be closed (4009)."""
+        return self.wire.send_frame_nowait(frame)
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Ask the connection actor to close with `code`; the first request wins."""
+        if self.close_code is None:
+            self.close_code = code
+            self.close_reason = reason
+        if self.scope is not None:
+            self.scope.cancel()
+
+    def __repr__(self) -> str:
+        return f"<Session {self.conn_id} user={self.user_id}>"

@@ -1,0 +1,259 @@
+"""The connection actor: one per WebSocket, a temporary child of the connections supervisor.
+
+Its life (docs/architecture.md has the diagram):
+
+1. handshake — trio-websocket parses the upgrade from the replayed head; the gatekeeper
+   checks token, user and Origin; the hub reserves a slot (limits); then accept, or reject
+   with an HTTP status and a JSON body;
+2. serve — a reader (frames → validation → hub), a heartbeat (pings, token expiry) and the
+   wire's writer run in the actor's nursery; the hub writes frames through the Session;
+3. close — whoever ends it (peer, hub, janitor, heartbeat, shutdown) records a close code on
+   the Session and cancels the serve scope; the actor then runs the close handshake under a
+   deadline and tells the hub it left. This runs however the actor ends, crash included.
+
+Supervision: one-for-one, temporary — a crash is logged with the connection's name by the
+supervisor and never touches another connection.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import orjson
+import trio
+import trio_websocket
+
+from actors import ActorRef, MailboxFull
+
+from ..protocol import (
+    CloseCode,
+    ErrorCode,
+    MessageType,
+    ProtocolError,
+    encode_envelope,
+    encode_error,
+    parse_client_message,
+    text_frame,
+    utc_timestamp,
+)
+from ..transport import RequestHead, WireStream
+from ._admission import Admitted, Gatekeeper, Refused
+from ._messages import HubMsg, Join, Leave, Publish, Release, Reserve
+from ._ratelimit import TokenBucket
+from ._session import Session
+
+log = logging.getLogger("momentum.connection")
+
+_ids = itertools.count(1)
+_REJECT_HEADERS = [(b"Content-Type", b"application/json"), (b"Connection", b"close")]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionConfig:
+    max_message_size: int
+    outbox_size: int
+    send_timeout: float
+    handshake_timeout: float
+    close_timeout: float
+    ping_interval: float  # 0 disables server pings
+    pong_timeout: float
+    rate_limit: float  # messages per second; 0 disables
+    rate_burst: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionContext:
+    """What every connection actor shares."""
+
+    config: ConnectionConfig
+    hub: ActorRef[HubMsg]
+    gatekeeper: Gatekeeper
+    wall_clock: Callable[[], float]
+    accepting: Callable[[], bool]
+    token_leeway: float = 0.0
+    on_refused: Callable[[str], None] = lambda code: None
+
+
+async def serve_connection(
+    stream: trio.SocketStream, head: RequestHead, *, ctx: ConnectionContext
+) -> None:
+    """Run one WebSocket connection from its upgrade request to its closed socket."""
+    wire = WireStream(stream, head.raw, max_frames=ctx.config.outbox_size)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(wire.serve_writer, send_deadline=ctx.config.send_timeout))
+            session, ws, expires_at = await _handshake(nursery, wire, ctx)
+            if session is not None and ws is not None:
+                await _serve(session, ws, ctx, expires_at)
+            nursery.cancel_scope.cancel()
+    finally:
+        with trio.CancelScope(shield=True):
+            await wire.aclose()
+
+
+async def _handshake(
+    nursery: trio.Nursery, wire: WireStream, ctx: ConnectionContext
+) -> tuple[Session | None, trio_websocket.WebSocketConnection | None, float]:
+    """Upgrade or refuse; on success the session is registered with the hub."""
+    config = ctx.config
+    with trio.move_on_after(config.handshake_timeout):
+        request = await trio_websocket.wrap_server_stream(
+            nursery, wire, message_queue_size=1, max_message_size=config.max_message_size
+        )
+        verdict = await _admit(request, ctx)
+        if isinstance(verdict, Refused):
+            ctx.on_refused(verdict.code.value)
+            body = orjson.dumps({"error": {"code": verdict.code.value, "message": verdict.message}})
+            await request.reject(verdict.status, extra_headers=list(_REJECT_HEADERS), body=body)
+            return None, None, 0.0
+        user = verdict.user
+        try:
+            ws = await request.accept(subprotocol=verdict.subprotocol)
+        except BaseException:
+            ctx.hub.cast_nowait(Release(user.id))
+            raise
+        session = Session(
+            next(_ids), user.id, user.username, wire,
+            connected_at=utc_timestamp(), now=trio.current_time(),
+        )
+        await ctx.hub.cast(Join(session))
+        expires_at = trio.current_time() + (verdict.claims.exp + ctx.token_leeway - ctx.wall_clock())
+        return session, ws, expires_at
+    ctx.on_refused("handshake_timeout")
+    return None, None, 0.0
+
+
+async def _admit(
+    request: trio_websocket.WebSocketRequest, ctx: ConnectionContext
+) -> Admitted | Refused:
+    if not ctx.accepting():
+        return Refused(503, ErrorCode.SHUTTING_DOWN, "the server is shutting down")
+    verdict = await ctx.gatekeeper.admit(request.path, request.headers)
+    if isinstance(verdict, Refused):
+        return verdict
+    refusal = await ctx.hub.call(lambda reply: Reserve(verdict.user.id, reply), timeout=5.0)
+    if refusal is None:
+        return verdict
+    status = 429 if refusal.code == ErrorCode.TOO_MANY_CONNECTIONS else 503
+    return Refused(status, ErrorCode(refusal.code), refusal.message)
+
+
+async def _serve(
+    session: Session,
+    ws: trio_websocket.WebSocketConnection,
+    ctx: ConnectionContext,
+    expires_at: float,
+) -> None:
+    """Reader and heartbeat until someone closes; then the close handshake; then leave."""
+    try:
+        async with trio.open_nursery() as nursery:
+            session.scope = nursery.cancel_scope
+            if session.close_code is not None:  # closed by the hub before we got here
+                nursery.cancel_scope.cancel()
+            nursery.start_soon(_heartbeat, session, ws, ctx.config, expires_at)
+            await _read(session, ws, ctx)
+            nursery.cancel_scope.cancel()
+    except BaseException:
+        session.request_close(CloseCode.INTERNAL_ERROR, "internal error")
+        raise
+    finally:
+        with trio.CancelScope(shield=True):
+            await _close(session, ws, ctx)
+
+
+async def _close(
+    session: Session, ws: trio_websocket.WebSocketConnection, ctx: ConnectionContext
+) -> None:
+    try:
+        ctx.hub.cast_nowait(Leave(session))
+    except MailboxFull:
+        with trio.move_on_after(ctx.config.close_timeout):
+            await ctx.hub.cast(Leave(session))
+    if ws.closed is None:
+        with trio.move_on_after(ctx.config.close_timeout):
+            await ws.aclose(session.close_code or CloseCode.NORMAL, session.close_reason or None)
+
+
+async def _read(
+    session: Session, ws: trio_websocket.WebSocketConnection, ctx: ConnectionContext
+) -> None:
+    config = ctx.config
+    bucket = TokenBucket(config.rate_limit, config.rate_burst, now=trio.current_time())
+    while True:
+        try:
+            message = await ws.get_message()
+        except trio_websocket.ConnectionClosed:
+            return
+        now = session.last_activity = trio.current_time()
+        if not bucket.allow(now):
+            if bucket.flooding:
+                session.request_close(CloseCode.RATE_LIMITED, "rate limit exceeded repeatedly")
+                return
+            _reply_error(session, ErrorCode.RATE_LIMITED, "slow down: rate limit exceeded", None)
+            continue
+        if isinstance(message, bytes):
+            _reply_error(session, ErrorCode.BINARY_UNSUPPORTED, "send JSON in text frames", None)
+            continue
+        try:
+            inbound = parse_client_message(
+                message, sender=session.user_id, max_size=config.max_message_size
+            )
+        except ProtocolError as exc:
+            _reply_error(session, exc.code, exc.message, exc.ref_id)
+            continue
+        if inbound.type is MessageType.PING:
+            pong = encode_envelope(
+                MessageType.PONG, {}, message_id=inbound.id, to_user_id=session.user_id
+            )
+            _reply(session, text_frame(pong))
+            continue
+        envelope = encode_envelope(
+            inbound.type,
+            inbound.data,
+            message_id=inbound.id,
+            from_user_id=session.user_id,
+            to_user_id=inbound.to_user_id,
+        )
+        await ctx.hub.cast(
+            Publish(inbound.id, inbound.type.value, inbound.to_user_id, text_frame(envelope),
+                    now, sender=session)
+        )
+
+
+def _reply(session: Session, frame: bytes) -> None:
+    if not session.deliver(frame):
+        session.wire.drop_queued_data()
+        session.request_close(CloseCode.SLOW_CONSUMER, "slow consumer: outbound queue full")
+
+
+def _reply_error(session: Session, code: ErrorCode, message: str, ref_id: str | None) -> None:
+    _reply(session, text_frame(encode_error(code, message, ref_id=ref_id, to_user_id=session.user_id)))
+
+
+async def _heartbeat(
+    session: Session,
+    ws: trio_websocket.WebSocketConnection,
+    config: ConnectionConfig,
+    expires_at: float,
+) -> None:
+    """Ping every `ping_interval` and expect a pong within `pong_timeout`; end at token expiry."""
+    while True:
+        next_ping = trio.current_time() + config.ping_interval if config.ping_interval else None
+        wake = expires_at if next_ping is None else min(next_ping, expires_at)
+        await trio.sleep_until(wake)
+        if trio.current_time() >= expires_at:
+            session.request_close(CloseCode.TOKEN_EXPIRED, "token expired")
+            return
+        with trio.move_on_after(config.pong_timeout) as waiting:
+            try:
+                await ws.ping()
+            except trio_websocket.ConnectionClosed:
+                return
+        if waiting.cancelled_caught:
+            session.request_close(CloseCode.STALE, "no pong within the timeout")
+            return
+        session.last_activity = trio.current_time()

@@ -1,0 +1,274 @@
+"""The hub actor: registry of connections, routing, presence and counters.
+
+One task owns all of this state, so none of it needs a lock. Connections and the HTTP API
+talk to it only through its bounded mailbox (see `_messages`). It never awaits a client:
+frames are handed over with `Session.deliver`, which never blocks, and a connection whose
+outbound queue is full is asked to close with 4009 (slow consumer) instead.
+
+A failure while handling one message is logged and counted, and the hub goes on: one bad
+message must not drop every connection of the process. A failure of the hub's loop itself
+escalates to the root supervisor, which stops the process (one-for-all).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, NoReturn
+
+import trio
+
+from actors import ActorRef, Mailbox, MailboxFull
+
+from ..broker import BROADCAST, Broker, LocalBroker, user_topic
+from ..protocol import CloseCode, MessageType, encode_envelope, text_frame
+from ._counters import Counters
+from ._messages import (
+    CloseAll,
+    CloseUser,
+    GetOnline,
+    GetStats,
+    HubMsg,
+    Join,
+    Leave,
+    OnlineUser,
+    Publish,
+    Refusal,
+    Release,
+    Reserve,
+    Sweep,
+    Tick,
+)
+from ._presence import PresenceBatch
+from ._session import Session
+
+log = logging.getLogger("momentum.hub")
+
+BrokerFactory = Callable[[Callable[[str, bytes], int]], Broker]
+
+
+@dataclass(frozen=True, slots=True)
+class HubConfig:
+    max_connections: int
+    max_connections_per_user: int
+    presence_interval: float
+    observe_latency: Callable[[float], None] = lambda seconds: None
+    broker_factory: BrokerFactory = LocalBroker
+
+
+class Hub:
+    """The hub's state and handlers; `serve_hub` runs one in a task."""
+
+    def __init__(self, config: HubConfig, *, started_at: float) -> None:
+        self.config = config
+        self.started_at = started_at
+        self.sessions: dict[int, Session] = {}
+        self.by_user: dict[uuid.UUID, dict[int, Session]] = {}
+        self.reserved: dict[uuid.UUID, int] = {}
+        self.reserved_total = 0
+        self.presence = PresenceBatch()
+        self.counters = Counters()
+        self.errors = 0
+        self.broker = config.broker_factory(self.deliver_local)
+
+    # -- admission ----------------------------------------------------------------------------
+
+    def reserve(self, user_id: uuid.UUID) -> Refusal | None:
+        if len(self.sessions) + self.reserved_total >= self.config.max_connections:
+            return Refusal("server_full", "the server has no room for more connections")
+        held = len(self.by_user.get(user_id, ())) + self.reserved.get(user_id, 0)
+        if held >= self.config.max_connections_per_user:
+            limit = self.config.max_connections_per_user
+            return Refusal("too_many_connections", f"at most {limit} connections per user")
+        self.reserved[user_id] = self.reserved.get(user_id, 0) + 1
+        self.reserved_total += 1
+        return None
+
+    def release(self, user_id: uuid.UUID) -> None:
+        left = self.reserved.get(user_id, 0) - 1
+        if left < 0:
+            return
+        self.reserved_total -= 1
+        if left:
+            self.reserved[user_id] = left
+        else:
+            del self.reserved[user_id]
+
+    def join(self, session: Session) -> None:
+        self.release(session.user_id)
+        self.sessions[session.conn_id] = session
+        mine = self.by_user.get(session.user_id)
+        if mine is None:
+            mine = self.by_user[session.user_id] = {}
+            self.broker.subscribe(user_topic(session.user_id))
+            self.presence.joined(session.user_id, session.username)
+        mine[session.conn_id] = session
+        self.counters.connections_opened += 1
+        self.counters.peak_connections = max(self.counters.peak_connections, len(self.sessions))
+
+    def leave(self, session: Session) -> None:
+        if self.sessions.pop(session.conn_id, None) is None:
+            return
+        mine = self.by_user.get(session.user_id)
+        if mine is None:
+            return
+        mine.pop(session.conn_id, None)
+        if not mine:
+            del self.by_user[session.user_id]
+            self.broker.unsubscribe(user_topic(session.user_id))
+            self.presence.left(session.user_id, session.username)
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def publish(self, msg: Publish) -> int:
+        self.counters.messages_in[msg.message_type] += 1
+        topic = BROADCAST if msg.to_user_id is None else user_topic(msg.to_user_id)
+        delivered = self.broker.publish(topic, msg.frame) or 0
+        self.config.observe_latency(trio.current_time() - msg.received_at)
+        if msg.to_user_id is not None and delivered == 0:
+            self.counters.drops["recipient_offline"] += 1
+        if msg.sender is not None:
+            self._ack(msg.sender, msg.message_id, delivered)
+        return delivered
+
+    def deliver_local(self, topic: str, frame: bytes) -> int:
+        """Hand `frame` to every local connection of `topic`; close the ones that cannot keep up."""
+        if topic == BROADCAST:
+            targets = self.sessions
+        else:
+            targets = self.by_user.get(uuid.UUID(topic.removeprefix("user:")), {})
+        delivered = 0
+        for session in targets.values():
+            if session.deliver(frame):
+                delivered += 1
+            else:
+                self._overflow(session)
+        self.counters.deliveries += delivered
+        return delivered
+
+    def _ack(self, sender: Session, message_id: str, delivered: int) -> None:
+        ack = encode_envelope(
+            MessageType.ACK,
+            {"ref_id": message_id, "delivered": delivered, "stored": False},
+            to_user_id=sender.user_id,
+        )
+        if not sender.deliver(text_frame(ack)):
+            self._overflow(sender)
+
+    def _overflow(self, session: Session) -> None:
+        if session.close_code is None:
+            self.counters.drops["slow_consumer"] += 1
+            session.wire.drop_queued_data()
+            session.request_close(CloseCode.SLOW_CONSUMER, "slow consumer: outbound queue full")
+
+    # -- presence, janitor, admin -----------------------------------------------------------
+
+    def tick(self) -> None:
+        self.counters.sample(trio.current_time())
+        if self.presence:
+            for envelope in self.presence.flush():
+                self.counters.presence_frames += 1
+                self.broker.publish(BROADCAST, text_frame(envelope))
+
+    def sweep(self, idle_before: float) -> int:
+        stale = [s for s in self.sessions.values() if s.last_activity < idle_before]
+        for session in stale:
+            session.request_close(CloseCode.STALE, "idle for too long")
+        self.counters.drops["idle"] += len(stale)
+        return len(stale)
+
+    def close_user(self, user_id: uuid.UUID, code: int, reason: str) -> int:
+        mine = list(self.by_user.get(user_id, {}).values())
+        for session in mine:
+            session.request_close(code, reason)
+        return len(mine)
+
+    def close_all(self, code: int, reason: str) -> int:
+        for session in self.sessions.values():
+            session.request_close(code, reason)
+        return len(self.sessions)
+
+    def online(self) -> list[OnlineUser]:
+        return [
+            OnlineUser(
+                user_id=user_id,
+                username=next(iter(mine.values())).username,
+                connections=len(mine),
+                connected_since=min(s.connected_at for s in mine.values()),
+            )
+            for user_id, mine in self.by_user.items()
+        ]
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "total_connections": len(self.sessions),
+            "unique_users": len(self.by_user),
+            "server_uptime": int(trio.current_time() - self.started_at),
+            "broker": self.broker.name,
+            "hub_errors": self.errors,
+            **self.counters.snapshot(),
+        }
+
+    # -- dispatch -----------------------------------------------------------------------------
+
+    def handle(self, msg: HubMsg) -> None:
+        match msg:
+            case Publish(reply=None):
+                self.publish(msg)
+            case Publish(reply=reply) if reply is not None:
+                reply.send(self.publish(msg))
+            case Join(session=session):
+                self.join(session)
+            case Leave(session=session):
+                self.leave(session)
+            case Reserve(user_id=user_id, reply=reply):
+                reply.send(self.reserve(user_id))
+            case Release(user_id=user_id):
+                self.release(user_id)
+            case Tick():
+                self.tick()
+            case GetOnline(reply=reply):
+                reply.send(self.online())
+            case GetStats(reply=reply):
+                reply.send(self.stats())
+            case Sweep(idle_before=idle_before, reply=reply):
+                reply.send(self.sweep(idle_before))
+            case CloseUser(user_id=user_id, code=code, reason=reason, reply=reply):
+                reply.send(self.close_user(user_id, code, reason))
+            case CloseAll(code=code, reason=reason, reply=reply):
+                reply.send(self.close_all(code, reason))
+
+
+async def serve_hub(
+    mailbox: Mailbox[HubMsg],
+    *,
+    ref: ActorRef[HubMsg],
+    config: HubConfig,
+    started_at: float,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> NoReturn:
+    """Run a hub (fresh state on every start) on `mailbox` until cancelled."""
+    hub = Hub(config, started_at=started_at)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(partial(_tick_forever, ref, config.presence_interval))
+        task_status.started()
+        async for msg in mailbox:
+            try:
+                hub.handle(msg)
+            except Exception:
+                hub.errors += 1
+                log.exception("hub failed to handle %s", type(msg).__name__)
+    raise RuntimeError("the hub's mailbox was closed")
+
+
+async def _tick_forever(ref: ActorRef[HubMsg], interval: float) -> NoReturn:
+    """Wake the hub every `interval` to flush presence; skip a tick when it is busy."""
+    while True:
+        await trio.sleep(interval)
+        try:
+            ref.cast_nowait(Tick())
+        except MailboxFull:
+            pass

@@ -1,0 +1,58 @@
+"""Who is calling: a user (JWT), an admin user, or the application backend (X-API-Key)."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from quart import request
+
+from ..auth import AuthError
+from ..protocol import ErrorCode
+from ..storage import StorageError, User
+from ._errors import ApiError
+from ._services import Services
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user: User | None  # None: the application backend, authenticated by API key
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is None or self.user.is_admin
+
+
+async def authenticate(services: Services) -> Principal:
+    """The caller, from `X-API-Key` or `Authorization: Bearer`; ApiError 401/403 otherwise."""
+    api_key = request.headers.get("X-API-Key")
+    if api_key is not None:
+        expected = services.settings.api_key
+        if expected and hmac.compare_digest(api_key.encode(), expected.encode()):
+            return Principal(None)
+        raise ApiError(401, ErrorCode.TOKEN_INVALID, "invalid API key")
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, ErrorCode.TOKEN_MISSING, "send Authorization: Bearer <token> or X-API-Key")
+    try:
+        claims = services.codec.verify(token.strip())
+    except AuthError as exc:
+        raise ApiError(401, ErrorCode(exc.code), str(exc)) from None
+    try:
+        user = await services.store.get_user(claims.sub)
+    except StorageError:
+        services.metrics.storage_errors.inc()
+        raise ApiError(503, ErrorCode.UNAVAILABLE, "the user store is unavailable") from None
+    if user is None:
+        raise ApiError(401, ErrorCode.USER_UNKNOWN, "the token's user does not exist")
+    if not user.is_active:
+        raise ApiError(403, ErrorCode.USER_DISABLED, "this user is disabled")
+    return Principal(user)
+
+
+async def require_admin(services: Services) -> Principal:
+    principal = await authenticate(services)
+    if not principal.is_admin:
+        raise ApiError(403, ErrorCode.FORBIDDEN, "this endpoint is for admins and the API key")
+    return principal

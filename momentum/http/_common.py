@@ -1,0 +1,60 @@
+"""Helpers shared by the route modules: the services, request bodies, user JSON."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from quart import current_app, request
+
+from actors import ActorError
+
+from ..protocol import ErrorCode
+from ..storage import User
+from ._errors import ApiError
+from ._services import Services
+
+T = TypeVar("T")
+
+
+def services() -> Services:
+    found: Services = current_app.extensions["momentum"]
+    return found
+
+
+async def json_body() -> dict[str, Any]:
+    """The request's JSON object (size already capped by MAX_CONTENT_LENGTH)."""
+    raw = await request.get_data(cache=False, as_text=False)
+    try:
+        body = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, ErrorCode.INVALID_JSON, f"invalid JSON: {exc.msg}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, ErrorCode.BAD_REQUEST, "the body must be a JSON object")
+    return body
+
+
+def field(body: dict[str, Any], name: str, kind: type[T], *, required: bool = True) -> T | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError(400, ErrorCode.BAD_REQUEST, f"{name} is required")
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ApiError(400, ErrorCode.BAD_REQUEST, f"{name} must be a {kind.__name__}")
+    return value
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "username": user.username,
+        "is_active": user.is_active,
+        "is_admin": user.is_admin,
+        "created_at": user.created_at.isoformat(),
+    }
+
+
+def actor_unavailable(exc: ActorError) -> ApiError:
+    return ApiError(503, ErrorCode.UNAVAILABLE, f"the server is busy or stopping ({exc})")

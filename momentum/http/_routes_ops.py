@@ -1,0 +1,51 @@
+"""`/health` and `/metrics`: for load balancers and Prometheus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response
+
+from actors import ActorError
+
+from ..core import GetStats
+from ..observability import CONTENT_TYPE
+from ..storage import StorageError
+from ._auth import require_admin
+from ._common import services
+from ._errors import ApiError, json_response
+
+blueprint = Blueprint("ops", __name__)
+
+_PROBE_TIMEOUT = 2.0
+
+
+@blueprint.get("/health")
+async def health() -> Response:
+    s = services()
+    checks: dict[str, dict[str, Any]] = {}
+    try:
+        await s.store.check()
+        checks["database"] = {"status": "ok", "backend": s.store.backend}
+    except StorageError as exc:
+        checks["database"] = {"status": "down", "backend": s.store.backend, "error": str(exc)}
+    try:
+        stats = await s.hub.call(GetStats, timeout=_PROBE_TIMEOUT)
+        checks["hub"] = {"status": "ok", "connections": stats["total_connections"]}
+    except ActorError as exc:
+        checks["hub"] = {"status": "down", "error": str(exc)}
+    ready = s.is_ready() and all(c["status"] == "ok" for c in checks.values())
+    status = "ok" if ready else ("stopping" if not s.is_ready() else "degraded")
+    return json_response({"status": status, "checks": checks}, 200 if ready else 503)
+
+
+@blueprint.get("/metrics")
+async def metrics() -> Response:
+    s = services()
+    if s.settings.metrics_require_key:
+        await require_admin(s)
+    try:
+        snapshot = await s.hub.call(GetStats, timeout=_PROBE_TIMEOUT)
+    except ActorError:
+        raise ApiError(503, "unavailable", "the hub did not answer") from None  # type: ignore[arg-type]
+    return Response(s.metrics.render(snapshot), content_type=CONTENT_TYPE)

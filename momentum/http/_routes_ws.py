@@ -1,0 +1,133 @@
+"""`/ws/*`: the seed's HTTP endpoints beside the WebSocket (SPEC §6)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import trio
+from quart import Blueprint, Response
+
+from actors import ActorError
+
+from ..core import GetOnline, GetStats, Publish, RunNow
+from ..protocol import (
+    API_TYPES,
+    ErrorCode,
+    MessageType,
+    ProtocolError,
+    encode_envelope,
+    text_frame,
+    validate_fields,
+)
+from ._auth import authenticate, require_admin
+from ._common import actor_unavailable, json_body, services
+from ._errors import ApiError, error_response, json_response
+from ._services import ACTOR_CALL_TIMEOUT
+
+blueprint = Blueprint("ws", __name__)
+
+
+@blueprint.get("/ws")
+async def websocket_without_upgrade() -> Response:
+    return error_response(426, ErrorCode.BAD_REQUEST, "this is the WebSocket endpoint: send an upgrade")
+
+
+@blueprint.get("/ws/online")
+async def online() -> Response:
+    s = services()
+    await authenticate(s)
+    try:
+        users = await s.hub.call(GetOnline, timeout=ACTOR_CALL_TIMEOUT)
+    except ActorError as exc:
+        raise actor_unavailable(exc) from None
+    listed = [
+        {
+            "user_id": str(u.user_id),
+            "username": u.username,
+            "connections": u.connections,
+            "connected_since": u.connected_since,
+        }
+        for u in users
+    ]
+    return json_response({"users": listed, "count": len(listed)})
+
+
+@blueprint.get("/ws/stats")
+async def stats() -> Response:
+    s = services()
+    await authenticate(s)
+    try:
+        snapshot = await s.hub.call(GetStats, timeout=ACTOR_CALL_TIMEOUT)
+    except ActorError as exc:
+        raise actor_unavailable(exc) from None
+    return json_response(snapshot)
+
+
+@blueprint.post("/ws/send")
+async def send() -> Response:
+    s = services()
+    principal = await authenticate(s)
+    body = await json_body()
+    body.setdefault("message_type", MessageType.TEXT.value)
+    sender = principal.user.id if principal.user else None
+    allowed = API_TYPES if principal.user is None else API_TYPES - {MessageType.SYSTEM_MESSAGE}
+    inbound = _validate(body, sender, allowed)
+    if inbound.to_user_id is None:
+        raise ApiError(400, ErrorCode.BAD_REQUEST, "to_user_id is required (use /ws/broadcast)")
+    delivered = await _publish(inbound.id, inbound.type, inbound.data, sender, inbound.to_user_id)
+    return json_response({"id": inbound.id, "delivered": delivered, "stored": False})
+
+
+@blueprint.post("/ws/broadcast")
+async def broadcast() -> Response:
+    s = services()
+    principal = await require_admin(s)
+    body = await json_body()
+    body.setdefault("message_type", MessageType.SYSTEM_MESSAGE.value)
+    sender = principal.user.id if principal.user else None
+    inbound = _validate(body, sender, API_TYPES)
+    if inbound.to_user_id is not None:
+        raise ApiError(400, ErrorCode.BAD_REQUEST, "a broadcast has no to_user_id (use /ws/send)")
+    recipients = await _publish(inbound.id, inbound.type, inbound.data, sender, None)
+    return json_response({"id": inbound.id, "recipients": recipients})
+
+
+@blueprint.post("/ws/cleanup")
+async def cleanup() -> Response:
+    s = services()
+    await require_admin(s)
+    try:
+        removed = await s.janitor.call(RunNow, timeout=ACTOR_CALL_TIMEOUT * 2)
+    except ActorError as exc:
+        raise actor_unavailable(exc) from None
+    return json_response({"removed": removed})
+
+
+def _validate(body: dict[str, Any], sender: uuid.UUID | None, allowed: frozenset[MessageType]) -> Any:
+    try:
+        return validate_fields(body, sender=sender, allowed=allowed)
+    except ProtocolError as exc:
+        raise ApiError(400, exc.code, exc.message) from None
+
+
+async def _publish(
+    message_id: str,
+    kind: MessageType,
+    data: dict[str, Any],
+    sender: uuid.UUID | None,
+    to_user_id: uuid.UUID | None,
+) -> int:
+    frame = text_frame(
+        encode_envelope(kind, data, message_id=message_id, from_user_id=sender, to_user_id=to_user_id)
+    )
+    if len(frame) > services().settings.max_message_size:
+        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the message is larger than the frame limit")
+    received_at = trio.current_time()
+    try:
+        return await services().hub.call(
+            lambda reply: Publish(message_id, kind.value, to_user_id, frame, received_at, reply=reply),
+            timeout=ACTOR_CALL_TIMEOUT,
+        )
+    except ActorError as exc:
+        raise actor_unavailable(exc) from None

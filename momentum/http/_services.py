@@ -1,0 +1,29 @@
+"""What the HTTP handlers reach: the store, the token codec, the hub and janitor, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from actors import ActorRef
+
+from ..auth import PasswordHasher, TokenCodec
+from ..config import Settings
+from ..core import HubMsg, JanitorMsg
+from ..observability import Metrics
+from ..storage import Store
+
+#: How long an HTTP handler waits for the hub or janitor before answering 503.
+ACTOR_CALL_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: Store
+    codec: TokenCodec
+    hasher: PasswordHasher
+    hub: ActorRef[HubMsg]
+    janitor: ActorRef[JanitorMsg]
+    metrics: Metrics
+    is_ready: Callable[[], bool]

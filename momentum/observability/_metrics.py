@@ -1,0 +1,93 @@
+"""Prometheus metrics (SPEC §11).
+
+Hot-path numbers (messages, deliveries, drops) are plain integers kept by the hub; a custom
+collector turns the hub's latest statistics into metric families at scrape time, so a
+message costs no metric-library call. Rare events (refused handshakes) and the delivery
+latency histogram use prometheus-client directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+_LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+
+
+class _HubCollector(Collector):
+    def __init__(self) -> None:
+        self.snapshot: Mapping[str, Any] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.snapshot
+        if not s:
+            return
+        yield GaugeMetricFamily(
+            "momentum_connections", "Open WebSocket connections.", value=s["total_connections"]
+        )
+        yield GaugeMetricFamily("momentum_users", "Users online.", value=s["unique_users"])
+        yield CounterMetricFamily(
+            "momentum_connections_opened", "Connections accepted.", value=s["connections_opened"]
+        )
+        received = CounterMetricFamily(
+            "momentum_messages_received", "Messages accepted from clients and the API.", labels=["type"]
+        )
+        for kind, count in s["messages_by_type"].items():
+            received.add_metric([kind], count)
+        yield received
+        yield CounterMetricFamily(
+            "momentum_deliveries", "Frames handed to connections.", value=s["deliveries"]
+        )
+        drops = CounterMetricFamily("momentum_drops", "Messages or connections dropped.", labels=["reason"])
+        for reason, count in s["drops"].items():
+            drops.add_metric([reason], count)
+        yield drops
+        yield CounterMetricFamily(
+            "momentum_slow_consumer_closes",
+            "Connections closed with 4009.",
+            value=s["drops"].get("slow_consumer", 0),
+        )
+        yield CounterMetricFamily("momentum_hub_errors", "Hub handler failures.", value=s["hub_errors"])
+
+
+class Metrics:
+    """The process's metrics registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._hub = _HubCollector()
+        self.registry.register(self._hub)
+        self.handshake_failures = Counter(
+            "momentum_handshake_failures",
+            "WebSocket handshakes refused, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.delivery_latency = Histogram(
+            "momentum_delivery_latency_seconds",
+            "From a message's arrival to its hand-off to every local recipient.",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.storage_errors = Counter(
+            "momentum_storage_errors", "Failed storage operations.", registry=self.registry
+        )
+        self.broker_errors = Counter(
+            "momentum_broker_errors", "Failed broker operations.", registry=self.registry
+        )
+
+    def handshake_refused(self, reason: str) -> None:
+        self.handshake_failures.labels(reason).inc()
+
+    def observe_latency(self, seconds: float) -> None:
+        self.delivery_latency.observe(seconds)
+
+    def render(self, hub_snapshot: Mapping[str, Any]) -> bytes:
+        self._hub.snapshot = hub_snapshot
+        return generate_latest(self.registry)

@@ -1,0 +1,34 @@
+"""The message protocol: envelopes, frames, and the one table of error and close codes."""
+
+from ._codes import CloseCode, ErrorCode
+from ._envelope import (
+    API_TYPES,
+    CLIENT_TYPES,
+    ENVELOPE_OVERHEAD,
+    Inbound,
+    MessageType,
+    ProtocolError,
+    encode_envelope,
+    encode_error,
+    parse_client_message,
+    utc_timestamp,
+    validate_fields,
+)
+from ._frames import text_frame
+
+__all__ = [
+    "API_TYPES",
+    "CLIENT_TYPES",
+    "ENVELOPE_OVERHEAD",
+    "CloseCode",
+    "ErrorCode",
+    "Inbound",
+    "MessageType",
+    "ProtocolError",
+    "encode_envelope",
+    "encode_error",
+    "parse_client_message",
+    "text_frame",
+    "utc_timestamp",
+    "validate_fields",
+]

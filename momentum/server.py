@@ -1,0 +1,248 @@
+"""The root of the process: one nursery owning every service, and the shutdown order.
+
+Supervision tree (docs/architecture.md draws it)::
+
+    root (one-for-all, no restarts: a crash stops the process)
+    ├── hub          actor, permanent
+    ├── janitor      actor, permanent
+    ├── connections  supervisor (one-for-one): one temporary child per accepted socket
+    ├── http         the Quart app's lifespan (startup/shutdown run here, not by hypercorn)
+    └── front        the listener: reads request heads, hands out `/ws` and HTTP
+
+Shutdown (SIGTERM/SIGINT, or the test's trigger): stop accepting, close every WebSocket
+with 1001, wait for them to drain up to `drain_timeout`, close idle HTTP keep-alives, then
+leave the root supervisor, which stops the children in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.trio.worker_context import WorkerContext
+from hypercorn.typing import ConnectionState
+from hypercorn.utils import wrap_app
+from quart_trio import QuartTrio
+
+from actors import (
+    ActorError,
+    ActorRef,
+    ChildSpec,
+    Restart,
+    Strategy,
+    Supervisor,
+    actor_spec,
+    open_mailbox,
+    open_supervisor,
+)
+
+from .auth import PasswordHasher, TokenCodec
+from .config import Settings
+from .core import (
+    CloseAll,
+    ConnectionConfig,
+    ConnectionContext,
+    Gatekeeper,
+    GetStats,
+    HubConfig,
+    HubMsg,
+    JanitorMsg,
+    serve_connection,
+    serve_hub,
+    serve_janitor,
+)
+from .http import Services, create_app
+from .observability import Metrics
+from .storage import Store, open_store
+from .transport import FrontConfig, ReplayStream, RequestHead, serve_front
+
+log = logging.getLogger("momentum.server")
+
+_DRAIN_POLL = 0.05
+_CALL_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Running:
+    """What `serve` reports once it listens: the bound port and the live services."""
+
+    port: int
+    services: Services
+
+
+async def serve(
+    settings: Settings,
+    *,
+    shutdown_trigger: Callable[[], Awaitable[object]],
+    hasher: PasswordHasher | None = None,
+    task_status: trio.TaskStatus[Running] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run Momentum until `shutdown_trigger()` returns, then drain and stop."""
+    listener = await _listen(settings)
+    async with listener, open_store(settings.database_url) as store:
+        await _run(settings, listener, store, hasher or PasswordHasher(), shutdown_trigger, task_status)
+
+
+async def _run(
+    settings: Settings,
+    listener: trio.SocketListener,
+    store: Store,
+    hasher: PasswordHasher,
+    shutdown_trigger: Callable[[], Awaitable[object]],
+    task_status: trio.TaskStatus[Running],
+) -> None:
+    metrics = Metrics()
+    codec = TokenCodec(settings.jwt_secret, ttl=settings.jwt_ttl, leeway=settings.jwt_leeway)
+    hub_ref, hub_inbox = open_mailbox[HubMsg]("hub", settings.hub_mailbox)
+    janitor_ref, janitor_inbox = open_mailbox[JanitorMsg]("janitor", 16)
+    state = _State()
+    services = Services(
+        settings, store, codec, hasher, hub_ref, janitor_ref, metrics, lambda: state.accepting
+    )
+    app = create_app(services)
+    started_at = trio.current_time()
+    hub_config = HubConfig(
+        max_connections=settings.max_connections,
+        max_connections_per_user=settings.max_connections_per_user,
+        presence_interval=settings.presence_interval,
+        observe_latency=metrics.observe_latency,
+    )
+    async with open_supervisor("root", strategy=Strategy.ONE_FOR_ALL, max_restarts=0) as root:
+        run_hub = partial(serve_hub, ref=hub_ref, config=hub_config, started_at=started_at)
+        await root.start(actor_spec("hub", run_hub, hub_inbox))
+        run_janitor = partial(
+            serve_janitor,
+            hub=hub_ref,
+            idle_timeout=settings.cleanup_interval,
+            period=max(1.0, settings.cleanup_interval / 5),
+        )
+        await root.start(actor_spec("janitor", run_janitor, janitor_inbox))
+        connections: Supervisor = await root.start(ChildSpec("connections", _serve_connections))
+        await root.start(ChildSpec("http", partial(_serve_lifespan, app)))
+        on_websocket, on_http = _handlers(settings, services, app, state, codec)
+        front = partial(
+            serve_front,
+            listener,
+            config=FrontConfig("/ws", settings.head_limit, settings.handshake_timeout),
+            on_websocket=on_websocket,
+            on_http=on_http,
+            spawn=lambda name, fn: connections.start_soon(
+                ChildSpec(name, _as_start(fn), Restart.TEMPORARY)
+            ),
+        )
+        await root.start(ChildSpec("front", _as_start(front)))
+        port = listener.socket.getsockname()[1]
+        log.info("Momentum listening on %s (ws://…:%d/ws), store: %s", settings.bind, port, store.backend)
+        task_status.started(Running(port, services))
+        await shutdown_trigger()
+        await _drain(root, hub_ref, state, settings.drain_timeout)
+
+
+class _State:
+    """Mutable process state the handlers read: are we taking new connections?"""
+
+    def __init__(self) -> None:
+        self.accepting = True
+        self.http_context = WorkerContext(None)
+
+
+def _handlers(
+    settings: Settings, services: Services, app: QuartTrio, state: _State, codec: TokenCodec
+) -> tuple[Callable[[trio.SocketStream, RequestHead], Awaitable[None]], Callable[[ReplayStream], Awaitable[None]]]:
+    context = ConnectionContext(
+        config=ConnectionConfig(
+            max_message_size=settings.max_message_size,
+            outbox_size=settings.outbox_size,
+            send_timeout=settings.send_timeout,
+            handshake_timeout=settings.handshake_timeout,
+            close_timeout=settings.close_timeout,
+            ping_interval=settings.ping_interval,
+            pong_timeout=settings.pong_timeout,
+            rate_limit=settings.rate_limit,
+            rate_burst=settings.rate_burst,
+        ),
+        hub=services.hub,
+        gatekeeper=Gatekeeper(codec, services.store, allowed_origins=settings.allowed_origins),
+        wall_clock=codec.now,
+        accepting=lambda: state.accepting,
+        token_leeway=settings.jwt_leeway,
+        on_refused=services.metrics.handshake_refused,
+    )
+    hconfig = HypercornConfig.from_mapping(
+        {k: v for k, v in settings.hypercorn.items() if k not in {"bind", "workers"}}
+    )
+    asgi = wrap_app(app, hconfig.wsgi_max_body_size, "asgi")
+
+    async def on_websocket(stream: trio.SocketStream, head: RequestHead) -> None:
+        await serve_connection(stream, head, ctx=context)
+
+    async def on_http(stream: ReplayStream) -> None:
+        server = TCPServer(asgi, hconfig, state.http_context, ConnectionState({}), stream)  # type: ignore[arg-type]
+        await server.run()
+
+    return on_websocket, on_http
+
+
+async def _listen(settings: Settings) -> trio.SocketListener:
+    host, port = settings.host_port
+    listeners = await trio.open_tcp_listeners(port, host=host, backlog=1024)
+    if len(listeners) > 1:
+        for extra in listeners[1:]:
+            await extra.aclose()
+    return listeners[0]
+
+
+def _as_start(fn: Callable[..., Awaitable[object]]) -> Callable[..., Awaitable[object]]:
+    """Adapt `fn(task_status=...)` or a plain coroutine function to a child's start."""
+
+    async def start(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            await fn(task_status=task_status)
+        except TypeError as exc:
+            if "task_status" not in str(exc):
+                raise
+            task_status.started()
+            await fn()
+
+    return start
+
+
+async def _serve_connections(*, task_status: trio.TaskStatus[Supervisor]) -> None:
+    async with open_supervisor("connections", strategy=Strategy.ONE_FOR_ONE) as supervisor:
+        task_status.started(supervisor)
+        await trio.sleep_forever()
+
+
+async def _serve_lifespan(app: QuartTrio, *, task_status: trio.TaskStatus[None]) -> None:
+    """Run the Quart app's startup and shutdown ourselves (hypercorn's lifespan is bypassed)."""
+    async with trio.open_nursery() as nursery:
+        app.nursery = nursery
+        await app.startup()
+        task_status.started()
+        try:
+            await trio.sleep_forever()
+        finally:
+            with trio.CancelScope(shield=True):
+                await app.shutdown()
+
+
+async def _drain(
+    root: Supervisor, hub: ActorRef[HubMsg], state: _State, timeout: float
+) -> None:
+    log.info("shutting down: closing connections (up to %.0f s)", timeout)
+    state.accepting = False
+    await root.stop_child("front")
+    with trio.move_on_after(timeout):
+        try:
+            await hub.call(lambda r: CloseAll(1001, "server shutting down", r), timeout=_CALL_TIMEOUT)
+            while (await hub.call(GetStats, timeout=_CALL_TIMEOUT))["total_connections"]:
+                await trio.sleep(_DRAIN_POLL)
+        except ActorError as exc:
+            log.warning("drain cut short: %s", exc)
+    await state.http_context.terminated.set()
+    log.info("stopped")

@@ -1,0 +1,24 @@
+"""The storage layer's error vocabulary.
+
+Driver errors (sqlite3, asyncpg, OSError) never leave this package: they are
+translated into `StorageError` at the edge. `UserExists` is deliberately *not* a
+`StorageError`: it is a conflict the caller caused (HTTP 409), not an outage (503).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+UniqueField = Literal["email", "username"]
+
+
+class StorageError(Exception):
+    """The database is unavailable or failed."""
+
+
+class UserExists(Exception):
+    """The email or the username is already taken."""
+
+    def __init__(self, field: UniqueField) -> None:
+        super().__init__(f"a user with this {field} already exists")
+        self.field: UniqueField = field

@@ -1,0 +1,252 @@
+"""SQLite backend: stdlib sqlite3 behind one dedicated worker thread.
+
+One connection, used only through `trio.to_thread.run_sync` with a
+`CapacityLimiter(1)`: calls are serialized (SQLite has one writer anyway) and
+never block the Trio loop. Worker calls are not abandoned on cancellation, so
+a transaction always finishes (commit or rollback) before the caller unwinds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import trio
+
+from ._errors import StorageError, UniqueField, UserExists
+from ._migrations import load_migrations
+from ._types import NewUser, User, email_key, username_key
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 5_000
+
+_COLUMNS = "id, email, username, password_hash, is_active, is_admin, created_at"
+_INSERT = (
+    "INSERT INTO users (id, email, username, username_key, password_hash,"
+    " is_active, is_admin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SCHEMA_MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)"
+)
+
+
+def sqlite_path(url: str) -> str:
+    """`sqlite:///rel/path.db` → `rel/path.db`; `sqlite:////abs.db` → `/abs.db`."""
+    path = url.removeprefix("sqlite:///")
+    if path == url or not path:
+        raise ValueError(f"invalid SQLite URL {url!r}: expected sqlite:///path/to/file.db")
+    return path
+
+
+class SqliteStore:
+    """`Store` on one SQLite connection; see the module docstring."""
+
+    backend = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection, migrations_applied: tuple[int, ...]) -> None:
+        self._conn = conn
+        self._limiter = trio.CapacityLimiter(1)
+        self.migrations_applied = migrations_applied
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            try:
+                return fn(self._conn)
+            except sqlite3.IntegrityError as exc:
+                raise _user_exists(exc) from exc
+            except (sqlite3.Error, OSError) as exc:
+                raise StorageError(f"sqlite: {exc}") from exc
+
+        return await trio.to_thread.run_sync(call, limiter=self._limiter)
+
+    async def create_user(self, new: NewUser) -> User:
+        users = await self.create_users([new])
+        return users[0]
+
+    async def create_users(self, new: Sequence[NewUser]) -> list[User]:
+        users = [_user_from_new(n) for n in new]
+        rows = [_row(u) for u in users]
+
+        def insert(conn: sqlite3.Connection) -> None:
+            with _transaction(conn):
+                conn.executemany(_INSERT, rows)
+
+        if rows:
+            await self._run(insert)
+        return users
+
+    async def get_user(self, user_id: uuid.UUID) -> User | None:
+        sql = f"SELECT {_COLUMNS} FROM users WHERE id = ?"
+        return await self._run(lambda c: _fetch_user(c, sql, (str(user_id),)))
+
+    async def find_user(self, login: str) -> User | None:
+        # An email match wins over a username that happens to look like an email.
+        sql = (
+            f"SELECT {_COLUMNS} FROM users WHERE email = ? OR username_key = ?"
+            " ORDER BY email = ? DESC LIMIT 1"
+        )
+        email = email_key(login)
+        args = (email, username_key(login), email)
+        return await self._run(lambda c: _fetch_user(c, sql, args))
+
+    async def set_user_flags(
+        self,
+        user_id: uuid.UUID,
+        *,
+        is_active: bool | None = None,
+        is_admin: bool | None = None,
+    ) -> User | None:
+        sql = (
+            "UPDATE users SET is_active = coalesce(?, is_active),"
+            f" is_admin = coalesce(?, is_admin) WHERE id = ? RETURNING {_COLUMNS}"
+        )
+        args = (is_active, is_admin, str(user_id))
+        return await self._run(lambda c: _fetch_user(c, sql, args))
+
+    async def count_users(self) -> int:
+        return await self._run(lambda c: int(c.execute("SELECT count(*) FROM users").fetchone()[0]))
+
+    async def schema_version(self) -> int:
+        sql = "SELECT coalesce(max(version), 0) FROM schema_migrations"
+        return await self._run(lambda c: int(c.execute(sql).fetchone()[0]))
+
+    async def check(self) -> None:
+        await self._run(lambda c: c.execute("SELECT 1").fetchone())
+
+    async def aclose(self) -> None:
+        """Close the connection once any call in flight has finished."""
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(self._conn.close, limiter=self._limiter)
+
+
+@asynccontextmanager
+async def open_sqlite_store(url: str) -> AsyncIterator[SqliteStore]:
+    """Open (creating if needed) the database file and bring its schema up to date."""
+    path = sqlite_path(url)
+    try:
+        conn, applied = await trio.to_thread.run_sync(_connect_and_migrate, path)
+    except (sqlite3.Error, OSError) as exc:
+        raise StorageError(f"sqlite: cannot open {path!r}: {exc}") from exc
+    store = SqliteStore(conn, applied)
+    try:
+        yield store
+    finally:
+        await store.aclose()
+
+
+def _connect_and_migrate(path: str) -> tuple[sqlite3.Connection, tuple[int, ...]]:
+    # isolation_level=None: autocommit, with explicit BEGIN IMMEDIATE where a
+    # transaction spans statements (sqlite3's implicit transactions are too magic).
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn, _migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _migrate(conn: sqlite3.Connection) -> tuple[int, ...]:
+    applied: list[int] = []
+    with _transaction(conn):
+        conn.execute(_SCHEMA_MIGRATIONS)
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        for migration in load_migrations("sqlite"):
+            if migration.version in done:
+                continue
+            for statement in _statements(migration.sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                (migration.version, datetime.now(UTC).isoformat()),
+            )
+            applied.append(migration.version)
+    return tuple(applied)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements (executescript would commit our transaction)."""
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    leftover = [ln for ln in pending.splitlines() if ln.strip() and not ln.strip().startswith("--")]
+    if leftover:
+        raise ValueError(f"incomplete SQL statement in migration: {leftover[0]!r}")
+    return statements
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK when the body raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _user_exists(exc: sqlite3.IntegrityError) -> Exception:
+    message = str(exc)
+    field: UniqueField | None = None
+    if "users.email" in message:
+        field = "email"
+    elif "users.username_key" in message:
+        field = "username"
+    if field is None:
+        return StorageError(f"sqlite: {exc}")
+    return UserExists(field)
+
+
+def _user_from_new(new: NewUser) -> User:
+    return User(
+        id=uuid.uuid4(),
+        email=email_key(new.email),
+        username=new.username,
+        password_hash=new.password_hash,
+        is_active=new.is_active,
+        is_admin=new.is_admin,
+        created_at=datetime.now(UTC),
+    )
+
+
+def _row(user: User) -> tuple[object, ...]:
+    return (
+        str(user.id),
+        user.email,
+        user.username,
+        username_key(user.username),
+        user.password_hash,
+        user.is_active,
+        user.is_admin,
+        user.created_at.isoformat(),
+    )
+
+
+def _fetch_user(conn: sqlite3.Connection, sql: str, args: tuple[object, ...]) -> User | None:
+    row = conn.execute(sql, args).fetchone()
+    if row is None:
+        return None
+    return User(
+        id=uuid.UUID(row[0]),
+        email=row[1],
+        username=row[2],
+        password_hash=row[3],
+        is_active=bool(row[4]),
+        is_admin=bool(row[5]),
+        created_at=datetime.fromisoformat(row[6]),
+    )

@@ -1,0 +1,83 @@
+"""The front listener: one port, two kinds of traffic (SPEC §3).
+
+It accepts each TCP connection, reads the request head with a size limit and a deadline,
+and hands the stream — head bytes replayed — to the WebSocket handler when the request is
+an upgrade on `/ws`, or to the HTTP handler (hypercorn) for everything else.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import trio
+
+from ._head import HeadError, RequestHead, read_head
+from ._replay import ReplayStream
+
+log = logging.getLogger("momentum.transport")
+
+WebSocketHandler = Callable[[trio.SocketStream, RequestHead], Awaitable[None]]
+HttpHandler = Callable[[ReplayStream], Awaitable[None]]
+Spawn = Callable[[str, Callable[[], Awaitable[None]]], None]
+
+#: accept() errors that mean "out of resources for now": wait and go on (as trio does).
+_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+_CAPACITY_PAUSE = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class FrontConfig:
+    websocket_path: str
+    head_limit: int
+    head_timeout: float
+
+
+async def serve_front(
+    listener: trio.SocketListener,
+    *,
+    config: FrontConfig,
+    on_websocket: WebSocketHandler,
+    on_http: HttpHandler,
+    spawn: Spawn,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Accept forever; each connection runs as a task started by `spawn(name, fn)`."""
+    task_status.started()
+    serial = 0
+    while True:
+        try:
+            stream = await listener.accept()
+        except OSError as exc:
+            if exc.errno not in _CAPACITY_ERRNOS:
+                raise
+            log.error("accept() failed: %s; pausing %.1f s", exc, _CAPACITY_PAUSE)
+            await trio.sleep(_CAPACITY_PAUSE)
+            continue
+        serial += 1
+
+        async def dispatch(stream: trio.SocketStream = stream) -> None:
+            await _dispatch(stream, config, on_websocket, on_http)
+
+        spawn(f"socket-{serial}", dispatch)
+
+
+async def _dispatch(
+    stream: trio.SocketStream,
+    config: FrontConfig,
+    on_websocket: WebSocketHandler,
+    on_http: HttpHandler,
+) -> None:
+    try:
+        head = await read_head(stream, limit=config.head_limit, timeout=config.head_timeout)
+    except HeadError as exc:
+        log.debug("dropped a connection: %s", exc)
+        with trio.CancelScope(shield=True):
+            await stream.aclose()
+        return
+    if head.upgrade_websocket and head.path == config.websocket_path:
+        await on_websocket(stream, head)
+    else:
+        await on_http(ReplayStream(stream, head.raw))

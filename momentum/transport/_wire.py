@@ -1,0 +1,215 @@
+"""The socket side of one connection: replayed request head, and one ordered write queue.
+
+Two writers share a WebSocket connection's socket:
+
+* trio-websocket writes the handshake response and control frames (pong, close) through
+  `send_all`, as with any Trio stream;
+* the hub writes pre-built data frames through `send_frame_nowait`, which costs no await:
+  while the queue is empty it is one non-blocking write(2) straight to the socket.
+
+Both go through one FIFO, so bytes never interleave or reorder. Whatever the kernel does
+not take at once waits in the queue for `serve_writer`, the connection's writer task.
+The queue is the connection's outbound mailbox: it holds at most `max_frames` data frames,
+and `send_frame_nowait` answers False on overflow so that the caller can close the slow
+consumer. Control bytes from trio-websocket are never refused.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+from typing import Any
+
+import trio
+
+_WRITEV_BATCH = 64
+
+
+class WireStream(trio.abc.HalfCloseableStream):
+    """A `trio.SocketStream` with replayed head bytes and a shared, bounded write queue."""
+
+    __slots__ = (
+        "_drained",
+        "_fd",
+        "_flushed",
+        "_prefix",
+        "_queue",
+        "_queued",
+        "_state",
+        "_stream",
+        "_wakeup",
+        "data_frames",
+        "max_frames",
+    )
+
+    def __init__(self, stream: trio.SocketStream, prefix: bytes, *, max_frames: int) -> None:
+        self._stream = stream
+        self._prefix = prefix
+        self._fd = stream.socket.fileno()
+        self._queue: collections.deque[tuple[memoryview, bool]] = collections.deque()
+        self._queued = 0  # chunks ever queued
+        self._flushed = 0  # chunks ever written in full
+        self._drained = trio.lowlevel.ParkingLot()
+        self._wakeup = trio.lowlevel.ParkingLot()
+        self._state: type[trio.BrokenResourceError] | type[trio.ClosedResourceError] | None = None
+        self.max_frames = max_frames
+        self.data_frames = 0  # data frames waiting in the queue
+
+    @property
+    def socket(self) -> trio.socket.SocketType:
+        """The underlying socket (hypercorn and trio-websocket read addresses from it)."""
+        return self._stream.socket
+
+    @property
+    def backlog(self) -> int:
+        """Chunks waiting to be written."""
+        return len(self._queue)
+
+    # -- the fast path ---------------------------------------------------------------------
+
+    def send_frame_nowait(self, frame: bytes) -> bool:
+        """Write or queue one data frame without waiting; False if closed or the queue is full."""
+        if self._state is not None:
+            return False
+        if not self._queue:
+            written = self._write_now(frame)
+            if written == len(frame):
+                return True
+            if self._state is not None:
+                return False
+            frame = frame[written:]
+        if self.data_frames >= self.max_frames:
+            return False
+        self.data_frames += 1
+        self._enqueue(memoryview(frame), data=True)
+        return True
+
+    def drop_queued_data(self) -> int:
+        """Forget queued data frames (slow-consumer close), keeping a partly written head."""
+        if not self._queue:
+            return 0
+        head = self._queue.popleft()
+        kept = [head] + [item for item in self._queue if not item[1]]
+        dropped = len(self._queue) + 1 - len(kept)
+        self._flushed += dropped
+        self._queue.clear()
+        self._queue.extend(kept)
+        self.data_frames = int(head[1])
+        self._drained.unpark_all()
+        return dropped
+
+    # -- trio.abc.HalfCloseableStream --------------------------------------------------------
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        self._check_open()
+        if not self._queue:
+            written = self._write_now(data)
+            self._check_open()
+            if written == len(data):
+                await trio.lowlevel.checkpoint()
+                return
+            data = memoryview(data)[written:]
+        ticket = self._enqueue(memoryview(bytes(data)), data=False)
+        while self._flushed < ticket:
+            self._check_open()
+            await self._drained.park()
+
+    async def wait_send_all_might_not_block(self) -> None:
+        while self._queue:
+            self._check_open()
+            await self._drained.park()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        if self._prefix:
+            head, self._prefix = self._prefix, b""
+            await trio.lowlevel.checkpoint()
+            return head
+        return await self._stream.receive_some(max_bytes)
+
+    async def send_eof(self) -> None:
+        await self._stream.send_eof()
+
+    async def aclose(self) -> None:
+        self._fail(trio.ClosedResourceError)
+        await self._stream.aclose()
+
+    # -- the writer task -------------------------------------------------------------------
+
+    async def serve_writer(self, *, send_deadline: float) -> None:
+        """Flush the queue whenever the socket takes more; abort after `send_deadline` stuck.
+
+        Returns when the stream is closed or broken.
+        """
+        while self._state is None:
+            if not self._queue:
+                await self._wakeup.park()
+                continue
+            try:
+                with trio.fail_after(send_deadline):
+                    await trio.lowlevel.wait_writable(self._fd)
+            except trio.TooSlowError:
+                self._fail(trio.BrokenResourceError)
+                await self._stream.aclose()
+                return
+            except (OSError, trio.ClosedResourceError):
+                self._fail(trio.BrokenResourceError)
+                return
+            self._flush_some()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _write_now(self, data: Any) -> int:
+        try:
+            return os.write(self._fd, data)
+        except BlockingIOError:
+            return 0
+        except OSError:
+            self._fail(trio.BrokenResourceError)
+            return 0
+
+    def _enqueue(self, chunk: memoryview, *, data: bool) -> int:
+        self._queue.append((chunk, data))
+        self._queued += 1
+        if len(self._queue) == 1:
+            self._wakeup.unpark_all()
+        return self._queued
+
+    def _flush_some(self) -> None:
+        queue = self._queue
+        while queue and self._state is None:
+            batch = [queue[i][0] for i in range(min(len(queue), _WRITEV_BATCH))]
+            try:
+                written = os.writev(self._fd, batch)
+            except BlockingIOError:
+                return
+            except OSError:
+                self._fail(trio.BrokenResourceError)
+                return
+            self._consume(written)
+            self._drained.unpark_all()
+            if written < sum(len(chunk) for chunk in batch):
+                return
+
+    def _consume(self, written: int) -> None:
+        queue = self._queue
+        while written and queue:
+            head, is_data = queue[0]
+            if written < len(head):
+                queue[0] = (head[written:], is_data)
+                return
+            written -= len(head)
+            queue.popleft()
+            self._flushed += 1
+            self.data_frames -= is_data
+
+    def _check_open(self) -> None:
+        if self._state is not None:
+            raise self._state
+
+    def _fail(self, error: type[trio.BrokenResourceError] | type[trio.ClosedResourceError]) -> None:
+        if self._state is None:
+            self._state = error
+        self._queue.clear()
+        self.data_frames = 0
+        self._drained.unpark_all()
+        self._wakeup.unpark_all()

@@ -1,0 +1,27 @@
+"""Fixtures shared by the actors tests.
+
+There is deliberately no ``__init__.py`` here: a test package named ``actors``
+would shadow the real ``actors`` package, so test modules are named
+``test_actors_*`` to stay unique.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import trio
+
+
+def _count_tasks(task: trio.lowlevel.Task) -> int:
+    return 1 + sum(_count_tasks(child) for n in task.child_nurseries for child in n.child_tasks)
+
+
+@pytest.fixture
+def count_tasks() -> Callable[[], int]:
+    """Count every live task of the current Trio run, to prove none is left behind."""
+
+    def count() -> int:
+        return _count_tasks(trio.lowlevel.current_root_task())
+
+    return count
