@@ -1,24 +1,24 @@
 """Supervisors: own a nursery of children, restart them by strategy, stop them in order.
 
 Each child is exactly one Trio task; restarts under one-for-one happen inside
-that task, so a child costs one task, one `_Child` and one cancel scope.
+that task, so a child costs one task, one `Child` and one cancel scope.
 Children run in shielded cancel scopes once ready: only the supervisor stops
-them, one at a time and in reverse start order, even when the scope around the
-supervisor is cancelled. ``trio.Cancelled`` and non-``Exception`` errors are
-never treated as crashes.
+them (temporary ones together, then the others one at a time in reverse start
+order), even when the scope around the supervisor is cancelled.
+``trio.Cancelled`` and non-``Exception`` errors are never treated as crashes.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import trio
 
+from ._child import Child, Mode, ReadyStatus, StopReason
 from ._errors import ActorGone, RestartIntensityExceeded
 from ._spec import ChildSpec, ChildStatistics, Restart, Strategy, SupervisorStatistics
 
@@ -27,49 +27,6 @@ __all__ = ["Supervisor", "open_supervisor"]
 logger = logging.getLogger("actors")
 
 V = TypeVar("V")
-_StopReason = Literal["", "stop", "restart"]
-
-
-class _Mode(enum.Enum):
-    """How a child task was started, which decides what a failure before ready means."""
-
-    AWAITED = enum.auto()  # Supervisor.start: the caller gets the error
-    SOON = enum.auto()  # start_soon or an in-place restart: nobody waits
-    RESTART = enum.auto()  # a one-for-all round waits: release it, then report the crash
-
-
-class _Child:
-    """Bookkeeping for one child, kept across its restarts."""
-
-    __slots__ = ("exited", "restarts", "running", "scope", "spec", "stop_reason")
-
-    def __init__(self, spec: ChildSpec[Any], *, shield: bool) -> None:
-        self.spec = spec
-        self.scope = trio.CancelScope(shield=shield)
-        self.restarts = 0
-        self.running = True
-        self.stop_reason: _StopReason = ""
-        self.exited: trio.Event | None = None  # created only by someone who waits
-
-    @property
-    def temporary(self) -> bool:
-        return self.spec.restart is Restart.TEMPORARY
-
-
-class _ReadyStatus(trio.TaskStatus[object]):
-    """Passes ``started`` on and shields the child: from then on it is ours to stop."""
-
-    __slots__ = ("_inner", "_scope", "ready")
-
-    def __init__(self, inner: trio.TaskStatus[Any], scope: trio.CancelScope) -> None:
-        self._inner = inner
-        self._scope = scope
-        self.ready = False
-
-    def started(self, value: object = None) -> None:
-        self.ready = True
-        self._scope.shield = True
-        self._inner.started(value)
 
 
 class Supervisor:
@@ -94,7 +51,7 @@ class Supervisor:
         self._max_restarts = max_restarts
         self._period = period
         self._shutdown_timeout = shutdown_timeout
-        self._children: dict[str, _Child] = {}  # insertion order is start order
+        self._children: dict[str, Child] = {}  # insertion order is start order
         self._temporary_running = 0
         self._restart_times: deque[float] = deque()
         self._restarts = 0
@@ -124,13 +81,13 @@ class Supervisor:
         child already has this name.
         """
         child = self._register(spec, shield=False)
-        value: V = await self._nursery.start(self._run_child, child, _Mode.AWAITED, name=spec.name)
+        value: V = await self._nursery.start(self._run_child, child, Mode.AWAITED, name=spec.name)
         return value
 
     def start_soon(self, spec: ChildSpec[Any]) -> None:
         """Start a child without waiting for it to be ready (cheap, for many children)."""
         child = self._register(spec, shield=True)
-        self._nursery.start_soon(self._run_child, child, _Mode.SOON, name=spec.name)
+        self._nursery.start_soon(self._run_child, child, Mode.SOON, name=spec.name)
 
     async def stop_child(self, name: str) -> bool:
         """Stop a child for good, waiting up to its shutdown timeout.
@@ -163,18 +120,18 @@ class Supervisor:
             temporary_running=self._temporary_running,
         )
 
-    def _register(self, spec: ChildSpec[Any], *, shield: bool) -> _Child:
+    def _register(self, spec: ChildSpec[Any], *, shield: bool) -> Child:
         if self._closing:
             raise ActorGone(f"supervisor {self._name!r} is shutting down")
         if spec.name in self._children:
             raise ValueError(f"supervisor {self._name!r} already runs a child {spec.name!r}")
-        child = _Child(spec, shield=shield)
+        child = Child(spec, shield=shield)
         self._children[spec.name] = child
         if child.temporary:
             self._temporary_running += 1
         return child
 
-    def _forget(self, child: _Child) -> None:
+    def _forget(self, child: Child) -> None:
         """Drop a child that ended for good; runs its ``on_exit`` exactly once."""
         if self._children.get(child.spec.name) is not child:
             return
@@ -186,8 +143,8 @@ class Supervisor:
 
     async def _run_child(
         self,
-        child: _Child,
-        mode: _Mode,
+        child: Child,
+        mode: Mode,
         *,
         task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED,
     ) -> None:
@@ -195,7 +152,7 @@ class Supervisor:
         try:
             crashed = await self._run_once(child, mode, task_status)
             while self._after_exit(child, crashed):
-                crashed = await self._run_once(child, _Mode.SOON, trio.TASK_STATUS_IGNORED)
+                crashed = await self._run_once(child, Mode.SOON, trio.TASK_STATUS_IGNORED)
         except BaseException:
             self._forget(child)
             raise
@@ -204,31 +161,29 @@ class Supervisor:
             if child.exited is not None:
                 child.exited.set()
 
-    async def _run_once(
-        self, child: _Child, mode: _Mode, task_status: trio.TaskStatus[Any]
-    ) -> bool:
+    async def _run_once(self, child: Child, mode: Mode, task_status: trio.TaskStatus[Any]) -> bool:
         """Run the child's ``start`` once; True if it crashed."""
-        status = None if mode is _Mode.SOON else _ReadyStatus(task_status, child.scope)
+        status = None if mode is Mode.SOON else ReadyStatus(task_status, child.scope)
         crashed = False
         with child.scope:
             try:
                 await child.spec.start(task_status=status or trio.TASK_STATUS_IGNORED)
             except Exception as exc:
-                if status is not None and not status.ready and mode is _Mode.AWAITED:
+                if status is not None and not status.ready and mode is Mode.AWAITED:
                     raise
                 crashed = True
                 logger.error(
                     "supervisor %r: child %r crashed", self._name, child.spec.name, exc_info=exc
                 )
         if status is not None and not status.ready:
-            if mode is _Mode.AWAITED:
+            if mode is Mode.AWAITED:
                 if child.scope.cancelled_caught:
                     raise ActorGone(f"child {child.spec.name!r} stopped before it was ready")
                 raise RuntimeError(f"child {child.spec.name!r} returned before it was ready")
             status.started()  # release the waiting one-for-all round
         return crashed
 
-    def _after_exit(self, child: _Child, crashed: bool) -> bool:
+    def _after_exit(self, child: Child, crashed: bool) -> bool:
         """Decide what a child's end means; True to restart it in place now."""
         if child.stop_reason == "restart" and not child.temporary:
             return False  # the one-for-all round that stopped it starts it again
@@ -304,11 +259,12 @@ class Supervisor:
             child.running = True
             child.exited = None
             child.scope = trio.CancelScope()
-            await self._nursery.start(self._run_child, child, _Mode.RESTART, name=child.spec.name)
+            await self._nursery.start(self._run_child, child, Mode.RESTART, name=child.spec.name)
 
-    async def _stop(self, child: _Child, reason: _StopReason) -> None:
+    async def _stop(self, child: Child, reason: StopReason) -> None:
         """Cancel one child and wait for it, up to its shutdown timeout."""
-        child.stop_reason = reason
+        if child.stop_reason != "stop":  # a stop for good is never turned into a restart
+            child.stop_reason = reason
         child.scope.cancel()
         if not child.running:
             if reason == "stop":
@@ -327,13 +283,13 @@ class Supervisor:
         if reason == "restart":
             await self._wait_exited(child)  # Trio cannot abandon a task: never run two
 
-    async def _wait_exited(self, child: _Child) -> None:
+    async def _wait_exited(self, child: Child) -> None:
         if child.running:
             if child.exited is None:
                 child.exited = trio.Event()
             await child.exited.wait()
 
-    def _timeout_of(self, child: _Child) -> float:
+    def _timeout_of(self, child: Child) -> float:
         timeout = child.spec.shutdown_timeout
         return self._shutdown_timeout if timeout is None else timeout
 

@@ -117,10 +117,14 @@ def load_settings(
             values[attr] = _convert(name, raw, kind)
     origins = env.get("WS_ALLOWED_ORIGINS")
     if origins:
-        values["allowed_origins"] = frozenset(o.strip().rstrip("/") for o in origins.split(",") if o.strip())
+        values["allowed_origins"] = frozenset(
+            o.strip().rstrip("/") for o in origins.split(",") if o.strip()
+        )
     settings = Settings(**values).with_overrides(**overrides)
     if not settings.jwt_secret:
-        settings = replace(settings, jwt_secret=secrets.token_urlsafe(48), jwt_secret_generated=True)
+        settings = replace(
+            settings, jwt_secret=secrets.token_urlsafe(48), jwt_secret_generated=True
+        )
     validate(settings)
     return settings
 
@@ -179,10 +183,16 @@ def validate(s: Settings) -> None:
     if s.log_format not in {"text", "json"}:
         raise ConfigError(f"log format must be text or json, got {s.log_format!r}")
     if s.database_url.split(":", 1)[0] not in {"sqlite", "postgresql", "postgres"}:
-        raise ConfigError(f"DATABASE_URL must start with sqlite:// or postgresql://, got {s.database_url!r}")
+        raise ConfigError(
+            f"DATABASE_URL must start with sqlite:// or postgresql://, got {s.database_url!r}"
+        )
     if s.workers < 1:
         raise ConfigError("--workers must be at least 1")
     if s.workers > 1 and not s.redis_url:
-        raise ConfigError("--workers above 1 needs REDIS_URL: processes share state only through Redis")
+        raise ConfigError(
+            "--workers above 1 needs REDIS_URL: processes share state only through Redis"
+        )
     if s.workers > 1:
-        raise ConfigError("--workers above 1 (Redis scale-out) is not available in this version yet")
+        raise ConfigError(
+            "--workers above 1 (Redis scale-out) is not available in this version yet"
+        )

@@ -80,12 +80,21 @@ async def serve(
     *,
     shutdown_trigger: Callable[[], Awaitable[object]],
     hasher: PasswordHasher | None = None,
+    store: Store | None = None,
     task_status: trio.TaskStatus[Running] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run Momentum until `shutdown_trigger()` returns, then drain and stop."""
+    """Run Momentum until `shutdown_trigger()` returns, then drain and stop.
+
+    `store` replaces the one `settings.database_url` names (tests pass their own).
+    """
     listener = await _listen(settings)
-    async with listener, open_store(settings.database_url) as store:
-        await _run(settings, listener, store, hasher or PasswordHasher(), shutdown_trigger, task_status)
+    async with listener:
+        hasher = hasher or PasswordHasher()
+        if store is not None:
+            await _run(settings, listener, store, hasher, shutdown_trigger, task_status)
+            return
+        async with open_store(settings.database_url) as opened:
+            await _run(settings, listener, opened, hasher, shutdown_trigger, task_status)
 
 
 async def _run(
@@ -137,7 +146,9 @@ async def _run(
         )
         await root.start(ChildSpec("front", _as_start(front)))
         port = listener.socket.getsockname()[1]
-        log.info("Momentum listening on %s (ws://…:%d/ws), store: %s", settings.bind, port, store.backend)
+        log.info(
+            "Momentum listening on %s (ws://…:%d/ws), store: %s", settings.bind, port, store.backend
+        )
         task_status.started(Running(port, services))
         await shutdown_trigger()
         await _drain(root, hub_ref, state, settings.drain_timeout)
@@ -153,7 +164,10 @@ class _State:
 
 def _handlers(
     settings: Settings, services: Services, app: QuartTrio, state: _State, codec: TokenCodec
-) -> tuple[Callable[[trio.SocketStream, RequestHead], Awaitable[None]], Callable[[ReplayStream], Awaitable[None]]]:
+) -> tuple[
+    Callable[[trio.SocketStream, RequestHead], Awaitable[None]],
+    Callable[[ReplayStream], Awaitable[None]],
+]:
     context = ConnectionContext(
         config=ConnectionConfig(
             max_message_size=settings.max_message_size,
@@ -231,16 +245,17 @@ async def _serve_lifespan(app: QuartTrio, *, task_status: trio.TaskStatus[None])
                 await app.shutdown()
 
 
-async def _drain(
-    root: Supervisor, hub: ActorRef[HubMsg], state: _State, timeout: float
-) -> None:
-    log.info("shutting down: closing connections (up to %.0f s)", timeout)
+async def _drain(root: Supervisor, hub: ActorRef[HubMsg], state: _State, within: float) -> None:
+    log.info("shutting down: closing connections (up to %.0f s)", within)
     state.accepting = False
     await root.stop_child("front")
-    with trio.move_on_after(timeout):
+    with trio.move_on_after(within):
         try:
-            await hub.call(lambda r: CloseAll(1001, "server shutting down", r), timeout=_CALL_TIMEOUT)
-            while (await hub.call(GetStats, timeout=_CALL_TIMEOUT))["total_connections"]:
+            await hub.call(
+                lambda r: CloseAll(1001, "server shutting down", r), timeout=_CALL_TIMEOUT
+            )
+            # The hub owns the count; asking it is simpler than a second signal path.
+            while (await hub.call(GetStats, timeout=_CALL_TIMEOUT))["total_connections"]:  # noqa: ASYNC110
                 await trio.sleep(_DRAIN_POLL)
         except ActorError as exc:
             log.warning("drain cut short: %s", exc)

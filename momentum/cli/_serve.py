@@ -22,7 +22,9 @@ log = logging.getLogger("momentum")
 def add_parser(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser("serve", help="run the server")
     p.add_argument("--bind", help="HOST:PORT (default from hypercorn.toml, else 0.0.0.0:8000)")
-    p.add_argument("--config", default="hypercorn.toml", help="hypercorn TOML file (default: %(default)s)")
+    p.add_argument(
+        "--config", default="hypercorn.toml", help="hypercorn TOML file (default: %(default)s)"
+    )
     p.add_argument("--database-url", help="sqlite:///path or postgresql://… (env DATABASE_URL)")
     p.add_argument("--workers", type=int, help="processes; above 1 needs REDIS_URL")
     p.add_argument("--log-format", choices=["text", "json"], help="log format (env LOG_FORMAT)")

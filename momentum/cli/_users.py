@@ -23,7 +23,9 @@ def add_parser(commands: Any) -> None:
     sub = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     create = sub.add_parser("create", help="create users (one, or --count N in bulk)")
     create.add_argument("--count", type=int, help="bulk: create N users with generated names")
-    create.add_argument("--prefix", default="user", help="bulk: username prefix (default: %(default)s)")
+    create.add_argument(
+        "--prefix", default="user", help="bulk: username prefix (default: %(default)s)"
+    )
     create.add_argument("--print-tokens", action="store_true", help="print one token per line")
     create.add_argument("--email")
     create.add_argument("--username")
@@ -36,7 +38,9 @@ def add_parser(commands: Any) -> None:
 def run_create(args: argparse.Namespace) -> int:
     settings = load_settings(database_url=args.database_url)
     if args.print_tokens and settings.jwt_secret_generated:
-        raise ConfigError("--print-tokens needs JWT_SECRET (the server's secret) in the environment")
+        raise ConfigError(
+            "--print-tokens needs JWT_SECRET (the server's secret) in the environment"
+        )
     if args.count is not None:
         if args.count < 1:
             raise ConfigError("--count must be at least 1")

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from ..auth import AuthError, Claims, TokenCodec, extract_token
 from ..protocol import ErrorCode
-from ..storage import Store, StorageError, User
+from ..storage import StorageError, Store, User
 
 log = logging.getLogger("momentum.admission")
 

@@ -12,13 +12,13 @@ class Counters:
     """Plain integers bumped on the hot path; read by stats and metrics on demand."""
 
     __slots__ = (
+        "_samples",
         "connections_opened",
         "deliveries",
         "drops",
         "messages_in",
         "peak_connections",
         "presence_frames",
-        "_samples",
     )
 
     def __init__(self) -> None:

@@ -42,7 +42,10 @@ class PresenceBatch:
         """The envelopes to send to everyone (0 to 2), and a fresh batch."""
         envelopes = [
             encode_envelope(kind, _listing(users))
-            for kind, users in ((MessageType.USER_JOINED, self._joined), (MessageType.USER_LEFT, self._left))
+            for kind, users in (
+                (MessageType.USER_JOINED, self._joined),
+                (MessageType.USER_LEFT, self._left),
+            )
             if users
         ]
         self._joined = {}

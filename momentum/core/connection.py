@@ -42,7 +42,7 @@ from ..protocol import (
 )
 from ..transport import RequestHead, WireStream
 from ._admission import Admitted, Gatekeeper, Refused
-from ._messages import HubMsg, Join, Leave, Publish, Release, Reserve
+from ._messages import HubMsg, Join, Leave, Publish, Refusal, Release, Reserve
 from ._ratelimit import TokenBucket
 from ._session import Session
 
@@ -117,11 +117,17 @@ async def _handshake(
             ctx.hub.cast_nowait(Release(user.id))
             raise
         session = Session(
-            next(_ids), user.id, user.username, wire,
-            connected_at=utc_timestamp(), now=trio.current_time(),
+            next(_ids),
+            user.id,
+            user.username,
+            wire,
+            connected_at=utc_timestamp(),
+            now=trio.current_time(),
         )
         await ctx.hub.cast(Join(session))
-        expires_at = trio.current_time() + (verdict.claims.exp + ctx.token_leeway - ctx.wall_clock())
+        expires_at = trio.current_time() + (
+            verdict.claims.exp + ctx.token_leeway - ctx.wall_clock()
+        )
         return session, ws, expires_at
     ctx.on_refused("handshake_timeout")
     return None, None, 0.0
@@ -135,7 +141,9 @@ async def _admit(
     verdict = await ctx.gatekeeper.admit(request.path, request.headers)
     if isinstance(verdict, Refused):
         return verdict
-    refusal = await ctx.hub.call(lambda reply: Reserve(verdict.user.id, reply), timeout=5.0)
+    refusal: Refusal | None = await ctx.hub.call(
+        lambda reply: Reserve(verdict.user.id, reply), timeout=5.0
+    )
     if refusal is None:
         return verdict
     status = 429 if refusal.code == ErrorCode.TOO_MANY_CONNECTIONS else 503
@@ -219,8 +227,14 @@ async def _read(
             to_user_id=inbound.to_user_id,
         )
         await ctx.hub.cast(
-            Publish(inbound.id, inbound.type.value, inbound.to_user_id, text_frame(envelope),
-                    now, sender=session)
+            Publish(
+                inbound.id,
+                inbound.type.value,
+                inbound.to_user_id,
+                text_frame(envelope),
+                now,
+                sender=session,
+            )
         )
 
 
@@ -231,7 +245,9 @@ def _reply(session: Session, frame: bytes) -> None:
 
 
 def _reply_error(session: Session, code: ErrorCode, message: str, ref_id: str | None) -> None:
-    _reply(session, text_frame(encode_error(code, message, ref_id=ref_id, to_user_id=session.user_id)))
+    _reply(
+        session, text_frame(encode_error(code, message, ref_id=ref_id, to_user_id=session.user_id))
+    )
 
 
 async def _heartbeat(

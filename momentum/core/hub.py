@@ -12,6 +12,7 @@ escalates to the root supervisor, which stops the process (one-for-all).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -268,7 +269,5 @@ async def _tick_forever(ref: ActorRef[HubMsg], interval: float) -> NoReturn:
     """Wake the hub every `interval` to flush presence; skip a tick when it is busy."""
     while True:
         await trio.sleep(interval)
-        try:
+        with contextlib.suppress(MailboxFull):
             ref.cast_nowait(Tick())
-        except MailboxFull:
-            pass

@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import trio
 
-from actors import ActorRef, ActorError, Mailbox, Reply
+from actors import ActorError, ActorRef, Mailbox, Reply
 
 from ._messages import HubMsg, Sweep
 
@@ -58,7 +58,9 @@ async def serve_janitor(
 async def _sweep(hub: ActorRef[HubMsg], idle_timeout: float) -> int:
     idle_before = trio.current_time() - idle_timeout
     try:
-        removed = await hub.call(lambda reply: Sweep(idle_before, reply), timeout=_HUB_CALL_TIMEOUT)
+        removed: int = await hub.call(
+            lambda reply: Sweep(idle_before, reply), timeout=_HUB_CALL_TIMEOUT
+        )
     except ActorError as exc:
         log.warning("sweep skipped: %s", exc)
         return 0

@@ -34,7 +34,9 @@ async def authenticate(services: Services) -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, ErrorCode.TOKEN_MISSING, "send Authorization: Bearer <token> or X-API-Key")
+        raise ApiError(
+            401, ErrorCode.TOKEN_MISSING, "send Authorization: Bearer <token> or X-API-Key"
+        )
     try:
         claims = services.codec.verify(token.strip())
     except AuthError as exc:

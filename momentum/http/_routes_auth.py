@@ -52,7 +52,9 @@ async def register() -> Response:
 async def login() -> Response:
     s = services()
     body = await json_body()
-    handle = field(body, "email", str, required=False) or field(body, "username", str, required=False)
+    handle = field(body, "email", str, required=False) or field(
+        body, "username", str, required=False
+    )
     handle = handle or field(body, "login", str, required=False)
     password = field(body, "password", str) or ""
     if not handle:
@@ -68,7 +70,11 @@ async def login() -> Response:
         raise ApiError(403, ErrorCode.USER_DISABLED, "this user is disabled")
     issued = s.codec.issue(user.id, user.email, user.username)
     return json_response(
-        {"token": issued.token, "expires_at": issued.expires_at.isoformat(), "user": user_json(user)}
+        {
+            "token": issued.token,
+            "expires_at": issued.expires_at.isoformat(),
+            "user": user_json(user),
+        }
     )
 
 

@@ -30,7 +30,9 @@ blueprint = Blueprint("ws", __name__)
 
 @blueprint.get("/ws")
 async def websocket_without_upgrade() -> Response:
-    return error_response(426, ErrorCode.BAD_REQUEST, "this is the WebSocket endpoint: send an upgrade")
+    return error_response(
+        426, ErrorCode.BAD_REQUEST, "this is the WebSocket endpoint: send an upgrade"
+    )
 
 
 @blueprint.get("/ws/online")
@@ -104,7 +106,9 @@ async def cleanup() -> Response:
     return json_response({"removed": removed})
 
 
-def _validate(body: dict[str, Any], sender: uuid.UUID | None, allowed: frozenset[MessageType]) -> Any:
+def _validate(
+    body: dict[str, Any], sender: uuid.UUID | None, allowed: frozenset[MessageType]
+) -> Any:
     try:
         return validate_fields(body, sender=sender, allowed=allowed)
     except ProtocolError as exc:
@@ -119,14 +123,20 @@ async def _publish(
     to_user_id: uuid.UUID | None,
 ) -> int:
     frame = text_frame(
-        encode_envelope(kind, data, message_id=message_id, from_user_id=sender, to_user_id=to_user_id)
+        encode_envelope(
+            kind, data, message_id=message_id, from_user_id=sender, to_user_id=to_user_id
+        )
     )
     if len(frame) > services().settings.max_message_size:
-        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the message is larger than the frame limit")
+        raise ApiError(
+            413, ErrorCode.PAYLOAD_TOO_LARGE, "the message is larger than the frame limit"
+        )
     received_at = trio.current_time()
     try:
         return await services().hub.call(
-            lambda reply: Publish(message_id, kind.value, to_user_id, frame, received_at, reply=reply),
+            lambda reply: Publish(
+                message_id, kind.value, to_user_id, frame, received_at, reply=reply
+            ),
             timeout=ACTOR_CALL_TIMEOUT,
         )
     except ActorError as exc:

@@ -36,7 +36,9 @@ class _HubCollector(Collector):
             "momentum_connections_opened", "Connections accepted.", value=s["connections_opened"]
         )
         received = CounterMetricFamily(
-            "momentum_messages_received", "Messages accepted from clients and the API.", labels=["type"]
+            "momentum_messages_received",
+            "Messages accepted from clients and the API.",
+            labels=["type"],
         )
         for kind, count in s["messages_by_type"].items():
             received.add_metric([kind], count)
@@ -44,7 +46,9 @@ class _HubCollector(Collector):
         yield CounterMetricFamily(
             "momentum_deliveries", "Frames handed to connections.", value=s["deliveries"]
         )
-        drops = CounterMetricFamily("momentum_drops", "Messages or connections dropped.", labels=["reason"])
+        drops = CounterMetricFamily(
+            "momentum_drops", "Messages or connections dropped.", labels=["reason"]
+        )
         for reason, count in s["drops"].items():
             drops.add_metric([reason], count)
         yield drops
@@ -53,7 +57,9 @@ class _HubCollector(Collector):
             "Connections closed with 4009.",
             value=s["drops"].get("slow_consumer", 0),
         )
-        yield CounterMetricFamily("momentum_hub_errors", "Hub handler failures.", value=s["hub_errors"])
+        yield CounterMetricFamily(
+            "momentum_hub_errors", "Hub handler failures.", value=s["hub_errors"]
+        )
 
 
 class Metrics:

@@ -1,9 +1,4 @@
-"""Fixtures shared by the actors tests.
-
-There is deliberately no ``__init__.py`` here: a test package named ``actors``
-would shadow the real ``actors`` package, so test modules are named
-``test_actors_*`` to stay unique.
-"""
+"""Fixtures shared by the actors tests (package ``tests.actors``)."""
 
 from __future__ import annotations
 
@@ -22,6 +17,8 @@ def count_tasks() -> Callable[[], int]:
     """Count every live task of the current Trio run, to prove none is left behind."""
 
     def count() -> int:
-        return _count_tasks(trio.lowlevel.current_root_task())
+        root = trio.lowlevel.current_root_task()
+        assert root is not None
+        return _count_tasks(root)
 
     return count

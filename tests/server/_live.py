@@ -1,0 +1,153 @@
+"""A real Momentum server on an ephemeral port, and ways to talk to it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+import trio
+import trio_websocket
+
+from momentum.auth import PasswordHasher
+from momentum.config import Settings
+from momentum.server import Running, serve
+from momentum.storage import NewUser, Store, User
+
+SECRET = "tests-secret-0123456789abcdef-0123456789"
+API_KEY = "tests-api-key"
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def test_settings(database_url: str, **overrides: Any) -> Settings:
+    base = Settings(
+        bind="127.0.0.1:0",
+        jwt_secret=SECRET,
+        database_url=database_url,
+        api_key=API_KEY,
+        presence_interval=0.05,
+        drain_timeout=3.0,
+        close_timeout=1.0,
+    )
+    return base.with_overrides(**overrides)
+
+
+@dataclass
+class LiveServer:
+    running: Running
+
+    @property
+    def port(self) -> int:
+        return self.running.port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def store(self) -> Store:
+        return self.running.services.store
+
+    async def create_user(
+        self, username: str | None = None, *, admin: bool = False, active: bool = True
+    ) -> User:
+        name = username or f"u{uuid.uuid4().hex[:10]}"
+        new = NewUser(f"{name}@example.test", name, "!", is_admin=admin, is_active=active)
+        return await self.store.create_user(new)
+
+    def token(self, user: User) -> str:
+        return self.running.services.codec.issue(user.id, user.email, user.username).token
+
+    def ws_url(self, token: str | None) -> str:
+        query = f"?token={token}" if token is not None else ""
+        return f"ws://127.0.0.1:{self.port}/ws{query}"
+
+    @asynccontextmanager
+    async def connect(
+        self, user: User | None = None, *, token: str | None = None, **kwargs: Any
+    ) -> AsyncIterator[Client]:
+        token = token if token is not None else self.token(user) if user else None
+        async with trio_websocket.open_websocket_url(self.ws_url(token), **kwargs) as ws:
+            yield Client(ws, user)
+
+    def http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, timeout=10)
+
+    async def stats(self) -> dict[str, Any]:
+        async with self.http() as http:
+            reply = await http.get("/ws/stats", headers={"X-API-Key": API_KEY})
+            result: dict[str, Any] = reply.json()
+            return result
+
+    async def wait_connections(self, count: int) -> None:
+        """Wait until the hub counts `count` open connections."""
+        while (await self.stats())["total_connections"] != count:  # noqa: ASYNC110
+            await trio.sleep(0.01)
+
+
+@dataclass
+class Client:
+    """A real trio-websocket client with JSON helpers."""
+
+    ws: trio_websocket.WebSocketConnection
+    user: User | None
+
+    async def send(self, **envelope: Any) -> None:
+        await self.ws.send_message(orjson.dumps(envelope).decode())
+
+    async def receive(self, timeout: float = 5.0) -> dict[str, Any]:
+        with trio.fail_after(timeout):
+            raw = await self.ws.get_message()
+        message: dict[str, Any] = orjson.loads(raw)
+        return message
+
+    async def receive_type(self, *types: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The next message of one of `types`, skipping others (presence, acks…)."""
+        with trio.fail_after(timeout):
+            while True:
+                message = await self.receive(timeout=timeout)
+                if message["message_type"] in types:
+                    return message
+
+    async def roundtrip(self) -> None:
+        """A ping answered by a pong: the server processed everything sent before it."""
+        ping_id = str(uuid.uuid4())
+        await self.send(message_type="ping", id=ping_id)
+        while True:
+            message = await self.receive()
+            if message["message_type"] == "pong" and message["id"] == ping_id:
+                return
+
+    async def wait_closed(self, timeout: float = 5.0) -> int | None:
+        """Read until the server closes; return its close code."""
+        with trio.fail_after(timeout):
+            while True:
+                try:
+                    await self.ws.get_message()
+                except trio_websocket.ConnectionClosed as closed:
+                    return closed.reason.code if closed.reason else None
+
+
+@asynccontextmanager
+async def open_live_server(
+    settings: Settings, *, store: Store | None = None
+) -> AsyncIterator[LiveServer]:
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        running: Running = await nursery.start(
+            lambda task_status: serve(
+                settings,
+                shutdown_trigger=stop.wait,
+                hasher=FAST_HASHER,
+                store=store,
+                task_status=task_status,
+            )
+        )
+        try:
+            yield LiveServer(running)
+        finally:
+            stop.set()

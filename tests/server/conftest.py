@@ -1,0 +1,16 @@
+"""Fixtures: a real server on port 0 with a real SQLite file, and real WebSocket clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ._live import LiveServer, open_live_server, test_settings
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    async with open_live_server(test_settings(f"sqlite:///{tmp_path}/momentum.db")) as live:
+        yield live
