@@ -33,8 +33,11 @@ class HeadError(Exception):
     """The peer sent no usable request head in time; the connection is dropped."""
 
 
-async def read_head(  # noqa: ASYNC109 - the deadline is part of the contract: drop slow heads
-    stream: trio.abc.ReceiveStream, *, limit: int, timeout: float
+async def read_head(
+    stream: trio.abc.ReceiveStream,
+    *,
+    limit: int,
+    timeout: float,  # noqa: ASYNC109 - the deadline is the contract: drop slow heads
 ) -> RequestHead:
     """Read until the end of the request head; raise HeadError past `limit` bytes or `timeout`."""
     buffer = bytearray()
