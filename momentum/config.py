@@ -6,6 +6,7 @@ with a one-line `ConfigError`, never a traceback.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import tomllib
@@ -150,9 +151,14 @@ def _convert(name: str, raw: str, kind: type) -> Any:
             raise ConfigError(f"{name} must be true or false, got {raw!r}")
         return lowered in {"1", "true", "yes", "on"}
     try:
-        return kind(raw)
+        value = kind(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
+    # float() takes "nan" and "inf": NaN slips past every range check below (all comparisons
+    # are false) and Trio refuses it as a timeout later, at run time.
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
+    return value
 
 
 def validate(s: Settings) -> None:
@@ -180,6 +186,10 @@ def validate(s: Settings) -> None:
         raise ConfigError("WS_RATE_LIMIT must be >= 0 and WS_RATE_BURST >= 1")
     if s.ping_interval < 0 or s.jwt_leeway < 0:
         raise ConfigError("WS_PING_INTERVAL and JWT_LEEWAY must be >= 0")
+    if s.log_level.upper() not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
+        raise ConfigError(
+            f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {s.log_level!r}"
+        )
     if s.log_format not in {"text", "json"}:
         raise ConfigError(f"log format must be text or json, got {s.log_format!r}")
     if s.database_url.split(":", 1)[0] not in {"sqlite", "postgresql", "postgres"}:

@@ -151,7 +151,7 @@ async def _run(
         )
         task_status.started(Running(port, services))
         await shutdown_trigger()
-        await _drain(root, hub_ref, state, settings.drain_timeout)
+        await _drain(root, listener, hub_ref, state, settings.drain_timeout)
 
 
 class _State:
@@ -184,7 +184,6 @@ def _handlers(
         gatekeeper=Gatekeeper(codec, services.store, allowed_origins=settings.allowed_origins),
         wall_clock=codec.now,
         accepting=lambda: state.accepting,
-        token_leeway=settings.jwt_leeway,
         on_refused=services.metrics.handshake_refused,
     )
     hconfig = HypercornConfig.from_mapping(
@@ -245,10 +244,17 @@ async def _serve_lifespan(app: QuartTrio, *, task_status: trio.TaskStatus[None])
                 await app.shutdown()
 
 
-async def _drain(root: Supervisor, hub: ActorRef[HubMsg], state: _State, within: float) -> None:
+async def _drain(
+    root: Supervisor,
+    listener: trio.SocketListener,
+    hub: ActorRef[HubMsg],
+    state: _State,
+    within: float,
+) -> None:
     log.info("shutting down: closing connections (up to %.0f s)", within)
     state.accepting = False
     await root.stop_child("front")
+    await listener.aclose()  # new connections are refused now, not left in the backlog
     with trio.move_on_after(within):
         try:
             await hub.call(

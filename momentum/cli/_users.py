@@ -50,7 +50,11 @@ def run_create(args: argparse.Namespace) -> int:
             raise ConfigError("give --count N, or --email, --username and --password")
         news = None
     try:
-        return trio.run(partial(_create, settings.database_url, settings.jwt_secret, news, args))
+        return trio.run(
+            partial(
+                _create, settings.database_url, settings.jwt_secret, settings.jwt_ttl, news, args
+            )
+        )
     except UserExists as exc:
         raise ConfigError(f"{exc.field} is already taken") from None
 
@@ -69,7 +73,11 @@ def _bulk(count: int, prefix: str, *, admin: bool) -> list[NewUser]:
 
 
 async def _create(
-    database_url: str, secret: str, news: list[NewUser] | None, args: argparse.Namespace
+    database_url: str,
+    secret: str,
+    ttl: float,
+    news: list[NewUser] | None,
+    args: argparse.Namespace,
 ) -> int:
     async with open_store(database_url) as store:
         if news is None:
@@ -77,7 +85,7 @@ async def _create(
             news = [NewUser(args.email.lower(), args.username, password_hash, is_admin=args.admin)]
         users = await store.create_users(news)
     if args.print_tokens:
-        codec = TokenCodec(secret)
+        codec = TokenCodec(secret, ttl=ttl)
         out = sys.stdout
         for user in users:
             out.write(codec.issue(user.id, user.email, user.username).token + "\n")

@@ -27,7 +27,7 @@ import orjson
 import trio
 import trio_websocket
 
-from actors import ActorRef, MailboxFull
+from actors import ActorError, ActorRef, MailboxFull
 
 from ..protocol import (
     CloseCode,
@@ -49,6 +49,7 @@ from ._session import Session
 log = logging.getLogger("momentum.connection")
 
 _ids = itertools.count(1)
+_RESERVE_TIMEOUT = 5.0
 _REJECT_HEADERS = [(b"Content-Type", b"application/json"), (b"Connection", b"close")]
 
 
@@ -74,7 +75,6 @@ class ConnectionContext:
     gatekeeper: Gatekeeper
     wall_clock: Callable[[], float]
     accepting: Callable[[], bool]
-    token_leeway: float = 0.0
     on_refused: Callable[[str], None] = lambda code: None
 
 
@@ -86,7 +86,7 @@ async def serve_connection(
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(partial(wire.serve_writer, send_deadline=ctx.config.send_timeout))
-            session, ws, expires_at = await _handshake(nursery, wire, ctx)
+            session, ws, expires_at = await _handshake(nursery, wire, head, ctx)
             if session is not None and ws is not None:
                 await _serve(session, ws, ctx, expires_at)
             nursery.cancel_scope.cancel()
@@ -96,7 +96,7 @@ async def serve_connection(
 
 
 async def _handshake(
-    nursery: trio.Nursery, wire: WireStream, ctx: ConnectionContext
+    nursery: trio.Nursery, wire: WireStream, head: RequestHead, ctx: ConnectionContext
 ) -> tuple[Session | None, trio_websocket.WebSocketConnection | None, float]:
     """Upgrade or refuse; on success the session is registered with the hub."""
     config = ctx.config
@@ -104,7 +104,7 @@ async def _handshake(
         request = await trio_websocket.wrap_server_stream(
             nursery, wire, message_queue_size=1, max_message_size=config.max_message_size
         )
-        verdict = await _admit(request, ctx)
+        verdict = await _admit(head, ctx)
         if isinstance(verdict, Refused):
             ctx.on_refused(verdict.code.value)
             body = orjson.dumps({"error": {"code": verdict.code.value, "message": verdict.message}})
@@ -125,25 +125,27 @@ async def _handshake(
             now=trio.current_time(),
         )
         await ctx.hub.cast(Join(session))
-        expires_at = trio.current_time() + (
-            verdict.claims.exp + ctx.token_leeway - ctx.wall_clock()
-        )
+        # SPEC §10: the connection ends at `exp` (the leeway only absorbs clock skew when
+        # a token is checked); a token accepted inside its leeway is closed at once.
+        expires_at = trio.current_time() + (verdict.claims.exp - ctx.wall_clock())
         return session, ws, expires_at
     ctx.on_refused("handshake_timeout")
     return None, None, 0.0
 
 
-async def _admit(
-    request: trio_websocket.WebSocketRequest, ctx: ConnectionContext
-) -> Admitted | Refused:
+async def _admit(head: RequestHead, ctx: ConnectionContext) -> Admitted | Refused:
+    """Credentials and Origin (the gatekeeper), then a slot (the hub)."""
     if not ctx.accepting():
         return Refused(503, ErrorCode.SHUTTING_DOWN, "the server is shutting down")
-    verdict = await ctx.gatekeeper.admit(request.path, request.headers)
+    verdict = await ctx.gatekeeper.admit(head.target, list(head.headers))
     if isinstance(verdict, Refused):
         return verdict
-    refusal: Refusal | None = await ctx.hub.call(
-        lambda reply: Reserve(verdict.user.id, reply), timeout=5.0
-    )
+    try:
+        refusal: Refusal | None = await ctx.hub.call(
+            lambda reply: Reserve(verdict.user.id, reply), timeout=_RESERVE_TIMEOUT
+        )
+    except ActorError:
+        return Refused(503, ErrorCode.UNAVAILABLE, "the server is too busy to take connections")
     if refusal is None:
         return verdict
     status = 429 if refusal.code == ErrorCode.TOO_MANY_CONNECTIONS else 503

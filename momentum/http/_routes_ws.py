@@ -45,7 +45,7 @@ async def online() -> Response:
         raise actor_unavailable(exc) from None
     listed = [
         {
-            "user_id": str(u.user_id),
+            "id": str(u.user_id),
             "username": u.username,
             "connections": u.connections,
             "connected_since": u.connected_since,

@@ -72,11 +72,14 @@ def parse_client_message(
     allowed: frozenset[MessageType] = CLIENT_TYPES,
 ) -> Inbound:
     """Validate one text frame from `sender`; raise ProtocolError with the reason."""
-    if len(text) > max_size - ENVELOPE_OVERHEAD:
-        raise ProtocolError(
-            ErrorCode.PAYLOAD_TOO_LARGE,
-            f"message is larger than {max_size - ENVELOPE_OVERHEAD} bytes",
-        )
+    budget = max_size - ENVELOPE_OVERHEAD
+    # The budget is in UTF-8 bytes, as on the wire (trio-websocket counts characters).
+    # A character is 1 to 4 bytes, so only texts in between need encoding to be measured;
+    # "surrogatepass" lets a lone surrogate through to be refused below as invalid JSON.
+    if len(text) > budget or (
+        len(text) * 4 > budget and len(text.encode("utf-8", "surrogatepass")) > budget
+    ):
+        raise ProtocolError(ErrorCode.PAYLOAD_TOO_LARGE, f"message is larger than {budget} bytes")
     try:
         raw = orjson.loads(text)
     except orjson.JSONDecodeError as exc:

@@ -23,6 +23,8 @@ class RequestHead:
     method: str
     target: str
     upgrade_websocket: bool
+    #: every header as sent (names lowercased); wsproto hides Host and Sec-WebSocket-Protocol
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
     @property
     def path(self) -> str:
@@ -66,14 +68,15 @@ def parse_head(raw: bytes, end: int) -> RequestHead:
     parts = lines[0].split(b" ")
     if len(parts) != 3 or not parts[2].startswith(b"HTTP/"):
         raise HeadError("malformed request line")
-    upgrade = False
+    headers = []
     for line in lines[1:]:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"upgrade" and b"websocket" in value.lower():
-            upgrade = True
+        headers.append((name.strip().lower(), value.strip()))
+    upgrade = any(n == b"upgrade" and b"websocket" in v.lower() for n, v in headers)
     return RequestHead(
         raw=raw,
         method=parts[0].decode("latin-1"),
         target=parts[1].decode("latin-1"),
         upgrade_websocket=upgrade,
+        headers=tuple(headers),
     )

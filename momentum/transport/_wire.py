@@ -46,9 +46,12 @@ class WireStream(trio.abc.HalfCloseableStream):
         self._stream = stream
         self._prefix = prefix
         self._fd = stream.socket.fileno()
-        self._queue: collections.deque[tuple[memoryview, bool]] = collections.deque()
-        self._queued = 0  # chunks ever queued
-        self._flushed = 0  # chunks ever written in full
+        # (chunk, is data, ticket): tickets number chunks in queue order, from 1.
+        self._queue: collections.deque[tuple[memoryview, bool, int]] = collections.deque()
+        self._queued = 0  # the last ticket given out
+        # The ticket of the last chunk written in full. Every chunk before it is written or
+        # was dropped (data only), so a `send_all` is done once this reaches its ticket.
+        self._flushed = 0
         self._drained = trio.lowlevel.ParkingLot()
         self._wakeup = trio.lowlevel.ParkingLot()
         self._state: type[trio.BrokenResourceError] | type[trio.ClosedResourceError] | None = None
@@ -91,7 +94,9 @@ class WireStream(trio.abc.HalfCloseableStream):
         head = self._queue.popleft()
         kept = [head] + [item for item in self._queue if not item[1]]
         dropped = len(self._queue) + 1 - len(kept)
-        self._flushed += dropped
+        # `_flushed` stays: the control chunks kept are still unwritten, so their
+        # `send_all` calls must keep waiting (counting the dropped frames as flushed
+        # would wake a waiter whose ticket lies behind them while its bytes are queued).
         self._queue.clear()
         self._queue.extend(kept)
         self.data_frames = int(head[1])
@@ -115,9 +120,12 @@ class WireStream(trio.abc.HalfCloseableStream):
             await self._drained.park()
 
     async def wait_send_all_might_not_block(self) -> None:
+        self._check_open()
+        if not self._queue:
+            await trio.lowlevel.checkpoint()
         while self._queue:
-            self._check_open()
             await self._drained.park()
+            self._check_open()  # a failure empties the queue: say so rather than return
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
         if self._prefix:
@@ -168,8 +176,8 @@ class WireStream(trio.abc.HalfCloseableStream):
             return 0
 
     def _enqueue(self, chunk: memoryview, *, data: bool) -> int:
-        self._queue.append((chunk, data))
         self._queued += 1
+        self._queue.append((chunk, data, self._queued))
         if len(self._queue) == 1:
             self._wakeup.unpark_all()
         return self._queued
@@ -193,13 +201,13 @@ class WireStream(trio.abc.HalfCloseableStream):
     def _consume(self, written: int) -> None:
         queue = self._queue
         while written and queue:
-            head, is_data = queue[0]
+            head, is_data, ticket = queue[0]
             if written < len(head):
-                queue[0] = (head[written:], is_data)
+                queue[0] = (head[written:], is_data, ticket)
                 return
             written -= len(head)
             queue.popleft()
-            self._flushed += 1
+            self._flushed = ticket
             self.data_frames -= is_data
 
     def _check_open(self) -> None:

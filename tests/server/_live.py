@@ -23,7 +23,7 @@ API_KEY = "tests-api-key"
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
-def test_settings(database_url: str, **overrides: Any) -> Settings:
+def settings_for(database_url: str, **overrides: Any) -> Settings:
     base = Settings(
         bind="127.0.0.1:0",
         jwt_secret=SECRET,
@@ -151,3 +151,97 @@ async def open_live_server(
             yield LiveServer(running)
         finally:
             stop.set()
+
+
+# -- helpers for the handshake, bad-input and HTTP API tests -------------------------------------
+
+
+def mint_token(
+    user_id: uuid.UUID | str,
+    *,
+    algorithm: str = "HS256",
+    key: str | None = SECRET,
+    lifetime: float = 3600.0,
+    **claims: Any,
+) -> str:
+    """A JWT made with pyjwt directly (not the server's codec): for tokens it must refuse.
+
+    `claims` override or add claims; a claim given as None is left out of the token.
+    """
+    import time
+
+    import jwt
+
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "sub": str(user_id),
+        "email": "minted@example.test",
+        "username": "minted",
+        "iat": now,
+        "exp": now + int(lifetime),
+        "jti": uuid.uuid4().hex,
+    }
+    payload.update(claims)
+    payload = {name: value for name, value in payload.items() if value is not None}
+    return jwt.encode(payload, key, algorithm=algorithm)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A handshake the server refused before the upgrade."""
+
+    status: int
+    code: str
+    message: str
+    content_type: str | None
+
+
+async def expect_refused(url: str, **kwargs: Any) -> Refusal:
+    """Open `url` with trio-websocket, expecting `ConnectionRejected`; return what came back."""
+    try:
+        async with trio_websocket.open_websocket_url(url, **kwargs):
+            pass
+    except trio_websocket.ConnectionRejected as rejected:
+        body = orjson.loads(rejected.body or b"null")
+        headers = {name.lower(): value for name, value in rejected.headers}
+        content_type = headers.get(b"content-type")
+        error = body["error"]
+        assert set(error) == {"code", "message"}, body
+        return Refusal(
+            rejected.status_code,
+            error["code"],
+            error["message"],
+            content_type.decode() if content_type is not None else None,
+        )
+    raise AssertionError(f"the handshake to {url} was accepted")
+
+
+async def assert_serves(server: LiveServer) -> None:
+    """A fresh user can still connect and get a pong: the server is alive and well."""
+    user = await server.create_user()
+    async with server.connect(user) as client:
+        await client.roundtrip()
+
+
+@asynccontextmanager
+async def custom_server(tmp_path: object, **overrides: Any) -> AsyncIterator[LiveServer]:
+    """A live server with its own settings, on a fresh SQLite file in the `tmp_path` folder.
+
+    Enter it in the test itself (not through a fixture that hands out a factory): the
+    server's nursery must nest inside the task that opens it.
+    """
+    url = f"sqlite:///{tmp_path}/custom-{uuid.uuid4().hex[:8]}.db"
+    async with open_live_server(settings_for(url, **overrides)) as live:
+        yield live
+
+
+async def received_until_roundtrip(client: Client) -> list[dict[str, Any]]:
+    """Everything the server sent `client` before the pong to a fresh ping."""
+    ping_id = str(uuid.uuid4())
+    await client.send(message_type="ping", id=ping_id)
+    seen: list[dict[str, Any]] = []
+    while True:
+        message = await client.receive()
+        if message["message_type"] == "pong" and message["id"] == ping_id:
+            return seen
+        seen.append(message)

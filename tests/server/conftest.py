@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ._live import LiveServer, open_live_server, test_settings
+from ._live import LiveServer, open_live_server, settings_for
 
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with open_live_server(test_settings(f"sqlite:///{tmp_path}/momentum.db")) as live:
+    async with open_live_server(settings_for(f"sqlite:///{tmp_path}/momentum.db")) as live:
         yield live
