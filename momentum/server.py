@@ -141,10 +141,10 @@ async def _run(
             on_websocket=on_websocket,
             on_http=on_http,
             spawn=lambda name, fn: connections.start_soon(
-                ChildSpec(name, _as_start(fn), Restart.TEMPORARY)
+                ChildSpec(name, _ready_at_once(fn), Restart.TEMPORARY)
             ),
         )
-        await root.start(ChildSpec("front", _as_start(front)))
+        await root.start(ChildSpec("front", front))
         port = listener.socket.getsockname()[1]
         log.info(
             "Momentum listening on %s (ws://…:%d/ws), store: %s", settings.bind, port, store.backend
@@ -210,17 +210,12 @@ async def _listen(settings: Settings) -> trio.SocketListener:
     return listeners[0]
 
 
-def _as_start(fn: Callable[..., Awaitable[object]]) -> Callable[..., Awaitable[object]]:
-    """Adapt `fn(task_status=...)` or a plain coroutine function to a child's start."""
+def _ready_at_once(fn: Callable[[], Awaitable[object]]) -> Callable[..., Awaitable[None]]:
+    """A child start for a task that is addressable from its first step (a socket's task)."""
 
     async def start(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        try:
-            await fn(task_status=task_status)
-        except TypeError as exc:
-            if "task_status" not in str(exc):
-                raise
-            task_status.started()
-            await fn()
+        task_status.started()
+        await fn()
 
     return start
 
