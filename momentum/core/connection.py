@@ -26,6 +26,7 @@ from functools import partial
 import orjson
 import trio
 import trio_websocket
+from wsproto.connection import ConnectionState as WsState
 
 from actors import ActorError, ActorRef, MailboxFull
 
@@ -34,6 +35,7 @@ from ..protocol import (
     ErrorCode,
     MessageType,
     ProtocolError,
+    close_frame,
     encode_envelope,
     encode_error,
     parse_client_message,
@@ -50,6 +52,7 @@ log = logging.getLogger("momentum.connection")
 
 _ids = itertools.count(1)
 _RESERVE_TIMEOUT = 5.0
+_SILENT_CLOSES = frozenset({1002, 1007})
 _REJECT_HEADERS = [(b"Content-Type", b"application/json"), (b"Connection", b"close")]
 
 
@@ -113,6 +116,7 @@ async def _handshake(
         user = verdict.user
         try:
             ws = await request.accept(subprotocol=verdict.subprotocol)
+            wire.last_words = partial(_unsent_close, ws)
         except BaseException:
             ctx.hub.cast_nowait(Release(user.id))
             raise
@@ -238,6 +242,21 @@ async def _read(
                 sender=session,
             )
         )
+
+
+def _unsent_close(ws: trio_websocket.WebSocketConnection) -> bytes | None:
+    """The close frame trio-websocket owes but never sends, if any.
+
+    On a frame it cannot parse (text that is not UTF-8: 1007; a protocol error: 1002)
+    trio-websocket records the close code wsproto gives and drops the TCP connection without
+    a close frame, leaving wsproto's state OPEN. SPEC §5 promises the client that code. The
+    state is read from trio-websocket's private `_wsproto` (the version is pinned below 0.13).
+    """
+    reason = ws.closed
+    state = getattr(getattr(ws, "_wsproto", None), "state", None)
+    if reason is None or reason.code not in _SILENT_CLOSES or state is not WsState.OPEN:
+        return None
+    return close_frame(reason.code, reason.reason or "")
 
 
 def _reply(session: Session, frame: bytes) -> None:

@@ -15,7 +15,7 @@ from ._envelope import (
     utc_timestamp,
     validate_fields,
 )
-from ._frames import text_frame
+from ._frames import close_frame, text_frame
 
 __all__ = [
     "API_TYPES",
@@ -26,6 +26,7 @@ __all__ = [
     "Inbound",
     "MessageType",
     "ProtocolError",
+    "close_frame",
     "encode_envelope",
     "encode_error",
     "new_message_id",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import struct
 
 _TEXT_FIN = 0x81
+_CLOSE_FIN = 0x88
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -19,3 +20,9 @@ def text_frame(payload: bytes) -> bytes:
     if size < 1 << 16:
         return struct.pack("!BBH", _TEXT_FIN, 126, size) + payload
     return struct.pack("!BBQ", _TEXT_FIN, 127, size) + payload
+
+
+def close_frame(code: int, reason: str = "") -> bytes:
+    """A close frame with `code` and a reason cut to fit a control frame (125 bytes)."""
+    payload = struct.pack("!H", code) + reason.encode()[:123]
+    return bytes((_CLOSE_FIN, len(payload))) + payload

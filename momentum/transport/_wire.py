@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import os
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -39,6 +40,7 @@ class WireStream(trio.abc.HalfCloseableStream):
         "_stream",
         "_wakeup",
         "data_frames",
+        "last_words",
         "max_frames",
     )
 
@@ -56,6 +58,8 @@ class WireStream(trio.abc.HalfCloseableStream):
         self._wakeup = trio.lowlevel.ParkingLot()
         self._state: type[trio.BrokenResourceError] | type[trio.ClosedResourceError] | None = None
         self.max_frames = max_frames
+        #: asked at close for bytes to send first (a close frame the protocol layer owes)
+        self.last_words: Callable[[], bytes | None] | None = None
         self.data_frames = 0  # data frames waiting in the queue
 
     @property
@@ -138,6 +142,11 @@ class WireStream(trio.abc.HalfCloseableStream):
         await self._stream.send_eof()
 
     async def aclose(self) -> None:
+        if self._state is None and self.last_words is not None:
+            parting = self.last_words()
+            if parting:  # best effort and without waiting: the stream is closing
+                self._enqueue(memoryview(parting), data=False)
+                self._flush_some()
         self._fail(trio.ClosedResourceError)
         await self._stream.aclose()
 

@@ -195,6 +195,8 @@ def test_must_be_positive(name: str, raw: str) -> None:
         ({"WS_PING_INTERVAL": "-1"}, "WS_PING_INTERVAL"),
         ({"JWT_LEEWAY": "-0.5"}, "JWT_LEEWAY"),
         ({"LOG_FORMAT": "xml"}, "log format"),
+        ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
+        ({"LOG_LEVEL": "TRACE"}, "LOG_LEVEL"),
         ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL"),
         ({"DATABASE_URL": "momentum.db"}, "DATABASE_URL"),
     ],
@@ -213,6 +215,8 @@ def test_out_of_range(env: dict[str, str], named: str) -> None:
         {"JWT_LEEWAY": "0"},
         {"DATABASE_URL": "sqlite:///tmp/x.db"},
         {"DATABASE_URL": "postgres://u@db/x"},
+        {"LOG_LEVEL": "warning"},
+        {"LOG_LEVEL": "CRITICAL"},
     ],
 )
 def test_edges_that_are_accepted(env: dict[str, str]) -> None:

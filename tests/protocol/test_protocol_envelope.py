@@ -26,8 +26,10 @@ from momentum.protocol import (
     Inbound,
     MessageType,
     ProtocolError,
+    _envelope,
     encode_envelope,
     encode_error,
+    new_message_id,
     parse_client_message,
     utc_timestamp,
 )
@@ -211,15 +213,38 @@ def test_sender_is_refused_when_there_is_no_user() -> None:
     assert info.value.code is ErrorCode.SENDER_MISMATCH
 
 
-def test_oversize_message() -> None:
+def test_oversize_message_names_the_message() -> None:
     text = orjson.dumps({"id": MSG_ID, "message_type": "text", "data": {"c": "x" * 2000}})
     error = refusal(text.decode(), max_size=2048)
     assert error.code is ErrorCode.PAYLOAD_TOO_LARGE
+    assert error.ref_id == MSG_ID
     assert str(2048 - ENVELOPE_OVERHEAD) in error.message
 
 
-def test_oversize_is_checked_before_parsing() -> None:
-    assert refusal("x" * 2000, max_size=2048).code is ErrorCode.PAYLOAD_TOO_LARGE
+@pytest.mark.parametrize("ref", [None, 5], ids=["no-id", "non-string-id"])
+def test_oversize_message_without_a_usable_id(ref: object) -> None:
+    message = {"id": ref, "message_type": "text", "data": {"c": "x" * 2000}}
+    error = refusal(message, max_size=2048)
+    assert error.code is ErrorCode.PAYLOAD_TOO_LARGE
+    assert error.ref_id is None
+
+
+def test_oversize_is_checked_before_the_fields() -> None:
+    message = {"id": "not-a-uuid", "message_type": "chat", "data": {"c": "x" * 2000}}
+    error = refusal(message, max_size=2048)
+    assert error.code is ErrorCode.PAYLOAD_TOO_LARGE
+    assert error.ref_id == "not-a-uuid"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("x" * 2000, ErrorCode.INVALID_JSON), ("[" + "1," * 1000 + "1]", ErrorCode.INVALID_ENVELOPE)],
+    ids=["not-json", "not-an-object"],
+)
+def test_oversize_text_that_is_no_envelope_is_refused_as_such(text: str, code: ErrorCode) -> None:
+    # The JSON is parsed first (trio-websocket bounds its size) so the size error can name
+    # the message; text that is no envelope at all is refused for that.
+    assert refusal(text, max_size=2048).code is code
 
 
 def test_oversize_counts_utf8_bytes_not_characters() -> None:
@@ -280,6 +305,55 @@ def test_encode_envelope_defaults() -> None:
     assert TIMESTAMP.match(envelope["timestamp"])
     stamped = datetime.fromisoformat(envelope["timestamp"].replace("Z", "+00:00"))
     assert before <= stamped <= after
+
+
+class FakeTime:
+    def __init__(self, ns: int) -> None:
+        self.ns = ns
+
+    def time_ns(self) -> int:
+        return self.ns
+
+
+@pytest.mark.parametrize(
+    ("ns", "stamp"),
+    [
+        (1_704_067_200_000_000_000, "2024-01-01T00:00:00.000Z"),
+        (1_704_067_200_123_456_789, "2024-01-01T00:00:00.123Z"),
+        (1_704_067_200_999_999_998, "2024-01-01T00:00:00.999Z"),
+        (1_719_791_999_001_000_000, "2024-06-30T23:59:59.001Z"),
+    ],
+)
+def test_utc_timestamp_on_a_given_clock(
+    monkeypatch: pytest.MonkeyPatch, ns: int, stamp: str
+) -> None:
+    clock = FakeTime(ns)
+    monkeypatch.setattr(_envelope, "time", clock)
+    timestamp = _envelope._MillisecondStamp()
+    assert timestamp() == stamp
+    clock.ns += 1  # same millisecond: the same text
+    assert timestamp() == stamp
+
+
+def test_utc_timestamp_moves_with_the_millisecond(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeTime(1_704_067_200_000_999_999)
+    monkeypatch.setattr(_envelope, "time", clock)
+    timestamp = _envelope._MillisecondStamp()
+    assert timestamp() == "2024-01-01T00:00:00.000Z"
+    clock.ns += 1
+    assert timestamp() == "2024-01-01T00:00:00.001Z"
+    clock.ns += 59_999_000_000
+    assert timestamp() == "2024-01-01T00:01:00.000Z"
+
+
+def test_new_message_id_is_a_canonical_uuid4() -> None:
+    ids = {new_message_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for message_id in ids:
+        parsed = uuid.UUID(message_id)
+        assert str(parsed) == message_id
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
 
 
 def test_utc_timestamp_format() -> None:

@@ -187,14 +187,6 @@ async def test_payload_too_large_under_the_frame_limit_is_an_error(small: LiveSe
             await assert_bystander_undisturbed(pair)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: momentum/protocol/_envelope.py parse_client_message refuses an oversize text "
-        "before parsing it, so its payload_too_large error has ref_id null although the "
-        "client gave an id"
-    ),
-)
 async def test_payload_too_large_error_names_the_message(small: LiveServer) -> None:
     with trio.fail_after(10):
         async with AsyncExitStack() as stack:
@@ -246,15 +238,6 @@ async def test_invalid_utf8_ends_only_that_connection(small: LiveServer) -> None
         await assert_serves(small)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: momentum/core/connection.py (_read/_close): on invalid UTF-8 trio-websocket "
-        "(wsproto ParseFailed) marks the connection closed with 1007 without sending a close "
-        "frame, and _close skips ws.aclose because ws.closed is set, so the client sees the "
-        "TCP connection drop with no close frame instead of close 1007"
-    ),
-)
 async def test_invalid_utf8_closes_1007(small: LiveServer) -> None:
     with trio.fail_after(10):
         close = await send_invalid_utf8(small)

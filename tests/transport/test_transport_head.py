@@ -76,7 +76,15 @@ def head_of(raw: bytes) -> RequestHead:
 async def test_complete_head_in_one_read() -> None:
     with trio.fail_after(TEST_DEADLINE):
         head = await read_head(Chunks([UPGRADE]), limit=LIMIT, timeout=TIMEOUT)
-    assert head == RequestHead(UPGRADE, "GET", "/ws?token=abc", upgrade_websocket=True)
+    assert (head.raw, head.method, head.target) == (UPGRADE, "GET", "/ws?token=abc")
+    assert head.upgrade_websocket
+    assert head.headers == (
+        (b"host", b"chat.example:8000"),
+        (b"upgrade", b"websocket"),
+        (b"connection", b"Upgrade"),
+        (b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+        (b"sec-websocket-version", b"13"),
+    )
 
 
 async def test_head_from_a_live_memory_stream() -> None:
@@ -254,6 +262,24 @@ def test_upgrade_detected_case_insensitively(header: bytes) -> None:
 )
 def test_no_upgrade(headers: bytes) -> None:
     assert not head_of(b"GET /ws HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n").upgrade_websocket
+
+
+def test_headers_keep_order_and_repeats_with_names_lowercased_and_values_stripped() -> None:
+    raw = (
+        b"GET /ws HTTP/1.1\r\nHost:  a.example \r\nSec-WebSocket-Protocol: chat\r\n"
+        b"sec-websocket-protocol:bearer.tok\r\nX-Empty:\r\n\r\n"
+    )
+    assert head_of(raw).headers == (
+        (b"host", b"a.example"),
+        (b"sec-websocket-protocol", b"chat"),
+        (b"sec-websocket-protocol", b"bearer.tok"),
+        (b"x-empty", b""),
+    )
+
+
+def test_body_is_not_parsed_as_headers() -> None:
+    raw = b"POST /x HTTP/1.1\r\nHost: x\r\n\r\nX-Body: 1\r\n"
+    assert head_of(raw).headers == ((b"host", b"x"),)
 
 
 def test_upgrade_in_the_body_is_not_a_header() -> None:
