@@ -191,8 +191,7 @@ def _handlers(
     )
     asgi = wrap_app(app, hconfig.wsgi_max_body_size, "asgi")
 
-    async def on_websocket(stream: trio.SocketStream, head: RequestHead) -> None:
-        await serve_connection(stream, head, ctx=context)
+    on_websocket = partial(serve_connection, ctx=context)
 
     async def on_http(stream: ReplayStream) -> None:
         server = TCPServer(asgi, hconfig, state.http_context, ConnectionState({}), stream)  # type: ignore[arg-type]

@@ -3,9 +3,12 @@
 from ._errors import AuthError, TokenExpired, TokenInvalid, TokenMissing, WeakPassword
 from ._extract import extract_token, redact
 from ._passwords import PasswordHasher, check_password_policy
+from ._provision import PREFIX_PATTERN, UNUSABLE_PASSWORD, provisioned_users
 from ._tokens import Claims, IssuedToken, TokenCodec
 
 __all__ = [
+    "PREFIX_PATTERN",
+    "UNUSABLE_PASSWORD",
     "AuthError",
     "Claims",
     "IssuedToken",
@@ -17,5 +20,6 @@ __all__ = [
     "WeakPassword",
     "check_password_policy",
     "extract_token",
+    "provisioned_users",
     "redact",
 ]

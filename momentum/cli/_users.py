@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import secrets
 import sys
 from functools import partial
 from typing import Any
 
 import trio
 
-from ..auth import PasswordHasher, TokenCodec
+from ..auth import PREFIX_PATTERN, PasswordHasher, TokenCodec, provisioned_users
 from ..config import ConfigError, load_settings
 from ..storage import NewUser, UserExists, open_store
-
-#: A password hash no password matches: provisioned users log in by token only.
-UNUSABLE_PASSWORD = "!provisioned"
 
 
 def add_parser(commands: Any) -> None:
@@ -44,7 +40,9 @@ def run_create(args: argparse.Namespace) -> int:
     if args.count is not None:
         if args.count < 1:
             raise ConfigError("--count must be at least 1")
-        news = _bulk(args.count, args.prefix, admin=args.admin)
+        if not PREFIX_PATTERN.match(args.prefix):
+            raise ConfigError("--prefix: 1-12 letters, digits, '_', '.' or '-'")
+        news = provisioned_users(args.count, args.prefix, admin=args.admin)
     else:
         if not (args.email and args.username and args.password):
             raise ConfigError("give --count N, or --email, --username and --password")
@@ -57,19 +55,6 @@ def run_create(args: argparse.Namespace) -> int:
         )
     except UserExists as exc:
         raise ConfigError(f"{exc.field} is already taken") from None
-
-
-def _bulk(count: int, prefix: str, *, admin: bool) -> list[NewUser]:
-    batch = secrets.token_hex(3)
-    return [
-        NewUser(
-            email=f"{prefix}-{batch}-{i}@provisioned.invalid",
-            username=f"{prefix}-{batch}-{i}",
-            password_hash=UNUSABLE_PASSWORD,
-            is_admin=admin,
-        )
-        for i in range(count)
-    ]
 
 
 async def _create(

@@ -23,6 +23,7 @@ class Session:
         "close_reason",
         "conn_id",
         "connected_at",
+        "flush_pending",
         "last_activity",
         "scope",
         "user_id",
@@ -49,6 +50,7 @@ class Session:
         self.close_code: int | None = None
         self.close_reason = ""
         self.scope: trio.CancelScope | None = None
+        self.flush_pending = False  # the hub buffered frames for it in the current batch
 
     def deliver(self, frame: bytes) -> bool:
         """Hand a pre-built frame to the connection; False if it must be closed (4009)."""

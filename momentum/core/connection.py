@@ -90,6 +90,7 @@ async def serve_connection(
         async with trio.open_nursery() as nursery:
             nursery.start_soon(partial(wire.serve_writer, send_deadline=ctx.config.send_timeout))
             session, ws, expires_at = await _handshake(nursery, wire, head, ctx)
+            del head  # not needed past the handshake; the connection may live for days
             if session is not None and ws is not None:
                 await _serve(session, ws, ctx, expires_at)
             nursery.cancel_scope.cancel()

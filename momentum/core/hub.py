@@ -48,6 +48,9 @@ from ._session import Session
 
 log = logging.getLogger("momentum.hub")
 
+#: Messages handled between two flushes of the connections' write queues.
+BATCH = 256
+
 BrokerFactory = Callable[[Callable[[str, bytes], int]], Broker]
 
 
@@ -74,6 +77,7 @@ class Hub:
         self.counters = Counters()
         self.errors = 0
         self.broker = config.broker_factory(self.deliver_local)
+        self._dirty: list[Session] = []  # sessions with frames buffered in this batch
 
     # -- admission ----------------------------------------------------------------------------
 
@@ -143,12 +147,27 @@ class Hub:
             targets = self.by_user.get(uuid.UUID(topic.removeprefix("user:")), {})
         delivered = 0
         for session in targets.values():
-            if session.deliver(frame):
+            if self._buffer(session, frame):
                 delivered += 1
-            else:
-                self._overflow(session)
         self.counters.deliveries += delivered
         return delivered
+
+    def _buffer(self, session: Session, frame: bytes) -> bool:
+        """Queue `frame` for `session` until `flush`; close it if its queue is full."""
+        if not session.wire.buffer_frame(frame):
+            self._overflow(session)
+            return False
+        if not session.flush_pending:
+            session.flush_pending = True
+            self._dirty.append(session)
+        return True
+
+    def flush(self) -> None:
+        """End of a batch: one write per connection that got frames."""
+        for session in self._dirty:
+            session.flush_pending = False
+            session.wire.flush_nowait()
+        self._dirty.clear()
 
     def _ack(self, sender: Session, message_id: str, delivered: int) -> None:
         ack = encode_envelope(
@@ -156,8 +175,7 @@ class Hub:
             {"ref_id": message_id, "delivered": delivered, "stored": False},
             to_user_id=sender.user_id,
         )
-        if not sender.deliver(text_frame(ack)):
-            self._overflow(sender)
+        self._buffer(sender, text_frame(ack))
 
     def _overflow(self, session: Session) -> None:
         if session.close_code is None:
@@ -257,12 +275,32 @@ async def serve_hub(
         nursery.start_soon(partial(_tick_forever, ref, config.presence_interval))
         task_status.started()
         async for msg in mailbox:
-            try:
-                hub.handle(msg)
-            except Exception:
-                hub.errors += 1
-                log.exception("hub failed to handle %s", type(msg).__name__)
+            _handle_batch(hub, mailbox, msg)
     raise RuntimeError("the hub's mailbox was closed")
+
+
+def _handle_batch(hub: Hub, mailbox: Mailbox[HubMsg], first: HubMsg) -> None:
+    """Handle `first` and whatever else is already waiting (up to BATCH), then flush.
+
+    Under light load a batch is one message and its frames go out at once; under heavy load
+    each connection gets one write per batch instead of one per frame.
+    """
+    _handle_one(hub, first)
+    for _ in range(BATCH - 1):
+        try:
+            msg = mailbox.receive_nowait()
+        except trio.WouldBlock:
+            break
+        _handle_one(hub, msg)
+    hub.flush()
+
+
+def _handle_one(hub: Hub, msg: HubMsg) -> None:
+    try:
+        hub.handle(msg)
+    except Exception:
+        hub.errors += 1
+        log.exception("hub failed to handle %s", type(msg).__name__)
 
 
 async def _tick_forever(ref: ActorRef[HubMsg], interval: float) -> NoReturn:

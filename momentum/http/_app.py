@@ -7,7 +7,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from ..protocol import ErrorCode
-from . import _routes_auth, _routes_ops, _routes_ws
+from . import _routes_auth, _routes_ops, _routes_users, _routes_ws
 from ._errors import ApiError, error_response
 from ._services import Services
 
@@ -17,7 +17,12 @@ def create_app(services: Services) -> QuartTrio:
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_request_body
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
     app.extensions["momentum"] = services
-    for blueprint in (_routes_ws.blueprint, _routes_auth.blueprint, _routes_ops.blueprint):
+    for blueprint in (
+        _routes_ws.blueprint,
+        _routes_auth.blueprint,
+        _routes_users.blueprint,
+        _routes_ops.blueprint,
+    ):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(ApiError)

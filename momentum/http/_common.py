@@ -58,3 +58,9 @@ def user_json(user: User) -> dict[str, Any]:
 
 def actor_unavailable(exc: ActorError) -> ApiError:
     return ApiError(503, ErrorCode.UNAVAILABLE, f"the server is busy or stopping ({exc})")
+
+
+def store_unavailable() -> ApiError:
+    """503 for a failed store call, counted in the storage-error metric."""
+    services().metrics.storage_errors.inc()
+    return ApiError(503, ErrorCode.UNAVAILABLE, "the user store is unavailable")

@@ -1,22 +1,16 @@
-"""`/auth/*` and `/users/*`: accounts, login, and disabling users (SPEC §4)."""
+"""`/auth/*`: registering accounts and logging in (SPEC §4)."""
 
 from __future__ import annotations
 
 import re
-import uuid
 
 from quart import Blueprint, Response
 
-from actors import ActorError
-
 from ..auth import WeakPassword
-from ..core import CloseUser
-from ..protocol import CloseCode, ErrorCode
+from ..protocol import ErrorCode
 from ..storage import NewUser, StorageError, UserExists
-from ._auth import require_admin
-from ._common import actor_unavailable, field, json_body, services, user_json
+from ._common import field, json_body, services, store_unavailable, user_json
 from ._errors import ApiError, json_response
-from ._services import ACTOR_CALL_TIMEOUT
 
 blueprint = Blueprint("auth", __name__)
 
@@ -44,7 +38,7 @@ async def register() -> Response:
     except UserExists as exc:
         raise ApiError(409, ErrorCode.CONFLICT, f"{exc.field} is already taken") from None
     except StorageError:
-        raise _store_down() from None
+        raise store_unavailable() from None
     return json_response({"user": user_json(user)}, 201)
 
 
@@ -62,7 +56,7 @@ async def login() -> Response:
     try:
         user = await s.store.find_user(handle.strip())
     except StorageError:
-        raise _store_down() from None
+        raise store_unavailable() from None
     matched = await s.hasher.verify(user.password_hash if user else None, password)
     if user is None or not matched:
         raise ApiError(401, ErrorCode.INVALID_CREDENTIALS, "wrong email/username or password")
@@ -76,38 +70,3 @@ async def login() -> Response:
             "user": user_json(user),
         }
     )
-
-
-@blueprint.patch("/users/<user_id>")
-async def update_user(user_id: str) -> Response:
-    """Admin: set `is_active` / `is_admin`; disabling closes the user's connections (4003)."""
-    s = services()
-    await require_admin(s)
-    try:
-        uid = uuid.UUID(user_id)
-    except ValueError:
-        raise ApiError(400, ErrorCode.INVALID_UUID, "user id must be a UUID") from None
-    body = await json_body()
-    is_active = field(body, "is_active", bool, required=False)
-    is_admin = field(body, "is_admin", bool, required=False)
-    try:
-        user = await s.store.set_user_flags(uid, is_active=is_active, is_admin=is_admin)
-    except StorageError:
-        raise _store_down() from None
-    if user is None:
-        raise ApiError(404, ErrorCode.NOT_FOUND, "no such user")
-    closed = 0
-    if is_active is False:
-        try:
-            closed = await s.hub.call(
-                lambda reply: CloseUser(uid, CloseCode.USER_DISABLED, "user disabled", reply),
-                timeout=ACTOR_CALL_TIMEOUT,
-            )
-        except ActorError as exc:
-            raise actor_unavailable(exc) from None
-    return json_response({"user": user_json(user), "closed_connections": closed})
-
-
-def _store_down() -> ApiError:
-    services().metrics.storage_errors.inc()
-    return ApiError(503, ErrorCode.UNAVAILABLE, "the user store is unavailable")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +40,91 @@ def email_key(email: str) -> str:
 def username_key(username: str) -> str:
     """Usernames are unique and found regardless of case."""
     return username.casefold()
+
+
+#: The most messages one `Store.conversation` call returns.
+MAX_CONVERSATION_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A direct message to store until its recipient acknowledges it.
+
+    `id` is the envelope's UUID string (saving an id that is already stored is a
+    no-op, so a retried save cannot duplicate); `sender_id` None means the system;
+    `envelope` is the exact JSON bytes sent to clients; `created_at` and
+    `expires_at` are timezone-aware (the message stays pending until `expires_at`).
+    """
+
+    id: str
+    sender_id: uuid.UUID | None
+    recipient_id: uuid.UUID
+    message_type: str
+    envelope: bytes
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message read back. `seq` orders delivery: higher was saved later.
+
+    `id` is the canonical (lowercase) UUID string; `created_at` is UTC.
+    """
+
+    id: str
+    seq: int
+    sender_id: uuid.UUID | None
+    recipient_id: uuid.UUID
+    message_type: str
+    envelope: bytes
+    created_at: datetime
+
+
+def message_id(value: str) -> str:
+    """The canonical form of a message id; `ValueError` if it is not a UUID."""
+    return str(uuid.UUID(value))
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a naive datetime is a caller bug (`ValueError`), not a guess."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: storage needs timezone-aware times")
+    return moment.astimezone(UTC)
+
+
+def check_limit(limit: int, maximum: int | None = None) -> None:
+    """`ValueError` unless 1 <= limit (<= maximum)."""
+    if limit < 1 or (maximum is not None and limit > maximum):
+        bound = "" if maximum is None else f" and <= {maximum}"
+        raise ValueError(f"limit must be >= 1{bound}, got {limit}")
+
+
+def ack_ids(ids: Sequence[str]) -> list[str]:
+    """The canonical, distinct UUIDs among `ids`; anything else cannot match a message."""
+    found: dict[str, None] = {}
+    for value in ids:
+        try:
+            found[message_id(value)] = None
+        except (ValueError, TypeError, AttributeError):
+            continue
+    return list(found)
+
+
+#: `history_cursor` stand-ins for "no bound": later than any stored message.
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+_MAX_SEQ = 2**63 - 1
+
+
+def history_cursor(before: datetime | None, before_seq: int | None) -> tuple[datetime, int]:
+    """The `(created_at, seq)` bound of a `conversation` page (exclusive).
+
+    `before` alone bounds by time (`created_at < before`); with `before_seq`, the
+    bound is the message `(before, before_seq)` itself, so paging by the last
+    message seen never skips or repeats messages that share a timestamp.
+    """
+    if before is None:
+        if before_seq is not None:
+            raise ValueError("before_seq needs before: the cursor is (created_at, seq)")
+        return _END_OF_TIME, _MAX_SEQ
+    return utc(before), 0 if before_seq is None else before_seq

@@ -78,6 +78,10 @@ async def _dispatch(
             await stream.aclose()
         return
     if head.upgrade_websocket and head.path == config.websocket_path:
-        await on_websocket(stream, head)
+        # The handler lives as long as the connection; this frame must not keep the head
+        # (a couple of KiB per connection) alive after the handshake has used it.
+        serving = on_websocket(stream, head)
+        del head
+        await serving
     else:
         await on_http(ReplayStream(stream, head.raw))

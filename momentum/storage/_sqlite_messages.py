@@ -1,0 +1,86 @@
+"""SQLite messages: the SQL and the row conversions `SqliteStore` runs.
+
+Ids are canonical UUID strings; timestamps are fixed-width ISO 8601 UTC text
+(microseconds, `+00:00`), so comparing the text compares the times.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import datetime
+
+from ._types import NewMessage, StoredMessage, message_id, utc
+
+_COLUMNS = "id, seq, sender_id, recipient_id, message_type, envelope, created_at"
+
+INSERT = (
+    "INSERT INTO messages (id, sender_id, recipient_id, message_type, envelope,"
+    " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+)
+PENDING = (
+    f"SELECT {_COLUMNS} FROM messages"
+    " WHERE recipient_id = ? AND acked_at IS NULL AND seq > ? AND expires_at > ?"
+    " ORDER BY seq LIMIT ?"
+)
+COUNT_PENDING = "SELECT count(*) FROM messages WHERE acked_at IS NULL AND expires_at > ?"
+COUNT_PENDING_FOR = (
+    "SELECT count(*) FROM messages"
+    " WHERE recipient_id = ? AND acked_at IS NULL AND expires_at > ?"
+)
+ACK = (
+    "UPDATE messages SET acked_at = ?"
+    " WHERE id = ? AND recipient_id = ? AND acked_at IS NULL"
+)
+PURGE_EXPIRED = "DELETE FROM messages WHERE acked_at IS NULL AND expires_at <= ?"
+PURGE_ACKED = "DELETE FROM messages WHERE acked_at IS NOT NULL AND created_at < ?"
+
+# Each direction walks the conversation index newest first and stops at the
+# limit; the outer query merges the two. The second direction is skipped for a
+# conversation with oneself, which would otherwise list every message twice.
+_DIRECTION = (
+    f"SELECT {_COLUMNS} FROM messages"
+    " WHERE sender_id = :{0} AND recipient_id = :{1} AND (created_at, seq) < (:before, :seq)"
+    " ORDER BY created_at DESC, seq DESC LIMIT :limit"
+)
+CONVERSATION = (
+    f"SELECT * FROM ({_DIRECTION.format('a', 'b')})"
+    f" UNION ALL SELECT * FROM ({_DIRECTION.format('b', 'a')} AND :a <> :b)"
+    " ORDER BY created_at DESC, seq DESC LIMIT :limit"
+)
+
+
+def timestamp(moment: datetime) -> str:
+    """The stored text of a time (`ValueError` if naive)."""
+    return utc(moment).isoformat(timespec="microseconds")
+
+
+def insert_row(message: NewMessage) -> tuple[object, ...]:
+    sender = message.sender_id
+    return (
+        message_id(message.id),
+        None if sender is None else str(sender),
+        str(message.recipient_id),
+        message.message_type,
+        message.envelope,
+        timestamp(message.created_at),
+        timestamp(message.expires_at),
+    )
+
+
+def fetch(conn: sqlite3.Connection, sql: str, args: object) -> list[StoredMessage]:
+    return [_stored(row) for row in conn.execute(sql, args)]  # type: ignore[arg-type]
+
+
+def _stored(row: tuple[object, ...]) -> StoredMessage:
+    msg_id, seq, sender, recipient, message_type, envelope, created_at = row
+    assert isinstance(seq, int) and isinstance(envelope, bytes)
+    return StoredMessage(
+        id=str(msg_id),
+        seq=seq,
+        sender_id=None if sender is None else uuid.UUID(str(sender)),
+        recipient_id=uuid.UUID(str(recipient)),
+        message_type=str(message_type),
+        envelope=envelope,
+        created_at=datetime.fromisoformat(str(created_at)),
+    )
