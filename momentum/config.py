@@ -17,6 +17,7 @@ from typing import Any
 
 SECONDS = 1.0
 KIB = 1024
+DAYS = 24 * 3600 * SECONDS
 
 DEFAULT_DATABASE_URL = "sqlite:///momentum.db"
 DEFAULT_BIND = "0.0.0.0:8000"
@@ -50,6 +51,8 @@ class Settings:
     handshake_timeout: float = 10 * SECONDS
     close_timeout: float = 3 * SECONDS
     drain_timeout: float = 10 * SECONDS
+    message_ttl: float = 7 * DAYS
+    history_retention: float = 30 * DAYS
     presence_interval: float = 0.5 * SECONDS
     hub_mailbox: int = 4096
     allowed_origins: frozenset[str] | None = None
@@ -95,6 +98,8 @@ _ENV: dict[str, tuple[str, type]] = {
     "WS_HANDSHAKE_TIMEOUT": ("handshake_timeout", float),
     "WS_PRESENCE_INTERVAL": ("presence_interval", float),
     "SHUTDOWN_TIMEOUT": ("drain_timeout", float),
+    "MESSAGE_TTL": ("message_ttl", float),
+    "HISTORY_RETENTION": ("history_retention", float),
     "METRICS_REQUIRE_KEY": ("metrics_require_key", bool),
     "LOG_LEVEL": ("log_level", str),
     "LOG_FORMAT": ("log_format", str),
@@ -176,6 +181,8 @@ def validate(s: Settings) -> None:
         "JWT_TTL": s.jwt_ttl,
         "WS_PRESENCE_INTERVAL": s.presence_interval,
         "SHUTDOWN_TIMEOUT": s.drain_timeout,
+        "MESSAGE_TTL": s.message_ttl,
+        "HISTORY_RETENTION": s.history_retention,
     }
     for name, value in positive.items():
         if value <= 0:

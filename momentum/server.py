@@ -31,6 +31,7 @@ from quart_trio import QuartTrio
 
 from actors import (
     ActorError,
+    ActorMain,
     ActorRef,
     ChildSpec,
     Restart,
@@ -52,10 +53,14 @@ from .core import (
     HubConfig,
     HubMsg,
     JanitorMsg,
+    PersistenceMsg,
+    Purge,
     serve_connection,
     serve_hub,
     serve_janitor,
+    serve_persistence,
 )
+from .core.persistence import PERSIST_MAILBOX
 from .http import Services, create_app
 from .observability import Metrics
 from .storage import Store, open_store
@@ -109,31 +114,30 @@ async def _run(
     codec = TokenCodec(settings.jwt_secret, ttl=settings.jwt_ttl, leeway=settings.jwt_leeway)
     hub_ref, hub_inbox = open_mailbox[HubMsg]("hub", settings.hub_mailbox)
     janitor_ref, janitor_inbox = open_mailbox[JanitorMsg]("janitor", 16)
+    persistence_ref, persistence_inbox = open_mailbox[PersistenceMsg](
+        "persistence", PERSIST_MAILBOX
+    )
     state = _State()
     services = Services(
         settings, store, codec, hasher, hub_ref, janitor_ref, metrics, lambda: state.accepting
     )
     app = create_app(services)
-    started_at = trio.current_time()
-    hub_config = HubConfig(
-        max_connections=settings.max_connections,
-        max_connections_per_user=settings.max_connections_per_user,
-        presence_interval=settings.presence_interval,
-        observe_latency=metrics.observe_latency,
-    )
     async with open_supervisor("root", strategy=Strategy.ONE_FOR_ALL, max_restarts=0) as root:
-        run_hub = partial(serve_hub, ref=hub_ref, config=hub_config, started_at=started_at)
-        await root.start(actor_spec("hub", run_hub, hub_inbox))
-        run_janitor = partial(
-            serve_janitor,
-            hub=hub_ref,
-            idle_timeout=settings.cleanup_interval,
-            period=max(1.0, settings.cleanup_interval / 5),
+        # Started in dependency order; stopped in reverse, so the persistence actor is the
+        # last to go and writes what the others handed it.
+        run_persistence = partial(
+            serve_persistence, store=store, on_error=metrics.storage_errors.inc
         )
-        await root.start(actor_spec("janitor", run_janitor, janitor_inbox))
+        await root.start(actor_spec("persistence", run_persistence, persistence_inbox))
+        await root.start(
+            actor_spec("hub", _hub_main(settings, metrics, hub_ref, persistence_ref), hub_inbox)
+        )
+        await root.start(
+            actor_spec("janitor", _janitor_main(settings, hub_ref, store), janitor_inbox)
+        )
         connections: Supervisor = await root.start(ChildSpec("connections", _serve_connections))
         await root.start(ChildSpec("http", partial(_serve_lifespan, app)))
-        on_websocket, on_http = _handlers(settings, services, app, state, codec)
+        on_websocket, on_http = _handlers(settings, services, app, state, codec, persistence_ref)
         front = partial(
             serve_front,
             listener,
@@ -154,6 +158,40 @@ async def _run(
         await _drain(root, listener, hub_ref, state, settings.drain_timeout)
 
 
+def _hub_main(
+    settings: Settings,
+    metrics: Metrics,
+    hub_ref: ActorRef[HubMsg],
+    persistence_ref: ActorRef[PersistenceMsg],
+) -> ActorMain[HubMsg]:
+    config = HubConfig(
+        max_connections=settings.max_connections,
+        max_connections_per_user=settings.max_connections_per_user,
+        presence_interval=settings.presence_interval,
+        message_ttl=settings.message_ttl,
+        observe_latency=metrics.observe_latency,
+    )
+    return partial(
+        serve_hub,
+        ref=hub_ref,
+        persistence=persistence_ref,
+        config=config,
+        started_at=trio.current_time(),
+    )
+
+
+def _janitor_main(
+    settings: Settings, hub_ref: ActorRef[HubMsg], store: Store
+) -> ActorMain[JanitorMsg]:
+    return partial(
+        serve_janitor,
+        hub=hub_ref,
+        idle_timeout=settings.cleanup_interval,
+        period=max(1.0, settings.cleanup_interval / 5),
+        purge=Purge(store, settings.history_retention),
+    )
+
+
 class _State:
     """Mutable process state the handlers read: are we taking new connections?"""
 
@@ -163,7 +201,12 @@ class _State:
 
 
 def _handlers(
-    settings: Settings, services: Services, app: QuartTrio, state: _State, codec: TokenCodec
+    settings: Settings,
+    services: Services,
+    app: QuartTrio,
+    state: _State,
+    codec: TokenCodec,
+    persistence: ActorRef[PersistenceMsg],
 ) -> tuple[
     Callable[[trio.SocketStream, RequestHead], Awaitable[None]],
     Callable[[ReplayStream], Awaitable[None]],
@@ -181,6 +224,8 @@ def _handlers(
             rate_burst=settings.rate_burst,
         ),
         hub=services.hub,
+        persistence=persistence,
+        store=services.store,
         gatekeeper=Gatekeeper(codec, services.store, allowed_origins=settings.allowed_origins),
         wall_clock=codec.now,
         accepting=lambda: state.accepting,

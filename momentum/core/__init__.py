@@ -4,6 +4,7 @@ from ._admission import Admitted, Gatekeeper, Refused, origin_allowed
 from ._messages import (
     CloseAll,
     CloseUser,
+    Delivery,
     GetOnline,
     GetStats,
     HubMsg,
@@ -13,14 +14,17 @@ from ._messages import (
 from ._session import Session
 from .connection import ConnectionConfig, ConnectionContext, serve_connection
 from .hub import Hub, HubConfig, serve_hub
-from .janitor import JanitorMsg, RunNow, serve_janitor
+from .janitor import JanitorMsg, Purge, RunNow, serve_janitor
+from .persistence import Acknowledge, Persist, PersistenceMsg, serve_persistence
 
 __all__ = [
+    "Acknowledge",
     "Admitted",
     "CloseAll",
     "CloseUser",
     "ConnectionConfig",
     "ConnectionContext",
+    "Delivery",
     "Gatekeeper",
     "GetOnline",
     "GetStats",
@@ -29,7 +33,10 @@ __all__ = [
     "HubMsg",
     "JanitorMsg",
     "OnlineUser",
+    "Persist",
+    "PersistenceMsg",
     "Publish",
+    "Purge",
     "Refused",
     "RunNow",
     "Session",
@@ -37,4 +44,5 @@ __all__ = [
     "serve_connection",
     "serve_hub",
     "serve_janitor",
+    "serve_persistence",
 ]

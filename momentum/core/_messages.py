@@ -49,20 +49,36 @@ class Leave:
 
 
 @dataclass(frozen=True, slots=True)
-class Publish:
-    """Route one message; `frame` is built once by the sender, for every recipient.
+class Delivery:
+    """What became of a message: live deliveries, and whether it is stored (direct only)."""
 
-    From a connection it is a cast (`reply` None, the hub acks the sender's session); from
-    the HTTP API a call whose reply is the number of live deliveries.
+    delivered: int
+    stored: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """Route one message; `envelope` is encoded once by the sender, for every recipient.
+
+    From a connection it is a cast (`reply` None: the sender's session gets an `ack`); from
+    the HTTP API a call whose reply is the `Delivery`. `sender_id` None means the system.
     """
 
     message_id: str
     message_type: str
     to_user_id: uuid.UUID | None
-    frame: bytes
+    envelope: bytes
     received_at: float
+    sender_id: uuid.UUID | None = None
     sender: Session | None = None
-    reply: Reply[int] | None = None
+    reply: Reply[Delivery] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayDone:
+    """cast: the connection has sent its stored messages; release the held live frames."""
+
+    session: Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +137,7 @@ HubMsg = (
     | Join
     | Leave
     | Publish
+    | ReplayDone
     | GetOnline
     | GetStats
     | Sweep

@@ -6,6 +6,7 @@ import uuid
 
 import trio
 
+from ..protocol import CloseCode
 from ..transport import WireStream
 
 
@@ -24,6 +25,7 @@ class Session:
         "conn_id",
         "connected_at",
         "flush_pending",
+        "held",
         "last_activity",
         "scope",
         "user_id",
@@ -51,10 +53,25 @@ class Session:
         self.close_reason = ""
         self.scope: trio.CancelScope | None = None
         self.flush_pending = False  # the hub buffered frames for it in the current batch
+        #: frames the hub holds back while stored messages are replayed (None: live)
+        self.held: list[bytes] | None = []
 
     def deliver(self, frame: bytes) -> bool:
         """Hand a pre-built frame to the connection; False if it must be closed (4009)."""
         return self.wire.send_frame_nowait(frame)
+
+    def send_or_close(self, frame: bytes) -> bool:
+        """`deliver`, closing a connection that cannot keep up (4009) instead of waiting."""
+        if self.wire.send_frame_nowait(frame):
+            return True
+        self.close_slow_consumer()
+        return False
+
+    def close_slow_consumer(self) -> None:
+        """Its outbound queue is full: forget the queued data and close it with 4009."""
+        if self.close_code is None:
+            self.wire.drop_queued_data()
+        self.request_close(CloseCode.SLOW_CONSUMER, "slow consumer: outbound queue full")
 
     def request_close(self, code: int, reason: str) -> None:
         """Ask the connection actor to close with `code`; the first request wins."""

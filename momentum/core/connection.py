@@ -30,28 +30,22 @@ from wsproto.connection import ConnectionState as WsState
 
 from actors import ActorError, ActorRef, MailboxFull
 
-from ..protocol import (
-    CloseCode,
-    ErrorCode,
-    MessageType,
-    ProtocolError,
-    close_frame,
-    encode_envelope,
-    encode_error,
-    parse_client_message,
-    text_frame,
-    utc_timestamp,
-)
+from ..protocol import CloseCode, ErrorCode, close_frame, text_frame, utc_timestamp
+from ..storage import StorageError, Store
 from ..transport import RequestHead, WireStream
 from ._admission import Admitted, Gatekeeper, Refused
-from ._messages import HubMsg, Join, Leave, Publish, Refusal, Release, Reserve
+from ._inbound import Routes, read_frames
+from ._messages import HubMsg, Join, Leave, Refusal, Release, ReplayDone, Reserve
 from ._ratelimit import TokenBucket
 from ._session import Session
+from .persistence import PersistenceMsg
 
 log = logging.getLogger("momentum.connection")
 
 _ids = itertools.count(1)
 _RESERVE_TIMEOUT = 5.0
+#: Stored messages read from the store at a time when a user connects.
+REPLAY_PAGE = 200
 _SILENT_CLOSES = frozenset({1002, 1007})
 _REJECT_HEADERS = [(b"Content-Type", b"application/json"), (b"Connection", b"close")]
 
@@ -75,6 +69,8 @@ class ConnectionContext:
 
     config: ConnectionConfig
     hub: ActorRef[HubMsg]
+    persistence: ActorRef[PersistenceMsg]
+    store: Store
     gatekeeper: Gatekeeper
     wall_clock: Callable[[], float]
     accepting: Callable[[], bool]
@@ -163,14 +159,20 @@ async def _serve(
     ctx: ConnectionContext,
     expires_at: float,
 ) -> None:
-    """Reader and heartbeat until someone closes; then the close handshake; then leave."""
+    """Stored messages, then reader and heartbeat until someone closes; then the close
+    handshake; then leave."""
+    config = ctx.config
+    routes = Routes(ctx.hub, ctx.persistence, config.max_message_size)
+    bucket = TokenBucket(config.rate_limit, config.rate_burst, now=trio.current_time())
     try:
         async with trio.open_nursery() as nursery:
             session.scope = nursery.cancel_scope
             if session.close_code is not None:  # closed by the hub before we got here
                 nursery.cancel_scope.cancel()
-            nursery.start_soon(_heartbeat, session, ws, ctx.config, expires_at)
-            await _read(session, ws, ctx)
+            nursery.start_soon(_heartbeat, session, ws, config, expires_at)
+            await _replay(session, ctx.store)
+            await ctx.hub.cast(ReplayDone(session))
+            await read_frames(session, ws, routes, bucket)
             nursery.cancel_scope.cancel()
     except BaseException:
         session.request_close(CloseCode.INTERNAL_ERROR, "internal error")
@@ -178,6 +180,32 @@ async def _serve(
     finally:
         with trio.CancelScope(shield=True):
             await _close(session, ws, ctx)
+
+
+async def _replay(session: Session, store: Store) -> None:
+    """Send what was stored for this user and not yet acknowledged, oldest first.
+
+    The hub holds this session's live frames meanwhile (`Session.held`), so stored and live
+    messages reach the client in order. A message stored and delivered live during the
+    switch-over can come twice: at-least-once, and ids let clients drop duplicates.
+    """
+    wire, after = session.wire, 0
+    while True:
+        try:
+            page = await store.pending_messages(session.user_id, after_seq=after, limit=REPLAY_PAGE)
+        except StorageError as exc:
+            log.warning("stored messages for %s not replayed now: %s", session.user_id, exc)
+            return
+        for message in page:
+            frame = text_frame(message.envelope)
+            while not wire.send_frame_nowait(frame):
+                try:  # a full queue: this is a replay, not the hub, so wait for room
+                    await wire.wait_send_all_might_not_block()
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return
+        if len(page) < REPLAY_PAGE:
+            return
+        after = page[-1].seq
 
 
 async def _close(
@@ -193,58 +221,6 @@ async def _close(
             await ws.aclose(session.close_code or CloseCode.NORMAL, session.close_reason or None)
 
 
-async def _read(
-    session: Session, ws: trio_websocket.WebSocketConnection, ctx: ConnectionContext
-) -> None:
-    config = ctx.config
-    bucket = TokenBucket(config.rate_limit, config.rate_burst, now=trio.current_time())
-    while True:
-        try:
-            message = await ws.get_message()
-        except trio_websocket.ConnectionClosed:
-            return
-        now = session.last_activity = trio.current_time()
-        if not bucket.allow(now):
-            if bucket.flooding:
-                session.request_close(CloseCode.RATE_LIMITED, "rate limit exceeded repeatedly")
-                return
-            _reply_error(session, ErrorCode.RATE_LIMITED, "slow down: rate limit exceeded", None)
-            continue
-        if isinstance(message, bytes):
-            _reply_error(session, ErrorCode.BINARY_UNSUPPORTED, "send JSON in text frames", None)
-            continue
-        try:
-            inbound = parse_client_message(
-                message, sender=session.user_id, max_size=config.max_message_size
-            )
-        except ProtocolError as exc:
-            _reply_error(session, exc.code, exc.message, exc.ref_id)
-            continue
-        if inbound.type is MessageType.PING:
-            pong = encode_envelope(
-                MessageType.PONG, {}, message_id=inbound.id, to_user_id=session.user_id
-            )
-            _reply(session, text_frame(pong))
-            continue
-        envelope = encode_envelope(
-            inbound.type,
-            inbound.data,
-            message_id=inbound.id,
-            from_user_id=session.user_id,
-            to_user_id=inbound.to_user_id,
-        )
-        await ctx.hub.cast(
-            Publish(
-                inbound.id,
-                inbound.type.value,
-                inbound.to_user_id,
-                text_frame(envelope),
-                now,
-                sender=session,
-            )
-        )
-
-
 def _unsent_close(ws: trio_websocket.WebSocketConnection) -> bytes | None:
     """The close frame trio-websocket owes but never sends, if any.
 
@@ -258,18 +234,6 @@ def _unsent_close(ws: trio_websocket.WebSocketConnection) -> bytes | None:
     if reason is None or reason.code not in _SILENT_CLOSES or state is not WsState.OPEN:
         return None
     return close_frame(reason.code, reason.reason or "")
-
-
-def _reply(session: Session, frame: bytes) -> None:
-    if not session.deliver(frame):
-        session.wire.drop_queued_data()
-        session.request_close(CloseCode.SLOW_CONSUMER, "slow consumer: outbound queue full")
-
-
-def _reply_error(session: Session, code: ErrorCode, message: str, ref_id: str | None) -> None:
-    _reply(
-        session, text_frame(encode_error(code, message, ref_id=ref_id, to_user_id=session.user_id))
-    )
 
 
 async def _heartbeat(

@@ -17,19 +17,22 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, NoReturn
 
 import trio
 
-from actors import ActorRef, Mailbox, MailboxFull
+from actors import ActorError, ActorRef, Mailbox, MailboxFull
 
 from ..broker import BROADCAST, Broker, LocalBroker, user_topic
 from ..protocol import CloseCode, MessageType, encode_envelope, text_frame
+from ..storage import NewMessage
 from ._counters import Counters
 from ._messages import (
     CloseAll,
     CloseUser,
+    Delivery,
     GetOnline,
     GetStats,
     HubMsg,
@@ -39,12 +42,14 @@ from ._messages import (
     Publish,
     Refusal,
     Release,
+    ReplayDone,
     Reserve,
     Sweep,
     Tick,
 )
 from ._presence import PresenceBatch
 from ._session import Session
+from .persistence import Persist, PersistenceMsg, notify_sender
 
 log = logging.getLogger("momentum.hub")
 
@@ -59,6 +64,7 @@ class HubConfig:
     max_connections: int
     max_connections_per_user: int
     presence_interval: float
+    message_ttl: float = 7 * 24 * 3600.0
     observe_latency: Callable[[float], None] = lambda seconds: None
     broker_factory: BrokerFactory = LocalBroker
 
@@ -66,8 +72,15 @@ class HubConfig:
 class Hub:
     """The hub's state and handlers; `serve_hub` runs one in a task."""
 
-    def __init__(self, config: HubConfig, *, started_at: float) -> None:
+    def __init__(
+        self,
+        config: HubConfig,
+        *,
+        started_at: float,
+        persistence: ActorRef[PersistenceMsg],
+    ) -> None:
         self.config = config
+        self.persistence = persistence
         self.started_at = started_at
         self.sessions: dict[int, Session] = {}
         self.by_user: dict[uuid.UUID, dict[int, Session]] = {}
@@ -128,16 +141,50 @@ class Hub:
 
     # -- routing ------------------------------------------------------------------------------
 
-    def publish(self, msg: Publish) -> int:
+    def publish(self, msg: Publish) -> None:
+        """Deliver live now; a direct message then goes to the persistence actor, which
+        acks the sender after the commit. Broadcasts are live only: acked here."""
         self.counters.messages_in[msg.message_type] += 1
         topic = BROADCAST if msg.to_user_id is None else user_topic(msg.to_user_id)
-        delivered = self.broker.publish(topic, msg.frame) or 0
+        delivered = self.broker.publish(topic, text_frame(msg.envelope)) or 0
         self.config.observe_latency(trio.current_time() - msg.received_at)
-        if msg.to_user_id is not None and delivered == 0:
-            self.counters.drops["recipient_offline"] += 1
+        if msg.to_user_id is None:
+            self._answer(msg, Delivery(delivered, stored=False))
+        else:
+            if delivered == 0:
+                self.counters.drops["recipient_offline"] += 1
+            self._persist(msg, msg.to_user_id, delivered)
+
+    def _persist(self, msg: Publish, recipient: uuid.UUID, delivered: int) -> None:
+        now = datetime.now(UTC)
+        stored = NewMessage(
+            msg.message_id,
+            msg.sender_id,
+            recipient,
+            msg.message_type,
+            msg.envelope,
+            now,
+            now + timedelta(seconds=self.config.message_ttl),
+        )
+        try:
+            self.persistence.cast_nowait(Persist(stored, delivered, msg.sender, msg.reply))
+        except ActorError:
+            self.counters.drops["storage_busy"] += 1
+            if msg.sender is not None:
+                notify_sender(msg.sender, msg.message_id, delivered, stored=False, busy=True)
+            if msg.reply is not None:
+                msg.reply.send(Delivery(delivered, stored=False))
+
+    def _answer(self, msg: Publish, delivery: Delivery) -> None:
+        if msg.reply is not None:
+            msg.reply.send(delivery)
         if msg.sender is not None:
-            self._ack(msg.sender, msg.message_id, delivered)
-        return delivered
+            ack = encode_envelope(
+                MessageType.ACK,
+                {"ref_id": msg.message_id, "delivered": delivery.delivered, "stored": False},
+                to_user_id=msg.sender.user_id,
+            )
+            self._buffer(msg.sender, text_frame(ack))
 
     def deliver_local(self, topic: str, frame: bytes) -> int:
         """Hand `frame` to every local connection of `topic`; close the ones that cannot keep up."""
@@ -153,7 +200,18 @@ class Hub:
         return delivered
 
     def _buffer(self, session: Session, frame: bytes) -> bool:
-        """Queue `frame` for `session` until `flush`; close it if its queue is full."""
+        """Queue `frame` for `session` until `flush`; close it if its queue is full.
+
+        While the session replays stored messages its live frames are held back, in order,
+        under the same bound, and released by `ReplayDone`.
+        """
+        held = session.held
+        if held is not None:
+            if len(held) < session.wire.max_frames:
+                held.append(frame)
+                return True
+            self._overflow(session)
+            return False
         if not session.wire.buffer_frame(frame):
             self._overflow(session)
             return False
@@ -169,19 +227,16 @@ class Hub:
             session.wire.flush_nowait()
         self._dirty.clear()
 
-    def _ack(self, sender: Session, message_id: str, delivered: int) -> None:
-        ack = encode_envelope(
-            MessageType.ACK,
-            {"ref_id": message_id, "delivered": delivered, "stored": False},
-            to_user_id=sender.user_id,
-        )
-        self._buffer(sender, text_frame(ack))
+    def replay_done(self, session: Session) -> None:
+        """Stored messages are out: release the live frames held meanwhile, then go live."""
+        held, session.held = session.held or [], None
+        for frame in held:
+            self._buffer(session, frame)
 
     def _overflow(self, session: Session) -> None:
         if session.close_code is None:
             self.counters.drops["slow_consumer"] += 1
-            session.wire.drop_queued_data()
-            session.request_close(CloseCode.SLOW_CONSUMER, "slow consumer: outbound queue full")
+        session.close_slow_consumer()
 
     # -- presence, janitor, admin -----------------------------------------------------------
 
@@ -235,10 +290,10 @@ class Hub:
 
     def handle(self, msg: HubMsg) -> None:
         match msg:
-            case Publish(reply=None):
+            case Publish():
                 self.publish(msg)
-            case Publish(reply=reply) if reply is not None:
-                reply.send(self.publish(msg))
+            case ReplayDone(session=session):
+                self.replay_done(session)
             case Join(session=session):
                 self.join(session)
             case Leave(session=session):
@@ -265,12 +320,13 @@ async def serve_hub(
     mailbox: Mailbox[HubMsg],
     *,
     ref: ActorRef[HubMsg],
+    persistence: ActorRef[PersistenceMsg],
     config: HubConfig,
     started_at: float,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Run a hub (fresh state on every start) on `mailbox` until cancelled."""
-    hub = Hub(config, started_at=started_at)
+    hub = Hub(config, started_at=started_at, persistence=persistence)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(partial(_tick_forever, ref, config.presence_interval))
         task_status.started()

@@ -1,21 +1,25 @@
-"""The janitor actor: periodic cleanup of stale connections.
+"""The janitor actor: periodic cleanup of stale connections and expired messages.
 
 Every `period` it asks the hub to close connections that showed no sign of life (no frame,
-no pong) for `idle_timeout` (`WS_CLEANUP_INTERVAL`); `POST /ws/cleanup` runs the same sweep
-at once through `RunNow`. The heartbeat catches dead peers sooner; the janitor is the
+no pong) for `idle_timeout` (`WS_CLEANUP_INTERVAL`), and purges stored messages whose TTL
+passed unacknowledged or whose history retention ended; `POST /ws/cleanup` runs the same
+sweep at once through `RunNow`. The heartbeat catches dead peers sooner; the janitor is the
 backstop for connections that stay open but silent (for example with pings disabled).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
 import trio
 
 from actors import ActorError, ActorRef, Mailbox, Reply
 
+from ..storage import StorageError, Store
 from ._messages import HubMsg, Sweep
 
 log = logging.getLogger("momentum.janitor")
@@ -33,12 +37,22 @@ class RunNow:
 JanitorMsg = RunNow
 
 
+@dataclass(frozen=True, slots=True)
+class Purge:
+    """What to delete: stored messages past their TTL, history past its retention."""
+
+    store: Store
+    retention: float
+    wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
 async def serve_janitor(
     mailbox: Mailbox[JanitorMsg],
     *,
     hub: ActorRef[HubMsg],
     idle_timeout: float,
     period: float,
+    purge: Purge | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Sweep every `period` seconds and whenever asked."""
@@ -49,10 +63,25 @@ async def serve_janitor(
         with trio.move_on_at(next_sweep):
             request = await mailbox.receive()
         removed = await _sweep(hub, idle_timeout)
+        if purge is not None:
+            await _purge(purge)
         if request is not None:
             request.reply.send(removed)
         else:
             next_sweep = trio.current_time() + period
+
+
+async def _purge(purge: Purge) -> None:
+    now = purge.wall_clock()
+    try:
+        purged = await purge.store.purge_messages(
+            now=now, retain_until=now - timedelta(seconds=purge.retention)
+        )
+    except StorageError as exc:
+        log.warning("message purge skipped: %s", exc)
+        return
+    if purged:
+        log.info("janitor purged %d stored message(s)", purged)
 
 
 async def _sweep(hub: ActorRef[HubMsg], idle_timeout: float) -> int:

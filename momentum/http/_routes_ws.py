@@ -10,14 +10,13 @@ from quart import Blueprint, Response
 
 from actors import ActorError
 
-from ..core import GetOnline, GetStats, Publish, RunNow
+from ..core import Delivery, GetOnline, GetStats, Publish, RunNow
 from ..protocol import (
     API_TYPES,
     ErrorCode,
     MessageType,
     ProtocolError,
     encode_envelope,
-    text_frame,
     validate_fields,
 )
 from ._auth import authenticate, require_admin
@@ -77,8 +76,10 @@ async def send() -> Response:
     inbound = _validate(body, sender, allowed)
     if inbound.to_user_id is None:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "to_user_id is required (use /ws/broadcast)")
-    delivered = await _publish(inbound.id, inbound.type, inbound.data, sender, inbound.to_user_id)
-    return json_response({"id": inbound.id, "delivered": delivered, "stored": False})
+    delivery = await _publish(inbound.id, inbound.type, inbound.data, sender, inbound.to_user_id)
+    return json_response(
+        {"id": inbound.id, "delivered": delivery.delivered, "stored": delivery.stored}
+    )
 
 
 @blueprint.post("/ws/broadcast")
@@ -91,8 +92,8 @@ async def broadcast() -> Response:
     inbound = _validate(body, sender, API_TYPES)
     if inbound.to_user_id is not None:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "a broadcast has no to_user_id (use /ws/send)")
-    recipients = await _publish(inbound.id, inbound.type, inbound.data, sender, None)
-    return json_response({"id": inbound.id, "recipients": recipients})
+    delivery = await _publish(inbound.id, inbound.type, inbound.data, sender, None)
+    return json_response({"id": inbound.id, "recipients": delivery.delivered})
 
 
 @blueprint.post("/ws/cleanup")
@@ -121,23 +122,23 @@ async def _publish(
     data: dict[str, Any],
     sender: uuid.UUID | None,
     to_user_id: uuid.UUID | None,
-) -> int:
-    frame = text_frame(
-        encode_envelope(
-            kind, data, message_id=message_id, from_user_id=sender, to_user_id=to_user_id
-        )
+) -> Delivery:
+    """Route through the hub; a direct message's answer comes after it is stored."""
+    envelope = encode_envelope(
+        kind, data, message_id=message_id, from_user_id=sender, to_user_id=to_user_id
     )
-    if len(frame) > services().settings.max_message_size:
+    if len(envelope) > services().settings.max_message_size:
         raise ApiError(
             413, ErrorCode.PAYLOAD_TOO_LARGE, "the message is larger than the frame limit"
         )
     received_at = trio.current_time()
     try:
-        return await services().hub.call(
+        delivery: Delivery = await services().hub.call(
             lambda reply: Publish(
-                message_id, kind.value, to_user_id, frame, received_at, reply=reply
+                message_id, kind.value, to_user_id, envelope, received_at, sender, reply=reply
             ),
             timeout=ACTOR_CALL_TIMEOUT,
         )
     except ActorError as exc:
         raise actor_unavailable(exc) from None
+    return delivery

@@ -35,6 +35,8 @@ class ErrorCode(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
     UNKNOWN_RECIPIENT = "unknown_recipient"
     INTERNAL = "internal_error"
+    STORAGE_UNAVAILABLE = "storage_unavailable"
+    STORAGE_BUSY = "storage_busy"
     # handshake and HTTP
     TOKEN_MISSING = "token_missing"
     TOKEN_INVALID = "token_invalid"

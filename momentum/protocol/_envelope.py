@@ -37,7 +37,9 @@ class MessageType(enum.StrEnum):
 
 
 #: Types a WebSocket client may send. The rest are written by the server only.
-CLIENT_TYPES = frozenset({MessageType.TEXT, MessageType.NOTIFICATION, MessageType.PING})
+CLIENT_TYPES = frozenset(
+    {MessageType.TEXT, MessageType.NOTIFICATION, MessageType.PING, MessageType.ACK}
+)
 #: Types an application backend may push through `POST /ws/send` and `/ws/broadcast`.
 API_TYPES = frozenset({MessageType.TEXT, MessageType.NOTIFICATION, MessageType.SYSTEM_MESSAGE})
 _KNOWN_TYPES = frozenset(t.value for t in MessageType)

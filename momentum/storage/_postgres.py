@@ -10,7 +10,9 @@ Reconnection: asyncpg's pool replaces closed connections on acquire. A call
 that fails because its connection was lost (server restart, terminated
 backend) expires the pool's connections and is retried once. A retried write
 whose first attempt did commit could report a spurious `UserExists`; that
-window (commit acknowledged by the server, reply lost) is accepted.
+window (commit acknowledged by the server, reply lost) is accepted. Retrying
+`save_messages` is harmless (a stored id is skipped); a retried ack or purge
+may under-report what the lost first attempt changed.
 """
 
 from __future__ import annotations
@@ -25,9 +27,22 @@ import asyncpg
 import trio
 import trio_asyncio
 
+from . import _postgres_messages as sql_messages
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import Migration, load_migrations
-from ._types import NewUser, User, email_key, username_key
+from ._types import (
+    MAX_CONVERSATION_LIMIT,
+    NewMessage,
+    NewUser,
+    StoredMessage,
+    User,
+    ack_ids,
+    check_limit,
+    email_key,
+    history_cursor,
+    username_key,
+    utc,
+)
 
 T = TypeVar("T")
 
@@ -146,6 +161,57 @@ class PostgresStore:
     async def check(self) -> None:
         await self._call(_aio_fetchval, "SELECT 1")
 
+    async def save_messages(self, messages: Sequence[NewMessage]) -> None:
+        if messages:
+            lock = (sql_messages.LOCK, (sql_messages.MESSAGES_LOCK_KEY,))
+            insert = (sql_messages.INSERT, sql_messages.insert_arrays(messages))
+            await self._call(_aio_transaction, [lock, insert])
+
+    async def pending_messages(
+        self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500
+    ) -> list[StoredMessage]:
+        check_limit(limit)
+        args = (recipient_id, after_seq, datetime.now(UTC), limit)
+        rows = await self._call(_aio_fetch, sql_messages.PENDING, *args)
+        return [sql_messages.stored(row) for row in rows]
+
+    async def ack_messages(self, recipient_id: uuid.UUID, ids: Sequence[str]) -> int:
+        known = ack_ids(ids)
+        if not known:
+            return 0
+        args = (datetime.now(UTC), known, recipient_id)
+        return sql_messages.row_count(await self._call(_aio_execute, sql_messages.ACK, *args))
+
+    async def purge_messages(self, *, now: datetime, retain_until: datetime) -> int:
+        expired = (sql_messages.PURGE_EXPIRED, (utc(now),))
+        old = (sql_messages.PURGE_ACKED, (utc(retain_until),))
+        statuses = await self._call(_aio_transaction, [expired, old])
+        return sum(sql_messages.row_count(status) for status in statuses)
+
+    async def conversation(
+        self,
+        user_id: uuid.UUID,
+        other_id: uuid.UUID,
+        *,
+        before: datetime | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[StoredMessage]:
+        check_limit(limit, MAX_CONVERSATION_LIMIT)
+        bound, seq = history_cursor(before, before_seq)
+        args = (user_id, other_id, bound, seq, limit)
+        rows = await self._call(_aio_fetch, sql_messages.CONVERSATION, *args)
+        return [sql_messages.stored(row) for row in rows]
+
+    async def count_pending(self, recipient_id: uuid.UUID | None = None) -> int:
+        now = datetime.now(UTC)
+        if recipient_id is None:
+            count = await self._call(_aio_fetchval, sql_messages.COUNT_PENDING, now)
+        else:
+            sql = sql_messages.COUNT_PENDING_FOR
+            count = await self._call(_aio_fetchval, sql, now, recipient_id)
+        return int(count)
+
 
 @asynccontextmanager
 async def open_postgres_store(url: str) -> AsyncIterator[PostgresStore]:
@@ -223,6 +289,23 @@ async def _aio_fetchrow(pool: _Pool, sql: str, *args: object) -> Any:
 
 async def _aio_fetchval(pool: _Pool, sql: str, *args: object) -> Any:
     return await pool.fetchval(sql, *args)
+
+
+async def _aio_fetch(pool: _Pool, sql: str, *args: object) -> list[Any]:
+    return list(await pool.fetch(sql, *args))
+
+
+async def _aio_execute(pool: _Pool, sql: str, *args: object) -> str:
+    status: str = await pool.execute(sql, *args)
+    return status
+
+
+async def _aio_transaction(
+    pool: _Pool, statements: Sequence[tuple[str, Sequence[object]]]
+) -> list[str]:
+    """Execute the statements in one transaction; their command tags."""
+    async with pool.acquire() as conn, conn.transaction():
+        return [await conn.execute(sql, *args) for sql, args in statements]
 
 
 async def _aio_insert_many(pool: _Pool, rows: list[tuple[object, ...]]) -> None:

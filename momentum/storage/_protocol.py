@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
-from ._types import NewUser, User
+from ._types import NewMessage, NewUser, StoredMessage, User
 
 
 class Store(Protocol):
-    """Persistent users. Every method raises `StorageError` when the database fails."""
+    """Persistent users and direct messages.
+
+    Every method raises `StorageError` when the database fails, and `ValueError`
+    for a caller bug (a naive datetime, a malformed id to save, a limit out of range).
+
+    Messages: a saved message is *pending* until its recipient acks it or it
+    expires; it is delivered in `seq` order. Acked messages stay for
+    `conversation` history until `purge_messages` passes their retention.
+    """
 
     #: "sqlite" or "postgresql".
     backend: str
@@ -49,4 +58,55 @@ class Store(Protocol):
 
     async def check(self) -> None:
         """Health probe: a cheap query; raises `StorageError` when the database is down."""
+        ...
+
+    async def save_messages(self, messages: Sequence[NewMessage]) -> None:
+        """Store a batch in one transaction (all or none), `seq` following batch order.
+
+        An id that is already stored is skipped, not an error: saving again (or
+        a retry after a lost reply) never duplicates.
+        """
+        ...
+
+    async def pending_messages(
+        self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500
+    ) -> list[StoredMessage]:
+        """Up to `limit` unacked, unexpired messages with `seq > after_seq`, oldest first.
+
+        Page by passing the last `seq` seen as `after_seq`.
+        """
+        ...
+
+    async def ack_messages(self, recipient_id: uuid.UUID, ids: Sequence[str]) -> int:
+        """Mark the recipient's pending messages with these ids acked; how many changed.
+
+        Ids that are unknown, malformed, already acked or someone else's are ignored.
+        """
+        ...
+
+    async def purge_messages(self, *, now: datetime, retain_until: datetime) -> int:
+        """Delete pending messages expired at `now` and acked ones created before
+        `retain_until` (kept until then as history); how many were deleted."""
+        ...
+
+    async def conversation(
+        self,
+        user_id: uuid.UUID,
+        other_id: uuid.UUID,
+        *,
+        before: datetime | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[StoredMessage]:
+        """Up to `limit` (1..`MAX_CONVERSATION_LIMIT`) messages between the two users,
+        either direction, acked or not, newest first: by `(created_at, seq)`.
+
+        `before` keeps messages created before it. To page without skipping
+        messages that share a timestamp, pass the oldest message seen as
+        `before=m.created_at, before_seq=m.seq` (`before_seq` needs `before`).
+        """
+        ...
+
+    async def count_pending(self, recipient_id: uuid.UUID | None = None) -> int:
+        """Unacked, unexpired messages: the recipient's, or everyone's when None."""
         ...

@@ -17,9 +17,21 @@ from typing import TypeVar
 
 import trio
 
+from . import _sqlite_messages as sql_messages
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import load_migrations
-from ._types import NewUser, User, email_key, username_key
+from ._types import (
+    MAX_CONVERSATION_LIMIT,
+    NewMessage,
+    NewUser,
+    StoredMessage,
+    User,
+    ack_ids,
+    check_limit,
+    email_key,
+    history_cursor,
+    username_key,
+)
 
 T = TypeVar("T")
 
@@ -118,6 +130,73 @@ class SqliteStore:
 
     async def check(self) -> None:
         await self._run(lambda c: c.execute("SELECT 1").fetchone())
+
+    async def save_messages(self, messages: Sequence[NewMessage]) -> None:
+        def save(conn: sqlite3.Connection) -> None:
+            rows = [sql_messages.insert_row(m) for m in messages]
+            with _transaction(conn):
+                conn.executemany(sql_messages.INSERT, rows)
+
+        if messages:
+            await self._run(save)
+
+    async def pending_messages(
+        self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500
+    ) -> list[StoredMessage]:
+        check_limit(limit)
+        now = sql_messages.timestamp(datetime.now(UTC))
+        args = (str(recipient_id), after_seq, now, limit)
+        return await self._run(lambda c: sql_messages.fetch(c, sql_messages.PENDING, args))
+
+    async def ack_messages(self, recipient_id: uuid.UUID, ids: Sequence[str]) -> int:
+        now = sql_messages.timestamp(datetime.now(UTC))
+        rows = [(now, msg_id, str(recipient_id)) for msg_id in ack_ids(ids)]
+
+        def ack(conn: sqlite3.Connection) -> int:
+            with _transaction(conn):
+                return conn.executemany(sql_messages.ACK, rows).rowcount
+
+        return await self._run(ack) if rows else 0
+
+    async def purge_messages(self, *, now: datetime, retain_until: datetime) -> int:
+        expired = (sql_messages.timestamp(now),)
+        old = (sql_messages.timestamp(retain_until),)
+
+        def purge(conn: sqlite3.Connection) -> int:
+            with _transaction(conn):
+                count = conn.execute(sql_messages.PURGE_EXPIRED, expired).rowcount
+                return count + conn.execute(sql_messages.PURGE_ACKED, old).rowcount
+
+        return await self._run(purge)
+
+    async def conversation(
+        self,
+        user_id: uuid.UUID,
+        other_id: uuid.UUID,
+        *,
+        before: datetime | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[StoredMessage]:
+        check_limit(limit, MAX_CONVERSATION_LIMIT)
+        bound, seq = history_cursor(before, before_seq)
+        args = {
+            "a": str(user_id),
+            "b": str(other_id),
+            "before": sql_messages.timestamp(bound),
+            "seq": seq,
+            "limit": limit,
+        }
+        return await self._run(lambda c: sql_messages.fetch(c, sql_messages.CONVERSATION, args))
+
+    async def count_pending(self, recipient_id: uuid.UUID | None = None) -> int:
+        now = sql_messages.timestamp(datetime.now(UTC))
+        args: tuple[str, ...]
+        if recipient_id is None:
+            sql, args = sql_messages.COUNT_PENDING, (now,)
+        else:
+            sql, args = sql_messages.COUNT_PENDING_FOR, (str(recipient_id), now)
+        return await self._run(lambda c: int(c.execute(sql, args).fetchone()[0]))
 
     async def aclose(self) -> None:
         """Close the connection once any call in flight has finished."""

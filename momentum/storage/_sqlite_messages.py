@@ -25,27 +25,28 @@ PENDING = (
 )
 COUNT_PENDING = "SELECT count(*) FROM messages WHERE acked_at IS NULL AND expires_at > ?"
 COUNT_PENDING_FOR = (
-    "SELECT count(*) FROM messages"
-    " WHERE recipient_id = ? AND acked_at IS NULL AND expires_at > ?"
+    "SELECT count(*) FROM messages WHERE recipient_id = ? AND acked_at IS NULL AND expires_at > ?"
 )
-ACK = (
-    "UPDATE messages SET acked_at = ?"
-    " WHERE id = ? AND recipient_id = ? AND acked_at IS NULL"
-)
+ACK = "UPDATE messages SET acked_at = ? WHERE id = ? AND recipient_id = ? AND acked_at IS NULL"
 PURGE_EXPIRED = "DELETE FROM messages WHERE acked_at IS NULL AND expires_at <= ?"
 PURGE_ACKED = "DELETE FROM messages WHERE acked_at IS NOT NULL AND created_at < ?"
 
 # Each direction walks the conversation index newest first and stops at the
 # limit; the outer query merges the two. The second direction is skipped for a
 # conversation with oneself, which would otherwise list every message twice.
-_DIRECTION = (
-    f"SELECT {_COLUMNS} FROM messages"
-    " WHERE sender_id = :{0} AND recipient_id = :{1} AND (created_at, seq) < (:before, :seq)"
-    " ORDER BY created_at DESC, seq DESC LIMIT :limit"
-)
+
+
+def _direction(sender: str, recipient: str, extra: str = "") -> str:
+    return (
+        f"SELECT * FROM (SELECT {_COLUMNS} FROM messages"
+        f" WHERE sender_id = {sender} AND recipient_id = {recipient}{extra}"
+        " AND (created_at, seq) < (:before, :seq)"
+        " ORDER BY created_at DESC, seq DESC LIMIT :limit)"
+    )
+
+
 CONVERSATION = (
-    f"SELECT * FROM ({_DIRECTION.format('a', 'b')})"
-    f" UNION ALL SELECT * FROM ({_DIRECTION.format('b', 'a')} AND :a <> :b)"
+    f"{_direction(':a', ':b')} UNION ALL {_direction(':b', ':a', ' AND :a <> :b')}"
     " ORDER BY created_at DESC, seq DESC LIMIT :limit"
 )
 
@@ -68,8 +69,10 @@ def insert_row(message: NewMessage) -> tuple[object, ...]:
     )
 
 
-def fetch(conn: sqlite3.Connection, sql: str, args: object) -> list[StoredMessage]:
-    return [_stored(row) for row in conn.execute(sql, args)]  # type: ignore[arg-type]
+def fetch(
+    conn: sqlite3.Connection, sql: str, args: tuple[object, ...] | dict[str, object]
+) -> list[StoredMessage]:
+    return [_stored(row) for row in conn.execute(sql, args)]
 
 
 def _stored(row: tuple[object, ...]) -> StoredMessage:

@@ -13,14 +13,105 @@ from datetime import UTC, datetime
 
 import trio
 
-from momentum.storage import NewUser, User, UserExists
+from momentum.storage import NewMessage, NewUser, StoredMessage, User, UserExists
 
 
-class MemoryStore:
+class MemoryMessages:
+    """Stored messages for `MemoryStore`, with the contract's semantics (no persistence)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[StoredMessage, datetime, datetime | None]] = {}
+        self._seq = 0
+
+    async def save_messages(self, messages: Sequence[NewMessage]) -> None:
+        await trio.lowlevel.checkpoint()
+        for m in messages:
+            if m.id in self.rows:
+                continue
+            self._seq += 1
+            stored = StoredMessage(
+                m.id,
+                self._seq,
+                m.sender_id,
+                m.recipient_id,
+                m.message_type,
+                m.envelope,
+                m.created_at,
+            )
+            self.rows[m.id] = (stored, m.expires_at, None)
+
+    async def pending_messages(
+        self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500
+    ) -> list[StoredMessage]:
+        await trio.lowlevel.checkpoint()
+        now = datetime.now(UTC)
+        found = [
+            m
+            for m, expires, acked in self.rows.values()
+            if m.recipient_id == recipient_id
+            and acked is None
+            and expires > now
+            and m.seq > after_seq
+        ]
+        return sorted(found, key=lambda m: m.seq)[:limit]
+
+    async def ack_messages(self, recipient_id: uuid.UUID, ids: Sequence[str]) -> int:
+        await trio.lowlevel.checkpoint()
+        changed = 0
+        for i in ids:
+            row = self.rows.get(i)
+            if row and row[0].recipient_id == recipient_id and row[2] is None:
+                self.rows[i] = (row[0], row[1], datetime.now(UTC))
+                changed += 1
+        return changed
+
+    async def purge_messages(self, *, now: datetime, retain_until: datetime) -> int:
+        await trio.lowlevel.checkpoint()
+        doomed = [
+            i
+            for i, (m, expires, acked) in self.rows.items()
+            if (acked is None and expires <= now)
+            or (acked is not None and m.created_at < retain_until)
+        ]
+        for i in doomed:
+            del self.rows[i]
+        return len(doomed)
+
+    async def conversation(
+        self,
+        user_id: uuid.UUID,
+        other_id: uuid.UUID,
+        *,
+        before: datetime | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[StoredMessage]:
+        await trio.lowlevel.checkpoint()
+        pair = {user_id, other_id}
+        found = [
+            m
+            for m, _, _ in self.rows.values()
+            if {m.sender_id, m.recipient_id} == pair
+            and (before is None or (m.created_at, m.seq) < (before, before_seq or 2**63))
+        ]
+        return sorted(found, key=lambda m: (m.created_at, m.seq), reverse=True)[:limit]
+
+    async def count_pending(self, recipient_id: uuid.UUID | None = None) -> int:
+        await trio.lowlevel.checkpoint()
+        now = datetime.now(UTC)
+        return sum(
+            1
+            for m, expires, acked in self.rows.values()
+            if acked is None and expires > now and recipient_id in (None, m.recipient_id)
+        )
+
+
+class MemoryStore(MemoryMessages):
     backend = "memory"
     migrations_applied: tuple[int, ...] = ()
 
     def __init__(self) -> None:
+        super().__init__()
         self.users: dict[uuid.UUID, User] = {}
 
     async def create_user(self, new: NewUser) -> User:

@@ -117,7 +117,13 @@ BAD_INPUTS: list[tuple[str, BadFrame, str, str | None]] = [
     ("user_joined", envelope(id=REF, message_type="user_joined"), "forbidden_type", REF),
     ("user_left", envelope(id=REF, message_type="user_left"), "forbidden_type", REF),
     ("error", envelope(id=REF, message_type="error"), "forbidden_type", REF),
-    ("ack", envelope(id=REF, message_type="ack"), "forbidden_type", REF),
+    ("ack without ids", envelope(id=REF, message_type="ack"), "invalid_envelope", REF),
+    (
+        "ack with bad ids",
+        envelope(id=REF, message_type="ack", data={"ids": [1]}),
+        "invalid_envelope",
+        REF,
+    ),
     ("id not a UUID", envelope(id="msg-1", message_type="text"), "invalid_uuid", "msg-1"),
     ("id a number", envelope(id=42, message_type="text"), "invalid_uuid", None),
     (

@@ -262,7 +262,7 @@ async def test_send_as_a_user_reaches_every_connection_of_the_recipient(
             assert reply.status_code == 200, reply.text
             body = reply.json()
             assert set(body) == {"id", "delivered", "stored"}
-            assert (body["delivered"], body["stored"]) == (2, False)
+            assert (body["delivered"], body["stored"]) == (2, True)
             for client in (l1, l2):
                 got = await client.receive_type("text")
                 assert got["id"] == body["id"]
@@ -293,7 +293,7 @@ async def test_send_with_the_api_key_comes_from_the_system(
                     },
                 )
                 assert reply.status_code == 200, reply.text
-                assert reply.json() == {"id": message_id, "delivered": 1, "stored": False}
+                assert reply.json() == {"id": message_id, "delivered": 1, "stored": True}
                 got = await client.receive_type(kind)
                 assert got["id"] == message_id
                 assert got["from_user_id"] is None

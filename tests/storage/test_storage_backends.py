@@ -9,6 +9,8 @@ per-test application_name), never other users of the database.
 from __future__ import annotations
 
 import sqlite3
+import sys
+import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,6 +23,26 @@ from momentum.storage import NewUser, StorageError, UserExists, open_store
 from .conftest import pg_fetchval
 
 TIMEOUT = 20
+
+# Saves the messages named on its command line, then dies without closing the
+# store (no rollback, no WAL checkpoint): what a crash or kill -9 leaves.
+_SAVE_THEN_CRASH = """
+import os, sys, uuid
+from datetime import UTC, datetime, timedelta
+import trio
+from momentum.storage import NewMessage, open_store
+
+async def main():
+    url, recipient, *ids = sys.argv[1:]
+    now = datetime.now(UTC)
+    batch = [NewMessage(i, None, uuid.UUID(recipient), "text", i.encode(), now,
+                        now + timedelta(hours=1)) for i in ids]
+    async with open_store(url) as store:
+        await store.save_messages(batch)
+        os._exit(0)
+
+trio.run(main)
+"""
 
 
 @pytest.mark.parametrize("url", ["mysql://db/x", "momentum.db", "http://x", ""])
@@ -53,6 +75,21 @@ async def test_sqlite_uses_wal(tmp_path: Path) -> None:
             assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         finally:
             conn.close()
+
+
+async def test_sqlite_saved_messages_survive_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "crash.db"
+    recipient = uuid.uuid4()
+    ids = [str(uuid.uuid4()) for _ in range(50)]
+    with trio.fail_after(TIMEOUT):
+        url = f"sqlite:///{path}"
+        await trio.run_process([sys.executable, "-c", _SAVE_THEN_CRASH, url, str(recipient), *ids])
+        wal = await trio.Path(f"{path}-wal").stat()
+        assert wal.st_size > 0  # the commit is in the log only
+        async with open_store(url) as store:
+            pending = await store.pending_messages(recipient)
+            assert [m.id for m in pending] == ids
+            assert [m.envelope for m in pending] == [i.encode() for i in ids]
 
 
 async def test_sqlite_unopenable_file_is_storage_error(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ import trio
 from momentum.storage import NewUser, Store, UserExists, open_store
 
 TIMEOUT = 20
+#: Every migration shipped: 0001 users, 0002 messages.
+MIGRATIONS = (1, 2)
 
 
 def new_user(n: int | str, **kwargs: bool) -> NewUser:
@@ -123,12 +125,12 @@ async def test_check_and_count(store: Store) -> None:
 async def test_migrations_are_applied_once(store_url: str) -> None:
     with trio.fail_after(TIMEOUT):
         async with open_store(store_url) as first:
-            assert first.migrations_applied == (1,)
-            assert await first.schema_version() == 1
+            assert first.migrations_applied == MIGRATIONS
+            assert await first.schema_version() == MIGRATIONS[-1]
             user = await first.create_user(new_user(1))
         async with open_store(store_url) as second:
             assert second.migrations_applied == ()
-            assert await second.schema_version() == 1
+            assert await second.schema_version() == MIGRATIONS[-1]
             assert await second.get_user(user.id) == user
 
 

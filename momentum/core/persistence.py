@@ -1,0 +1,128 @@
+"""The persistence actor: durable direct messages, written in batches (SPEC §7).
+
+The hub hands it every direct message after the live delivery (`Persist`, a non-blocking
+cast: the hub never waits for the database); connections hand it what their clients
+acknowledged (`Acknowledge`). It takes everything already waiting in its mailbox as one
+batch — one transaction for all the messages of a burst — and only after the commit tells
+each sender `ack {stored: true}`. If the store fails the sender gets `stored: false` and an
+`error` envelope (`storage_unavailable`); the message was still delivered live if the
+recipient was online.
+
+Overflow policy: the mailbox is bounded (`PERSIST_MAILBOX`); when it is full the hub
+refuses to take the message as durable and says so to the sender (`stored: false`,
+`storage_busy`) rather than wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NoReturn
+
+import trio
+
+from actors import Mailbox, Reply
+
+from ..protocol import ErrorCode, MessageType, encode_envelope, encode_error, text_frame
+from ..storage import NewMessage, StorageError, Store
+from ._messages import Delivery
+from ._session import Session
+
+log = logging.getLogger("momentum.persistence")
+
+#: Messages and acks taken from the mailbox for one transaction.
+BATCH = 500
+PERSIST_MAILBOX = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Persist:
+    """cast (hub): store a direct message; then ack its sender (a session) or reply (HTTP)."""
+
+    message: NewMessage
+    delivered: int
+    sender: Session | None = None
+    reply: Reply[Delivery] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledge:
+    """cast (connection): the recipient received these message ids."""
+
+    recipient_id: uuid.UUID
+    ids: tuple[str, ...]
+
+
+PersistenceMsg = Persist | Acknowledge
+
+
+async def serve_persistence(
+    mailbox: Mailbox[PersistenceMsg],
+    *,
+    store: Store,
+    on_error: Callable[[], None] = lambda: None,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> NoReturn:
+    """Write batches of messages and acks until cancelled."""
+    task_status.started()
+    async for first in mailbox:
+        batch = [first]
+        while len(batch) < BATCH:
+            try:
+                batch.append(mailbox.receive_nowait())
+            except trio.WouldBlock:
+                break
+        await _save(store, [m for m in batch if isinstance(m, Persist)], on_error)
+        await _acknowledge(store, [m for m in batch if isinstance(m, Acknowledge)], on_error)
+    raise RuntimeError("the persistence mailbox was closed")
+
+
+async def _save(store: Store, persists: list[Persist], on_error: Callable[[], None]) -> None:
+    if not persists:
+        return
+    try:
+        await store.save_messages([p.message for p in persists])
+        stored = True
+    except StorageError as exc:
+        on_error()
+        log.warning("could not store %d message(s): %s", len(persists), exc)
+        stored = False
+    for persist in persists:
+        if persist.reply is not None:
+            persist.reply.send(Delivery(persist.delivered, stored))
+        if persist.sender is not None:
+            notify_sender(persist.sender, persist.message.id, persist.delivered, stored=stored)
+
+
+def notify_sender(
+    sender: Session, message_id: str, delivered: int, *, stored: bool, busy: bool = False
+) -> None:
+    """The sender's `ack`, and an `error` first when the message could not be stored."""
+    if not stored:
+        code = ErrorCode.STORAGE_BUSY if busy else ErrorCode.STORAGE_UNAVAILABLE
+        why = "the store is busy" if busy else "the store failed"
+        error = encode_error(
+            code, f"the message was not stored: {why}", ref_id=message_id, to_user_id=sender.user_id
+        )
+        sender.send_or_close(text_frame(error))
+    ack = encode_envelope(
+        MessageType.ACK,
+        {"ref_id": message_id, "delivered": delivered, "stored": stored},
+        to_user_id=sender.user_id,
+    )
+    sender.send_or_close(text_frame(ack))
+
+
+async def _acknowledge(store: Store, acks: list[Acknowledge], on_error: Callable[[], None]) -> None:
+    by_recipient: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for ack in acks:
+        by_recipient[ack.recipient_id].extend(ack.ids)
+    for recipient_id, ids in by_recipient.items():
+        try:
+            await store.ack_messages(recipient_id, ids)
+        except StorageError as exc:
+            on_error()
+            log.warning("could not record %d ack(s): %s", len(ids), exc)

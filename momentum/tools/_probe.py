@@ -1,0 +1,94 @@
+"""One load-generating connection: numbered probe messages out; deliveries, acks, errors in.
+
+A probe message is a `text` envelope whose `data` carries the run's id (`r`), a sequence
+number (`s`) and the send time (`t`, `perf_counter_ns` of this process), so the receiving
+connection — in the same process — measures the delivery latency. Messages of other runs,
+presence and everything else are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import orjson
+import trio
+import trio_websocket
+from trio_websocket import WebSocketConnection
+
+from ._stats import Tally
+
+#: Unacknowledged messages one connection may have in flight: bounded, so a fast sender
+#: waits for the server instead of queueing without limit (and being closed as a flood).
+DEFAULT_WINDOW = 32
+
+
+class Probe:
+    def __init__(
+        self,
+        ws: WebSocketConnection,
+        tally: Tally,
+        run_id: str,
+        *,
+        window: int = DEFAULT_WINDOW,
+        payload_size: int = 0,
+    ) -> None:
+        self.ws = ws
+        self.tally = tally
+        self.run_id = run_id
+        self.closing = False
+        self._window = trio.Semaphore(window)
+        self._filler = "x" * payload_size
+        self._seq = 0
+        self._pings: dict[str, int] = {}
+
+    async def send(self, to_user_id: str) -> None:
+        """One probe message to `to_user_id`, once the window has room."""
+        await self._window.acquire()
+        self._seq += 1
+        data = {"r": self.run_id, "s": self._seq, "t": time.perf_counter_ns()}
+        if self._filler:
+            data["content"] = self._filler
+        envelope = {"message_type": "text", "to_user_id": to_user_id, "data": data}
+        await self.ws.send_message(orjson.dumps(envelope).decode())
+        self.tally.sent += 1
+
+    async def ping(self) -> None:
+        """A JSON ping; its pong counts as the reply and its round trip as the latency."""
+        ping_id = str(uuid.uuid4())
+        self._pings[ping_id] = time.perf_counter_ns()
+        await self.ws.send_message(json.dumps({"id": ping_id, "message_type": "ping"}))
+        self.tally.sent += 1
+
+    async def receive_forever(self) -> None:
+        """Count what arrives until the connection closes; a server close is an error."""
+        try:
+            while True:
+                self._on_message(await self.ws.get_message())
+        except trio_websocket.ConnectionClosed as closed:
+            if not self.closing:
+                code = closed.reason.code if closed.reason else None
+                self.tally.error(f"close_{code}")
+
+    def _on_message(self, raw: str | bytes) -> None:
+        now = time.perf_counter_ns()
+        message = orjson.loads(raw)
+        kind = message.get("message_type")
+        data = message.get("data") or {}
+        if kind == "text" and data.get("r") == self.run_id:
+            self.tally.received += 1
+            self.tally.message_us.append((now - int(data["t"])) // 1000)
+        elif kind == "ack":
+            self.tally.acked += 1
+            self._window.release()
+        elif kind == "error":
+            # Refused frames are answered in order, one error each (a rate-limited frame's
+            # error has no ref_id), so each error frees one slot of the window.
+            self.tally.error(f"error_{data.get('code')}")
+            self._window.release()
+        elif kind == "pong":
+            started = self._pings.pop(message.get("id"), None)
+            if started is not None:
+                self.tally.received += 1
+                self.tally.message_us.append((now - started) // 1000)

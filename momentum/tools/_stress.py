@@ -1,0 +1,215 @@
+"""`momentum stress`: the three load tests of the seed, run by one process.
+
+Every test has the same phases, so that each measures one thing:
+
+1. **connect** — open every connection, at most `concurrency` handshakes at a time, timing
+   each handshake (connect latency, success rate);
+2. **messages** — once every connection is open or has failed: `storm` sends one ping per
+   connection; `throughput` sends `messages` direct messages per connection to random
+   other connections; `sustained` sends at `rate` per connection for `duration` seconds;
+3. **drain** — wait until everything sent was received, or `drain_timeout`; what is
+   still missing then is lost;
+4. **close** — every connection closes with 1000.
+
+Several processes (`--processes`) each run this on their share of the connections and
+tokens; `_workers.py` merges their tallies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import trio
+import trio_websocket
+
+from ._http import HttpError, ServerUnreachable, ToolError
+from ._probe import DEFAULT_WINDOW, Probe
+from ._stats import Tally
+from ._ws import ConnectTimeout, HandshakeRefused, open_ws
+
+TestType = Literal["storm", "throughput", "sustained"]
+TEST_TYPES: tuple[TestType, ...] = ("storm", "throughput", "sustained")
+
+
+@dataclass(frozen=True, slots=True)
+class StressPlan:
+    test_type: TestType
+    connections: int
+    messages: int = 100
+    duration: float = 60.0
+    rate: float = 0.0  # per connection per second; 0: as fast as the window allows
+    payload_size: int = 64
+    concurrency: int = 100
+    window: int = DEFAULT_WINDOW
+    drain_timeout: float = 5.0
+    connect_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One connection to open: its token and the user id it is known by."""
+
+    index: int
+    token: str
+    user_id: str
+
+
+class StressRun:
+    """The state of one process's run; `completed()` feeds the progress bar."""
+
+    def __init__(self, plan: StressPlan, slots: list[Slot], url_for: Callable[[str], str]):
+        self.plan = plan
+        self.slots = slots
+        self.url_for = url_for
+        self.tally = Tally()
+        self.run_id = secrets.token_hex(6)
+        self.phase = "connecting"
+        self.connect_seconds = 0.0
+        self.message_seconds = 0.0
+        self._user_ids = [slot.user_id for slot in slots]
+        self._settled = 0
+        self._senders_left = len(slots)
+        self._all_settled = trio.Event()
+        self._all_sent = trio.Event()
+        self._start = trio.Event()
+        self._release = trio.Event()
+        self._message_started = 0.0
+        self._limiter = trio.CapacityLimiter(max(1, plan.concurrency))
+
+    def completed(self) -> tuple[float, float]:
+        """(done, total) of the current test: connections, messages or seconds."""
+        plan, count = self.plan, len(self.slots)
+        if plan.test_type == "storm" or self.phase == "connecting":
+            return float(self._settled), float(count)
+        if plan.test_type == "throughput":
+            return float(self.tally.sent), float(count * plan.messages)
+        elapsed = time.monotonic() - self._message_started if self._message_started else 0.0
+        return min(elapsed, plan.duration), plan.duration
+
+    async def run(self) -> None:
+        started = time.monotonic()
+        async with trio.open_nursery() as nursery:
+            for slot in self.slots:
+                nursery.start_soon(self._connection, slot)
+            if not self.slots:
+                self._all_settled.set()
+                self._all_sent.set()
+            await self._all_settled.wait()
+            self.connect_seconds = time.monotonic() - started
+            self.phase = "messages"
+            self._message_started = time.monotonic()
+            self._start.set()
+            await self._all_sent.wait()
+            self.phase = "draining"
+            with trio.move_on_after(self.plan.drain_timeout):
+                while self.tally.received < self.tally.sent:  # noqa: ASYNC110
+                    await trio.sleep(0.01)
+            self.message_seconds = time.monotonic() - self._message_started
+            self.phase = "closing"
+            self._release.set()
+        self.phase = "done"
+
+    async def _connection(self, slot: Slot) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            async with self._limiter:
+                self.tally.attempted += 1
+                began = time.perf_counter_ns()
+                try:
+                    ws = await stack.enter_async_context(
+                        open_ws(self.url_for(slot.token), connect_timeout=self.plan.connect_timeout)
+                    )
+                except ToolError as exc:
+                    self.tally.error(error_kind(exc))
+                    self._settle()
+                    self._sender_finished()
+                    return
+            self.tally.opened += 1
+            self.tally.connect_us.append((time.perf_counter_ns() - began) // 1000)
+            self._settle()
+            probe = Probe(
+                ws,
+                self.tally,
+                self.run_id,
+                window=self.plan.window,
+                payload_size=self.plan.payload_size,
+            )
+            await self._exchange(probe, slot)
+
+    async def _exchange(self, probe: Probe, slot: Slot) -> None:
+        finished = False
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._watch, probe, nursery.cancel_scope)
+                await self._start.wait()
+                with contextlib.suppress(trio_websocket.ConnectionClosed):
+                    await self._send_all(probe, slot)
+                finished = True
+                self._sender_finished()
+                await self._release.wait()
+                probe.closing = True
+                nursery.cancel_scope.cancel()
+        finally:
+            if not finished:
+                self._sender_finished()
+
+    async def _watch(self, probe: Probe, cancel_scope: trio.CancelScope) -> None:
+        await probe.receive_forever()
+        cancel_scope.cancel()  # closed by the server: nothing more to send or wait for
+
+    async def _send_all(self, probe: Probe, slot: Slot) -> None:
+        plan = self.plan
+        if plan.test_type == "storm":
+            await probe.ping()
+            return
+        interval = 1 / plan.rate if plan.rate > 0 else 0.0
+        deadline = trio.current_time() + plan.duration
+        # A random phase per connection, so paced connections do not all send at once.
+        next_at = trio.current_time() + random.uniform(-interval, 0)
+        sent = 0
+        while plan.test_type == "sustained" or sent < plan.messages:
+            if interval:
+                next_at += interval
+                await trio.sleep_until(next_at)
+            if plan.test_type == "sustained" and trio.current_time() >= deadline:
+                return
+            await probe.send(self._target(slot))
+            sent += 1
+
+    def _target(self, slot: Slot) -> str:
+        """A random other connection's user (the only one when there is one)."""
+        ids = self._user_ids
+        if len(ids) == 1:
+            return ids[0]
+        while True:
+            user_id = random.choice(ids)
+            if user_id != slot.user_id:
+                return user_id
+
+    def _settle(self) -> None:
+        self._settled += 1
+        if self._settled == len(self.slots):
+            self._all_settled.set()
+
+    def _sender_finished(self) -> None:
+        self._senders_left -= 1
+        if self._senders_left == 0:
+            self._all_sent.set()
+
+
+def error_kind(exc: ToolError) -> str:
+    """A short, stable name for a failure, used as a key of `errors`."""
+    if isinstance(exc, HandshakeRefused):
+        return f"handshake_{exc.status}_{exc.code}"
+    if isinstance(exc, HttpError):
+        return f"http_{exc.status}_{exc.code}"
+    if isinstance(exc, ConnectTimeout):
+        return "connect_timeout"
+    if isinstance(exc, ServerUnreachable):
+        return "connect_failed"
+    return "connect_error"

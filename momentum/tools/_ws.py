@@ -1,0 +1,89 @@
+"""Opening WebSocket connections for the tools, with failures told apart; reconnect backoff."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import trio_websocket
+from trio_websocket import WebSocketConnection
+
+from ._http import ServerUnreachable, ToolError
+
+CONNECT_TIMEOUT = 10.0
+DISCONNECT_TIMEOUT = 2.0
+
+#: Close codes after which reconnecting cannot help (SPEC §10: 4003 user disabled).
+DO_NOT_RECONNECT = frozenset({4003})
+
+
+class HandshakeRefused(ToolError):
+    """The server answered the upgrade with an HTTP error (SPEC §4)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"handshake refused: {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+    @property
+    def retryable(self) -> bool:
+        """429 (too many connections) and 503 (full, draining) may pass; 401/403 will not."""
+        return self.status in (429, 503)
+
+
+class ConnectTimeout(ServerUnreachable):
+    """The TCP connection or the handshake did not finish in time."""
+
+
+@asynccontextmanager
+async def open_ws(
+    url: str, *, connect_timeout: float = CONNECT_TIMEOUT
+) -> AsyncIterator[WebSocketConnection]:
+    """A client connection to `url`, closed with 1000 on exit; ToolError when it cannot open."""
+    try:
+        async with trio_websocket.open_websocket_url(
+            url, connect_timeout=connect_timeout, disconnect_timeout=DISCONNECT_TIMEOUT
+        ) as ws:
+            yield ws
+    except trio_websocket.ConnectionRejected as exc:
+        raise refusal(exc) from None
+    except trio_websocket.ConnectionTimeout:
+        raise ConnectTimeout(f"no WebSocket handshake within {connect_timeout:g} s") from None
+    except trio_websocket.HandshakeError as exc:
+        cause = exc.__cause__
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else cause
+        raise ServerUnreachable(f"cannot connect: {reason or exc}") from None
+
+
+def refusal(exc: trio_websocket.ConnectionRejected) -> HandshakeRefused:
+    try:
+        error = json.loads(exc.body or b"")["error"]
+        return HandshakeRefused(exc.status_code, str(error["code"]), str(error["message"]))
+    except (ValueError, KeyError, TypeError):
+        return HandshakeRefused(exc.status_code, "http_error", "no JSON error body")
+
+
+def close_code(ws: WebSocketConnection) -> int | None:
+    reason = ws.closed
+    return reason.code if reason is not None else None
+
+
+def backoff_delay(
+    attempt: int,
+    *,
+    base: float = 0.5,
+    cap: float = 30.0,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds to wait before reconnect `attempt` (0, 1, 2…): exponential, capped, jittered.
+
+    "Equal jitter": half of `min(cap, base * 2**attempt)` is fixed, the other half random, so
+    clients that lost the same server do not all come back in the same instant, and none
+    retries sooner than half the schedule.
+    """
+    ceiling: float = min(cap, base * 2.0 ** min(attempt, 32))
+    jitter: float = (rng or random).uniform(0, ceiling / 2)
+    return ceiling / 2 + jitter
