@@ -1,4 +1,4 @@
-"""The `momentum` command: serve, users (client and stress come with their issue)."""
+"""The `momentum` command: serve, users, client, stress."""
 
 from ._main import main
 

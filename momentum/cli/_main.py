@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from ..config import ConfigError
-from . import _serve, _users
+from . import _client, _serve, _stress, _users
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve.add_parser(commands)
     _users.add_parser(commands)
+    _client.add_parser(commands)
+    _stress.add_parser(commands)
     return parser
 
 

@@ -133,28 +133,38 @@ class ClientSession:
     # -- incoming ------------------------------------------------------------------------
 
     async def receive_forever(self) -> None:
-        """Print every message until the connection closes (for whatever reason)."""
+        """Print every message until the connection closes (for whatever reason).
+
+        Direct messages to us are acknowledged as they are shown, so the server drops its
+        stored copy and does not replay them on the next connect.
+        """
         try:
             while True:
                 raw = await self.ws.get_message()
-                line = self.describe(raw)
+                message = _parse(raw)
+                line = self.describe(message) if message else f"<< {raw!r}"
                 if line:
                     self.out(line)
+                if message and self._is_direct_to_me(message):
+                    ack = {"message_type": "ack", "data": {"ids": [message["id"]]}}
+                    await self.ws.send_message(json.dumps(ack))
         except trio_websocket.ConnectionClosed:
             return
 
-    def describe(self, raw: str | bytes) -> str | None:
-        """One incoming frame as a line of text (None: nothing worth showing)."""
-        try:
-            message = json.loads(raw)
-            kind = message["message_type"]
-            data = message.get("data") or {}
-        except (ValueError, KeyError, TypeError):
-            return f"<< {raw!r}"
-        stamp = time.strftime("%H:%M:%S")
+    def describe(self, message: dict[str, Any]) -> str | None:
+        """One incoming envelope as a line of text (None: nothing worth showing)."""
+        kind = message["message_type"]
+        data = message.get("data") or {}
         handler = _DESCRIBE.get(kind)
         text = handler(self, message, data) if handler else f"[{kind}] {json.dumps(data)}"
-        return f"{stamp} {text}" if text else None
+        return f"{time.strftime('%H:%M:%S')} {text}" if text else None
+
+    def _is_direct_to_me(self, message: dict[str, Any]) -> bool:
+        return (
+            message["message_type"] in ("text", "notification", "system_message")
+            and message.get("to_user_id") == str(self.me.user_id)
+            and isinstance(message.get("id"), str)
+        )
 
     def _name(self, user_id: str | None) -> str:
         if user_id is None:
@@ -175,10 +185,11 @@ class ClientSession:
         if data.get("ref_id") not in self._mine:
             return None
         self._mine.discard(data["ref_id"])
-        delivered = data.get("delivered", 0)
+        delivered, stored = data.get("delivered", 0), data.get("stored", False)
+        kept = ", stored until read" if stored else ""
         if delivered == 0:
-            return "  ✓ accepted, but no one online received it"
-        return f"  ✓ delivered to {delivered} connection(s)"
+            return "  ✓ stored: delivered when they connect" if stored else "  ✓ no one received it"
+        return f"  ✓ delivered to {delivered} connection(s){kept}"
 
     def _pong(self, message: dict[str, Any], data: dict[str, Any]) -> str:
         started = self._pings.pop(message.get("id", ""), None)
@@ -216,3 +227,14 @@ _DESCRIBE: dict[str, Callable[[ClientSession, dict[str, Any], dict[str, Any]], s
     "error": ClientSession._error,
     "system_message": ClientSession._system,
 }
+
+
+def _parse(raw: str | bytes) -> dict[str, Any] | None:
+    """A JSON envelope, or None for anything else (shown raw)."""
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or not isinstance(message.get("message_type"), str):
+        return None
+    return message

@@ -2,8 +2,9 @@
 
 A probe message is a `text` envelope whose `data` carries the run's id (`r`), a sequence
 number (`s`) and the send time (`t`, `perf_counter_ns` of this process), so the receiving
-connection — in the same process — measures the delivery latency. Messages of other runs,
-presence and everything else are ignored.
+connection — in the same process — measures the delivery latency, and acknowledges it in
+batches (the server keeps each direct message until its recipient acks it). Messages of
+other runs, presence and everything else are ignored.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from ._stats import Tally
 #: Unacknowledged messages one connection may have in flight: bounded, so a fast sender
 #: waits for the server instead of queueing without limit (and being closed as a flood).
 DEFAULT_WINDOW = 32
+#: Received direct messages are acknowledged to the server (so it can drop its stored copy)
+#: in batches: when this many are waiting, or the oldest has waited ACK_DELAY seconds.
+ACK_BATCH = 100
+ACK_DELAY = 0.25
+#: Error codes the server sends *besides* the ack (the message was routed, not stored).
+_NOT_REFUSALS = frozenset({"storage_busy", "storage_unavailable"})
 
 
 class Probe:
@@ -42,6 +49,8 @@ class Probe:
         self._filler = "x" * payload_size
         self._seq = 0
         self._pings: dict[str, int] = {}
+        self._to_ack: list[str] = []
+        self._ack_due = 0.0
 
     async def send(self, to_user_id: str) -> None:
         """One probe message to `to_user_id`, once the window has room."""
@@ -66,10 +75,21 @@ class Probe:
         try:
             while True:
                 self._on_message(await self.ws.get_message())
+                if self._to_ack and (
+                    len(self._to_ack) >= ACK_BATCH or trio.current_time() >= self._ack_due
+                ):
+                    await self.flush_acks()
         except trio_websocket.ConnectionClosed as closed:
             if not self.closing:
                 code = closed.reason.code if closed.reason else None
                 self.tally.error(f"close_{code}")
+
+    async def flush_acks(self) -> None:
+        """Acknowledge the direct messages received so far (`ack` with their ids)."""
+        ids, self._to_ack = self._to_ack, []
+        if ids:
+            ack = {"message_type": "ack", "data": {"ids": ids}}
+            await self.ws.send_message(orjson.dumps(ack).decode())
 
     def _on_message(self, raw: str | bytes) -> None:
         now = time.perf_counter_ns()
@@ -79,14 +99,20 @@ class Probe:
         if kind == "text" and data.get("r") == self.run_id:
             self.tally.received += 1
             self.tally.message_us.append((now - int(data["t"])) // 1000)
+            if not self._to_ack:
+                self._ack_due = trio.current_time() + ACK_DELAY
+            self._to_ack.append(message["id"])
         elif kind == "ack":
             self.tally.acked += 1
             self._window.release()
         elif kind == "error":
-            # Refused frames are answered in order, one error each (a rate-limited frame's
-            # error has no ref_id), so each error frees one slot of the window.
-            self.tally.error(f"error_{data.get('code')}")
-            self._window.release()
+            code = data.get("code")
+            self.tally.error(f"error_{code}")
+            if code not in _NOT_REFUSALS:
+                # Refused frames are answered in order, one error each (a rate-limited
+                # frame's error has no ref_id), so each refusal frees one slot.
+                self.tally.refused += 1
+                self._window.release()
         elif kind == "pong":
             started = self._pings.pop(message.get("id"), None)
             if started is not None:

@@ -63,7 +63,9 @@ def summarize(
 def summary_table(summary: Mapping[str, Any]) -> Table:
     conns, msgs = summary["connections"], summary["messages"]
     verdict = "[green]passed[/]" if summary["passed"] else "[red]FAILED[/]"
-    table = Table(title=f"momentum stress — {summary['test_type']} — {verdict}")
+    kind = summary["test_type"]
+    tool = "momentum client --benchmark" if kind == "benchmark" else f"momentum stress — {kind}"
+    table = Table(title=f"{tool} — {verdict}")
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("success rate", f"{summary['success_rate']:.2%}")

@@ -69,12 +69,20 @@ class Tally:
         self.sent = 0
         self.received = 0
         self.acked = 0
+        self.refused = 0  # error envelopes: frames the server answered without routing
         self.errors: Counter[str] = Counter()
         self.connect_us: list[int] = []
         self.message_us: list[int] = []
 
     def error(self, kind: str) -> None:
         self.errors[kind] += 1
+
+    def settled(self, *, answers: bool) -> bool:
+        """Nothing more is coming: everything sent was received and, with `answers` (messages,
+        not pings), acked or refused."""
+        if self.received < self.sent:
+            return False
+        return not answers or self.acked + self.refused >= self.sent
 
     def progress(self) -> dict[str, int]:
         """A snapshot of the counters (no samples): what a progress bar shows."""
@@ -93,6 +101,7 @@ class Tally:
             "sent": self.sent,
             "received": self.received,
             "acked": self.acked,
+            "refused": self.refused,
             "errors": dict(self.errors),
             "connect_us": self.connect_us,
             "message_us": self.message_us,
@@ -107,6 +116,7 @@ class Tally:
             total.sent += part.sent
             total.received += part.received
             total.acked += part.acked
+            total.refused += part.refused
             total.errors.update(part.errors)
             total.connect_us.extend(part.connect_us)
             total.message_us.extend(part.message_us)
@@ -115,7 +125,7 @@ class Tally:
     @classmethod
     def from_json(cls, raw: dict[str, object]) -> Tally:
         tally = cls()
-        for name in ("attempted", "opened", "sent", "received", "acked"):
+        for name in ("attempted", "opened", "sent", "received", "acked", "refused"):
             value = raw.get(name, 0)
             setattr(tally, name, int(value) if isinstance(value, int) else 0)
         errors = raw.get("errors", {})

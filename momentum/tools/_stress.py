@@ -108,7 +108,7 @@ class StressRun:
             await self._all_sent.wait()
             self.phase = "draining"
             with trio.move_on_after(self.plan.drain_timeout):
-                while self.tally.received < self.tally.sent:  # noqa: ASYNC110
+                while not self.tally.settled(answers=self.plan.test_type != "storm"):  # noqa: ASYNC110
                     await trio.sleep(0.01)
             self.message_seconds = time.monotonic() - self._message_started
             self.phase = "closing"
@@ -152,6 +152,8 @@ class StressRun:
                 finished = True
                 self._sender_finished()
                 await self._release.wait()
+                with contextlib.suppress(trio_websocket.ConnectionClosed):
+                    await probe.flush_acks()
                 probe.closing = True
                 nursery.cancel_scope.cancel()
         finally:

@@ -1,0 +1,79 @@
+"""`momentum client`: the seed's interactive WebSocket client and its benchmark mode."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from functools import partial
+from typing import Any
+
+import trio
+
+from ..config import ConfigError
+from ..tools import BenchmarkPlan, InteractiveClient, Login, open_terminal, run_benchmark
+
+DEFAULT_SERVER_URL = "http://localhost:8000"
+
+
+def add_parser(commands: Any) -> None:
+    p: argparse.ArgumentParser = commands.add_parser(
+        "client",
+        help="interactive WebSocket client (and --benchmark)",
+        description="Connect to a Momentum server as a user and chat from the terminal; "
+        "type help once connected. With --benchmark, measure round trips instead.",
+    )
+    p.add_argument(
+        "--server-url",
+        default=os.environ.get("MOMENTUM_SERVER_URL", DEFAULT_SERVER_URL),
+        help="the server's HTTP URL; /ws is derived from it (default: %(default)s)",
+    )
+    who = p.add_argument_group("who to connect as")
+    who.add_argument("--username", help="log in with this username")
+    who.add_argument("--email", help="log in with this email (or register it, with --register)")
+    who.add_argument("--password", help="default: env MOMENTUM_PASSWORD, else asked for")
+    who.add_argument("--register", action="store_true", help="create the account first")
+    who.add_argument("--token", help="use this JWT instead of logging in (env MOMENTUM_TOKEN)")
+    p.add_argument("--no-reconnect", action="store_true", help="exit when the connection is lost")
+    bench = p.add_argument_group("benchmark mode")
+    bench.add_argument("--benchmark", action="store_true", help="measure instead of chatting")
+    bench.add_argument("--messages", type=int, default=1000, help="default: %(default)s")
+    bench.add_argument(
+        "--interval", type=float, default=10.0, help="milliseconds between messages (default: 10)"
+    )
+    bench.add_argument("--payload-size", type=int, default=64, help="bytes of filler content")
+    bench.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    login = _login(args)
+    if args.benchmark:
+        if args.messages < 1 or args.interval < 0 or args.payload_size < 0:
+            raise ConfigError("--messages must be at least 1; --interval, --payload-size ≥ 0")
+        plan = BenchmarkPlan(args.messages, args.interval, args.payload_size)
+        return trio.run(partial(run_benchmark, login, plan, as_json=args.json))
+    with open_terminal() as terminal:
+        client = InteractiveClient(login, terminal, reconnect=not args.no_reconnect)
+        return trio.run(partial(client.run, handle_signals=True))
+
+
+def _login(args: argparse.Namespace) -> Login:
+    token = args.token or os.environ.get("MOMENTUM_TOKEN")
+    password = args.password or os.environ.get("MOMENTUM_PASSWORD")
+    if token is None:
+        if not (args.username or args.email):
+            raise ConfigError("give --username or --email (with a password), or --token")
+        if password is None:
+            if not sys.stdin.isatty():
+                raise ConfigError("give --password (or MOMENTUM_PASSWORD), or --token")
+            password = getpass.getpass(f"password for {args.username or args.email}: ")
+    return Login(
+        server_url=args.server_url,
+        username=args.username,
+        email=args.email,
+        password=password,
+        register=args.register,
+        token=token,
+    )

@@ -1,0 +1,45 @@
+"""The seed's tools: the interactive client (and its benchmark mode) and the stress tester.
+
+Terminal-free logic lives here; `momentum/cli/_client.py` and `_stress.py` parse flags.
+"""
+
+from ._benchmark import BenchmarkPlan, run_benchmark
+from ._client import ClientSession
+from ._commands import HELP, Command, parse_command
+from ._driver import StressOptions, run_stress
+from ._http import HttpError, ServerUnreachable, ToolError
+from ._identity import Credentials, Login, credentials_from_token, obtain_credentials
+from ._interactive import InteractiveClient, Terminal
+from ._stats import LatencySummary, Tally, percentile
+from ._stress import TEST_TYPES, StressPlan
+from ._terminal import open_terminal
+from ._ws import DO_NOT_RECONNECT, HandshakeRefused, backoff_delay
+
+__all__ = [
+    "DO_NOT_RECONNECT",
+    "HELP",
+    "TEST_TYPES",
+    "BenchmarkPlan",
+    "ClientSession",
+    "Command",
+    "Credentials",
+    "HandshakeRefused",
+    "HttpError",
+    "InteractiveClient",
+    "LatencySummary",
+    "Login",
+    "ServerUnreachable",
+    "StressOptions",
+    "StressPlan",
+    "Tally",
+    "Terminal",
+    "ToolError",
+    "backoff_delay",
+    "credentials_from_token",
+    "obtain_credentials",
+    "open_terminal",
+    "parse_command",
+    "percentile",
+    "run_benchmark",
+    "run_stress",
+]

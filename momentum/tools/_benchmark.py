@@ -1,0 +1,131 @@
+"""`momentum client --benchmark`: one connection sends N messages to itself at an interval
+and measures each round trip (send → server → back), then prints the seed's summary."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+import trio
+import trio_websocket
+from rich.console import Console
+
+from ._http import ToolError, ws_url
+from ._identity import Login, obtain_credentials
+from ._probe import Probe
+from ._report import print_summary, show_progress, summarize
+from ._stats import Tally
+from ._ws import open_ws
+
+#: Unacked messages allowed in flight: large, so the interval (not the window) sets the pace.
+BENCHMARK_WINDOW = 1024
+#: Below this interval one connection exceeds the server's default WS_RATE_LIMIT (20/s).
+DEFAULT_RATE_LIMIT_INTERVAL_MS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class BenchmarkPlan:
+    messages: int = 1000
+    interval_ms: float = 10.0
+    payload_size: int = 64
+    drain_timeout: float = 5.0
+
+
+async def run_benchmark(
+    login: Login, plan: BenchmarkPlan, *, as_json: bool = False, progress: bool = True
+) -> int:
+    err = Console(stderr=True, highlight=False)
+    say = err.print
+    try:
+        credentials = await obtain_credentials(login, say)
+    except ToolError as exc:
+        say(f"[red]error:[/] {exc}")
+        return 1
+    if plan.interval_ms < DEFAULT_RATE_LIMIT_INTERVAL_MS:
+        say(
+            f"note: {1000 / max(plan.interval_ms, 0.001):.0f} messages/s is above the server's "
+            "default WS_RATE_LIMIT (20/s per connection); refusals count as rate_limited"
+        )
+    tally = Tally()
+    run = _Benchmark(plan, tally, str(credentials.user_id))
+    try:
+        tally.attempted = 1
+        began = time.perf_counter_ns()
+        async with open_ws(ws_url(login.server_url, credentials.token)) as ws:
+            tally.opened = 1
+            tally.connect_us.append((time.perf_counter_ns() - began) // 1000)
+            say(f"connected as {credentials.username}; sending {plan.messages} messages")
+            await run.run(
+                Probe(
+                    ws,
+                    tally,
+                    secrets.token_hex(6),
+                    window=BENCHMARK_WINDOW,
+                    payload_size=plan.payload_size,
+                ),
+                err if progress else None,
+            )
+    except ToolError as exc:
+        say(f"[red]error:[/] {exc}")
+        return 1
+    summary = summarize(
+        tally,
+        test_type="benchmark",
+        connect_seconds=tally.connect_us[0] / 1e6,
+        message_seconds=run.seconds,
+        settings={
+            "messages": plan.messages,
+            "interval_ms": plan.interval_ms,
+            "payload_size": plan.payload_size,
+        },
+        min_success=0.0,
+    )
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print_summary(summary, Console())
+    return 0
+
+
+class _Benchmark:
+    def __init__(self, plan: BenchmarkPlan, tally: Tally, me: str) -> None:
+        self.plan = plan
+        self.tally = tally
+        self.me = me
+        self.phase = "sending"
+        self.seconds = 0.0
+
+    async def run(self, probe: Probe, console: Console | None) -> None:
+        started = time.monotonic()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._receive, probe, nursery.cancel_scope)
+            if console is not None and console.is_terminal:
+                nursery.start_soon(show_progress, console, self._snapshot)
+            with contextlib.suppress(trio_websocket.ConnectionClosed):
+                await self._send(probe)
+            self.phase = "draining"
+            with trio.move_on_after(self.plan.drain_timeout):
+                while not self.tally.settled(answers=True):  # noqa: ASYNC110
+                    await trio.sleep(0.01)
+            with contextlib.suppress(trio_websocket.ConnectionClosed):
+                await probe.flush_acks()
+            probe.closing = True
+            nursery.cancel_scope.cancel()
+        self.seconds = time.monotonic() - started
+
+    async def _receive(self, probe: Probe, cancel_scope: trio.CancelScope) -> None:
+        await probe.receive_forever()
+        cancel_scope.cancel()
+
+    async def _send(self, probe: Probe) -> None:
+        next_at = trio.current_time()
+        for _ in range(self.plan.messages):
+            await probe.send(self.me)
+            next_at += self.plan.interval_ms / 1000
+            await trio.sleep_until(next_at)
+
+    def _snapshot(self) -> tuple[str, float, float, dict[str, int]]:
+        return self.phase, self.tally.sent, self.plan.messages, self.tally.progress()
