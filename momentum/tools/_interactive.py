@@ -50,6 +50,7 @@ class InteractiveClient:
         self.max_attempts = max_attempts  # 0: keep trying
         self.session: ClientSession | None = None
         self.status = 0
+        self.closed_with: int | None = None  # the last connection's close code
         self._first_attempt_done = trio.Event()
 
     async def run(self, *, handle_signals: bool = False) -> int:
@@ -116,6 +117,7 @@ class InteractiveClient:
 
     def _after_close(self, session: ClientSession) -> None:
         """Quit cleanly, or stop for good on codes that say so; else return to reconnect."""
+        self.closed_with = close_code(session.ws)
         if session.closing:
             self.terminal.show("closed (1000). bye")
             raise Stop(0)

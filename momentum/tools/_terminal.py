@@ -89,11 +89,15 @@ def open_terminal() -> Iterator[ReadlineTerminal]:
 
 
 def _save_tty() -> list[Any] | None:
+    if not sys.stdin.isatty():
+        return None
     try:
         import termios
 
         return termios.tcgetattr(sys.stdin.fileno())
-    except (ImportError, OSError, ValueError):
+    except ImportError:
+        return None
+    except termios.error:
         return None
 
 
@@ -102,5 +106,5 @@ def _restore_tty(saved: list[Any] | None) -> None:
         return
     import termios
 
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(termios.error):
         termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)

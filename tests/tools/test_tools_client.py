@@ -1,0 +1,231 @@
+"""`momentum client` against a real server: commands, output, quitting, reconnecting.
+
+Rules: a real server on port 0 with a real SQLite file; the client runs with a scripted
+terminal (lines in, printed lines recorded) or, once, as a real `python -m momentum client`
+process fed on stdin; real clock, an outer `trio.fail_after` in every test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from momentum.tools import BenchmarkPlan, InteractiveClient, Login, run_benchmark
+from tests.server._live import API_KEY, LiveServer, open_live_server, settings_for
+
+from ._script import ScriptedTerminal
+
+
+def by_token(server: LiveServer, token: str) -> Login:
+    return Login(server_url=server.base_url, token=token)
+
+
+async def test_a_session_sends_receives_and_quits_with_1000(server: LiveServer) -> None:
+    with trio.fail_after(20):
+        alice, bob = await server.create_user("alice"), await server.create_user("bob")
+        terminal = ScriptedTerminal()
+        client = InteractiveClient(by_token(server, server.token(alice)), terminal)
+        async with trio.open_nursery() as nursery, server.connect(bob) as peer:
+
+            async def run() -> None:
+                assert await client.run() == 0
+
+            nursery.start_soon(run)
+            await terminal.wait_for("connected to")
+            await terminal.type("text Hello World!")
+            got = await peer.receive_type("text")
+            assert got["data"] == {"content": "Hello World!"}
+            await terminal.wait_for("[text] you: Hello World!")
+            await terminal.wait_for("✓ delivered to 2 connection(s)")
+
+            await terminal.type("to bob just for you")
+            direct = await peer.receive_type("text")
+            assert direct["to_user_id"] == str(bob.id)
+            assert direct["data"] == {"content": "just for you"}
+
+            await terminal.type(f"to {bob.id} by id")
+            assert (await peer.receive_type("text"))["data"] == {"content": "by id"}
+            await terminal.type("to nobody hello")
+            await terminal.wait_for("no online user named 'nobody'")
+
+            await terminal.type("ping")
+            assert "ms" in await terminal.wait_for("pong in ")
+
+            await terminal.type("online")
+            listing = await terminal.wait_for("user(s) online")
+            assert "alice" in listing and "bob" in listing
+
+            await terminal.type("stats")
+            assert "total_connections" in await terminal.wait_for("total_connections")
+
+            await terminal.type('json {"message_type": "notification", "data": {"n": 1}}')
+            assert (await peer.receive_type("notification"))["data"] == {"n": 1}
+            await terminal.type('json {"message_type": "pong"}')
+            await terminal.wait_for("! server error forbidden_type")
+
+            await terminal.type("frobnicate")
+            await terminal.wait_for("unknown command 'frobnicate'; type help")
+            await terminal.type("help")
+            await terminal.wait_for("to <user> <message>")
+
+            await peer.send(message_type="text", to_user_id=str(alice.id), data={"content": "yo"})
+            await terminal.wait_for("[text] bob → you: yo")
+
+            await terminal.type("quit")
+            await terminal.wait_for("closed (1000)")
+        await server.wait_connections(0)
+        assert client.closed_with == 1000
+
+
+async def test_ctrl_d_quits_cleanly(server: LiveServer) -> None:
+    with trio.fail_after(10):
+        user = await server.create_user()
+        terminal = ScriptedTerminal()
+        client = InteractiveClient(by_token(server, server.token(user)), terminal)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client.run)
+            await terminal.wait_for("connected to")
+            await terminal.end_of_input()
+        assert client.status == 0
+        assert client.closed_with == 1000
+
+
+async def test_register_then_log_in_and_wrong_password(server: LiveServer) -> None:
+    with trio.fail_after(20):
+        login = Login(
+            server_url=server.base_url,
+            username="developer",
+            email="dev@example.com",
+            password="correct horse",
+            register=True,
+        )
+        for expected in ("registered developer <dev@example.com>", "already taken"):
+            terminal = ScriptedTerminal()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(InteractiveClient(login, terminal).run)
+                await terminal.wait_for(expected)
+                await terminal.wait_for("connected to")
+                await terminal.type("quit")
+
+        terminal = ScriptedTerminal()
+        wrong = Login(server_url=server.base_url, username="developer", password="wrong pass")
+        assert await InteractiveClient(wrong, terminal).run() == 1
+        assert "wrong username/email or password" in terminal.text()
+
+
+async def test_server_down_and_refused_handshake_say_why(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    with trio.fail_after(20):
+        terminal = ScriptedTerminal()
+        down = Login(server_url="http://127.0.0.1:9", username="x", password="whatever1")
+        assert await InteractiveClient(down, terminal).run() == 1
+        assert "cannot reach http://127.0.0.1:9/auth/login" in terminal.text()
+
+        terminal = ScriptedTerminal()
+        stranger = await server.create_user(active=False)
+        login = by_token(server, server.token(stranger))
+        assert await InteractiveClient(login, terminal).run() == 1
+        assert "handshake refused: 403 user_disabled" in terminal.text()
+
+
+async def test_close_4003_stops_without_reconnecting(server: LiveServer) -> None:
+    with trio.fail_after(20):
+        user = await server.create_user()
+        terminal = ScriptedTerminal()
+        client = InteractiveClient(by_token(server, server.token(user)), terminal)
+        async with trio.open_nursery() as nursery:
+
+            async def run() -> None:
+                assert await client.run() == 1
+
+            nursery.start_soon(run)
+            await terminal.wait_for("connected to")
+            async with server.http() as http:
+                reply = await http.patch(
+                    f"/users/{user.id}", headers={"X-API-Key": API_KEY}, json={"is_active": False}
+                )
+                assert reply.status_code == 200
+            await terminal.wait_for("close code 4003 means do not reconnect")
+        assert "reconnecting" not in terminal.text()
+
+
+async def test_reconnects_with_backoff_when_the_server_comes_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/momentum.db"
+    with trio.fail_after(30):
+        terminal = ScriptedTerminal()
+        async with trio.open_nursery() as nursery:
+            async with open_live_server(settings_for(url)) as first:
+                port = first.port
+                user = await first.create_user("phoenix")
+                client = InteractiveClient(by_token(first, first.token(user)), terminal)
+                nursery.start_soon(client.run)
+                await terminal.wait_for("connected to")
+            await terminal.wait_for("the server closed the connection: 1001")
+            mark = len(terminal.output)
+            await terminal.wait_for("reconnecting in ", after=mark)
+            async with open_live_server(settings_for(url, bind=f"127.0.0.1:{port}")):
+                await terminal.wait_for("connected to", after=mark, timeout=15)
+                await terminal.type("ping")
+                await terminal.wait_for("pong in ")
+                await terminal.type("quit")
+                await terminal.wait_for("closed (1000)")
+        assert client.status == 0
+
+
+async def test_the_real_command_reads_commands_from_stdin(server: LiveServer) -> None:
+    with trio.fail_after(30):
+        user = await server.create_user("piper")
+        command = [sys.executable, "-m", "momentum", "client", "--server-url", server.base_url]
+        command += ["--token", server.token(user)]
+        done = await trio.run_process(
+            command,
+            stdin=b"text from a pipe\nping\nbogus\n",
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "connected to" in out
+    assert "[text] you: from a pipe" in out
+    assert "unknown command 'bogus'" in out
+    assert "closed (1000). bye" in out  # end of input quits
+
+
+async def test_benchmark_summary_is_consistent(
+    server: LiveServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with trio.fail_after(20):
+        user = await server.create_user()
+        plan = BenchmarkPlan(messages=30, interval_ms=2, payload_size=16)
+        status = await run_benchmark(
+            by_token(server, server.token(user)), plan, as_json=True, progress=False
+        )
+    assert status == 0
+    summary: dict[str, Any] = json.loads(capsys.readouterr().out)
+    messages = summary["messages"]
+    assert messages["sent"] == 30
+    assert messages["sent"] == messages["received"] + messages["lost"]
+    assert messages["received"] == 30  # within the default burst of 40
+    latency = messages["latency_ms"]
+    assert latency["count"] == 30
+    assert 0 <= latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["max"]
+    assert summary["connections"]["opened"] == 1
+
+
+def test_help_lists_the_seed_flags() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "momentum", "client", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for flag in ("--username", "--email", "--benchmark", "--messages", "--interval"):
+        assert flag in out

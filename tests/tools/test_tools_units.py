@@ -1,0 +1,145 @@
+"""The tools' pure parts: command parsing, backoff, percentiles, merging, tokens, URLs.
+
+Rules: no server, no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+import pytest
+
+from momentum.tools import LatencySummary, Tally, ToolError, backoff_delay, parse_command
+from momentum.tools import percentile as pct
+from momentum.tools._commands import (
+    Help,
+    Invalid,
+    Online,
+    Ping,
+    Quit,
+    Send,
+    SendJson,
+    Stats,
+)
+from momentum.tools._http import base_url, ws_url
+from momentum.tools._identity import credentials_from_token
+from momentum.tools._tokens import slots_for
+from tests.server._live import mint_token
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        ("text Hello World!", Send("text", "Hello World!")),
+        ("  notification   Alert! ", Send("notification", "Alert!")),
+        ("to bob hi there", Send("text", "hi there", to="bob")),
+        ("TO Bob  hi", Send("text", "hi", to="Bob")),
+        ("ping", Ping()),
+        ("online", Online()),
+        ("stats", Stats()),
+        ("help", Help()),
+        ("?", Help()),
+        ("quit", Quit()),
+        ("exit", Quit()),
+        ('json {"message_type": "ping"}', SendJson({"message_type": "ping"})),
+        ("json [1, 2]", SendJson([1, 2])),
+    ],
+)
+def test_commands_parse(line: str, command: object) -> None:
+    assert parse_command(line) == command
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"),
+    [
+        ("frobnicate now", "unknown command 'frobnicate'; type help"),
+        ("text", "usage: text <message>"),
+        ("to bob", "usage: to <user name or id> <message>"),
+        ("json {nope", "not valid JSON"),
+        ("json", "usage: json"),
+        ("ping twice", "ping takes no arguments"),
+    ],
+)
+def test_bad_commands_say_why(line: str, hint: str) -> None:
+    parsed = parse_command(line)
+    assert isinstance(parsed, Invalid)
+    assert hint in parsed.reason
+
+
+def test_blank_lines_are_no_command() -> None:
+    assert parse_command("") is None
+    assert parse_command("   ") is None
+
+
+def test_backoff_doubles_up_to_the_cap_with_half_jitter() -> None:
+    rng = random.Random(7)
+    for attempt, ceiling in [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (6, 30.0), (60, 30.0)]:
+        delays = [backoff_delay(attempt, rng=rng) for _ in range(200)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays), (attempt, min(delays))
+        assert max(delays) - min(delays) > ceiling / 4  # jittered, not fixed
+
+
+def test_backoff_bounds_are_exact_at_the_extremes() -> None:
+    class Fixed(random.Random):
+        def __init__(self, value: float) -> None:
+            super().__init__()
+            self.value = value
+
+        def uniform(self, a: float, b: float) -> float:
+            return a + (b - a) * self.value
+
+    assert backoff_delay(0, rng=Fixed(0.0)) == 0.25
+    assert backoff_delay(0, rng=Fixed(1.0)) == 0.5
+    assert backoff_delay(4, base=1, cap=10, rng=Fixed(1.0)) == 10
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    samples = [float(x) for x in range(1, 101)]
+    assert [pct(samples, p) for p in (50, 90, 99, 100)] == [50, 90, 99, 100]
+    assert pct([3.0], 99) == 3.0
+    with pytest.raises(ValueError):
+        pct([], 50)
+    summary = LatencySummary.of([5.0, 1.0, 3.0])
+    assert summary is not None
+    assert (summary.p50, summary.max, summary.mean) == (3.0, 5.0, 3.0)
+    assert LatencySummary.of([]) is None
+
+
+def test_merged_percentiles_come_from_all_samples_not_averages() -> None:
+    fast, slow = Tally(), Tally()
+    fast.message_us = [1000] * 99
+    slow.message_us = [100_000]
+    fast.sent = fast.received = 99
+    slow.sent, slow.received = 2, 1
+    slow.errors["close_4009"] = 1
+    merged = Tally.merged([Tally.from_json(fast.as_json()), Tally.from_json(slow.as_json())])
+    assert (merged.sent, merged.received, merged.errors["close_4009"]) == (101, 100, 1)
+    summary = LatencySummary.of(us / 1000 for us in merged.message_us)
+    assert summary is not None
+    assert (summary.p50, summary.p99, summary.max) == (1.0, 1.0, 100.0)
+
+
+def test_token_claims_give_the_user() -> None:
+    user_id = uuid.uuid4()
+    credentials = credentials_from_token(mint_token(user_id, username="dev"))
+    assert (credentials.user_id, credentials.username) == (user_id, "dev")
+    with pytest.raises(ToolError, match="not a JWT"):
+        credentials_from_token("not-a-token")
+
+
+def test_urls() -> None:
+    assert ws_url("http://h:8000/", "t") == "ws://h:8000/ws?token=t"
+    assert ws_url("https://h/base", "a b") == "wss://h/base/ws?token=a+b"
+    with pytest.raises(ToolError, match="--server-url"):
+        base_url("localhost:8000")
+
+
+def test_workers_split_connections_and_reuse_tokens() -> None:
+    tokens = [mint_token(uuid.uuid4()) for _ in range(3)]
+    everyone = slots_for(tokens, 7)
+    assert [s.index for s in everyone] == list(range(7))
+    assert everyone[3].token == tokens[0]
+    halves = [slots_for(tokens, 7, worker, 2) for worker in (0, 1)]
+    assert sorted(s.index for half in halves for s in half) == list(range(7))
+    assert [s.index for s in halves[1]] == [1, 3, 5]
