@@ -45,6 +45,7 @@ from actors import (
 from .auth import PasswordHasher, TokenCodec
 from .config import Settings
 from .core import (
+    Barrier,
     CloseAll,
     ConnectionConfig,
     ConnectionContext,
@@ -155,7 +156,7 @@ async def _run(
         )
         task_status.started(Running(port, services))
         await shutdown_trigger()
-        await _drain(root, listener, hub_ref, state, settings.drain_timeout)
+        await _drain(root, listener, hub_ref, persistence_ref, state, settings.drain_timeout)
 
 
 def _hub_main(
@@ -287,6 +288,7 @@ async def _drain(
     root: Supervisor,
     listener: trio.SocketListener,
     hub: ActorRef[HubMsg],
+    persistence: ActorRef[PersistenceMsg],
     state: _State,
     within: float,
 ) -> None:
@@ -302,6 +304,8 @@ async def _drain(
             # The hub owns the count; asking it is simpler than a second signal path.
             while (await hub.call(GetStats, timeout=_CALL_TIMEOUT))["total_connections"]:  # noqa: ASYNC110
                 await trio.sleep(_DRAIN_POLL)
+            # every message handed over so far is written before the actors stop
+            await persistence.call(lambda r: Barrier(reply=r), timeout=within)
         except ActorError as exc:
             log.warning("drain cut short: %s", exc)
     await state.http_context.terminated.set()

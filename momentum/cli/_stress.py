@@ -43,6 +43,12 @@ def add_parser(commands: Any) -> None:
     p.add_argument(
         "--drain-timeout", type=float, default=5.0, help="seconds to wait for stragglers"
     )
+    _add_server_flags(p)
+    p.set_defaults(run=run)
+
+
+def _add_server_flags(p: argparse.ArgumentParser) -> None:
+    """Where to connect, how to get users, how to report."""
     p.add_argument(
         "--server-url",
         default=os.environ.get("MOMENTUM_SERVER_URL", DEFAULT_SERVER_URL),
@@ -61,7 +67,6 @@ def add_parser(commands: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
     p.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
     p.add_argument("--worker-count", type=int, default=1, help=argparse.SUPPRESS)
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,11 +15,12 @@ from ._session import Session
 from .connection import ConnectionConfig, ConnectionContext, serve_connection
 from .hub import Hub, HubConfig, serve_hub
 from .janitor import JanitorMsg, Purge, RunNow, serve_janitor
-from .persistence import Acknowledge, Persist, PersistenceMsg, serve_persistence
+from .persistence import Acknowledge, Barrier, Persist, PersistenceMsg, serve_persistence
 
 __all__ = [
     "Acknowledge",
     "Admitted",
+    "Barrier",
     "CloseAll",
     "CloseUser",
     "ConnectionConfig",

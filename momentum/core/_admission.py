@@ -55,7 +55,7 @@ class Gatekeeper:
             user = await self._store.get_user(claims.sub)
         except StorageError as exc:
             log.warning("user lookup failed during a handshake: %s", exc)
-            return Refused(503, ErrorCode.UNAVAILABLE, "the user store is unavailable")
+            return Refused(503, ErrorCode.UNAVAILABLE, "the database is unavailable")
         if user is None:
             return Refused(401, ErrorCode.USER_UNKNOWN, "the token's user does not exist")
         if not user.is_active:

@@ -26,6 +26,7 @@ class Session:
         "connected_at",
         "flush_pending",
         "held",
+        "in_store",
         "last_activity",
         "scope",
         "user_id",
@@ -55,6 +56,8 @@ class Session:
         self.flush_pending = False  # the hub buffered frames for it in the current batch
         #: frames the hub holds back while stored messages are replayed (None: live)
         self.held: list[bytes] | None = []
+        #: set once every message routed to the user before this connection joined is stored
+        self.in_store = trio.Event()
 
     def deliver(self, frame: bytes) -> bool:
         """Hand a pre-built frame to the connection; False if it must be closed (4009)."""

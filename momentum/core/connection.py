@@ -185,10 +185,14 @@ async def _serve(
 async def _replay(session: Session, store: Store) -> None:
     """Send what was stored for this user and not yet acknowledged, oldest first.
 
-    The hub holds this session's live frames meanwhile (`Session.held`), so stored and live
-    messages reach the client in order. A message stored and delivered live during the
-    switch-over can come twice: at-least-once, and ids let clients drop duplicates.
+    It starts once the persistence actor has committed every message routed to the user
+    before this connection joined (`in_store`); from the join on, the hub holds this
+    session's live frames (`Session.held`), so stored and live messages reach the client in
+    order. A message stored and delivered live during the switch-over can come twice:
+    at-least-once, and ids let clients drop duplicates. The replay ends with the queue
+    drained, so that the held frames find room.
     """
+    await session.in_store.wait()
     wire, after = session.wire, 0
     while True:
         try:
@@ -199,13 +203,21 @@ async def _replay(session: Session, store: Store) -> None:
         for message in page:
             frame = text_frame(message.envelope)
             while not wire.send_frame_nowait(frame):
-                try:  # a full queue: this is a replay, not the hub, so wait for room
-                    await wire.wait_send_all_might_not_block()
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                if not await _room(wire):
                     return
         if len(page) < REPLAY_PAGE:
+            await _room(wire)
             return
         after = page[-1].seq
+
+
+async def _room(wire: WireStream) -> bool:
+    """Wait until the queue has drained (a replay may wait; the hub never does)."""
+    try:
+        await wire.wait_send_all_might_not_block()
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        return False
+    return True
 
 
 async def _close(

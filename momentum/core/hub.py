@@ -49,7 +49,7 @@ from ._messages import (
 )
 from ._presence import PresenceBatch
 from ._session import Session
-from .persistence import Persist, PersistenceMsg, notify_sender
+from .persistence import Barrier, Persist, PersistenceMsg, notify_sender
 
 log = logging.getLogger("momentum.hub")
 
@@ -124,6 +124,10 @@ class Hub:
             self.broker.subscribe(user_topic(session.user_id))
             self.presence.joined(session.user_id, session.username)
         mine[session.conn_id] = session
+        try:  # the replay must wait for messages routed here while the user was offline
+            self.persistence.cast_nowait(Barrier(done=session.in_store))
+        except ActorError:
+            session.in_store.set()  # best effort: the next connection gets what this misses
         self.counters.connections_opened += 1
         self.counters.peak_connections = max(self.counters.peak_connections, len(self.sessions))
 

@@ -56,7 +56,20 @@ class Acknowledge:
     ids: tuple[str, ...]
 
 
-PersistenceMsg = Persist | Acknowledge
+@dataclass(frozen=True, slots=True)
+class Barrier:
+    """cast (hub) or call: everything handed over before this is committed (or failed).
+
+    The hub sends one when a user's connection joins, so that the connection's replay of
+    stored messages sees every message routed to the user while it was offline; the
+    server sends one at shutdown to wait for the last writes.
+    """
+
+    done: trio.Event | None = None
+    reply: Reply[None] | None = None
+
+
+PersistenceMsg = Persist | Acknowledge | Barrier
 
 
 async def serve_persistence(
@@ -77,6 +90,11 @@ async def serve_persistence(
                 break
         await _save(store, [m for m in batch if isinstance(m, Persist)], on_error)
         await _acknowledge(store, [m for m in batch if isinstance(m, Acknowledge)], on_error)
+        for barrier in (m for m in batch if isinstance(m, Barrier)):
+            if barrier.done is not None:
+                barrier.done.set()
+            if barrier.reply is not None:
+                barrier.reply.send(None)
     raise RuntimeError("the persistence mailbox was closed")
 
 

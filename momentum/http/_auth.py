@@ -45,7 +45,7 @@ async def authenticate(services: Services) -> Principal:
         user = await services.store.get_user(claims.sub)
     except StorageError:
         services.metrics.storage_errors.inc()
-        raise ApiError(503, ErrorCode.UNAVAILABLE, "the user store is unavailable") from None
+        raise ApiError(503, ErrorCode.UNAVAILABLE, "the database is unavailable") from None
     if user is None:
         raise ApiError(401, ErrorCode.USER_UNKNOWN, "the token's user does not exist")
     if not user.is_active:

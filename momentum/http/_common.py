@@ -63,4 +63,4 @@ def actor_unavailable(exc: ActorError) -> ApiError:
 def store_unavailable() -> ApiError:
     """503 for a failed store call, counted in the storage-error metric."""
     services().metrics.storage_errors.inc()
-    return ApiError(503, ErrorCode.UNAVAILABLE, "the user store is unavailable")
+    return ApiError(503, ErrorCode.UNAVAILABLE, "the database is unavailable")

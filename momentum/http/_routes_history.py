@@ -32,7 +32,9 @@ async def history() -> Response:
     if not 1 <= limit <= MAX_CONVERSATION_LIMIT:
         raise ApiError(400, ErrorCode.BAD_REQUEST, f"limit must be 1 to {MAX_CONVERSATION_LIMIT}")
     before = _time_arg("before")
-    before_seq = _int_arg("before_seq", None) if before is not None else None
+    before_seq = _int_arg("before_seq", None)
+    if before_seq is not None and before is None:
+        raise ApiError(400, ErrorCode.BAD_REQUEST, "before_seq goes with before")
     try:
         page = await s.store.conversation(
             principal.user.id, other, before=before, before_seq=before_seq, limit=limit

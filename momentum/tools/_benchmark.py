@@ -38,43 +38,23 @@ async def run_benchmark(
     login: Login, plan: BenchmarkPlan, *, as_json: bool = False, progress: bool = True
 ) -> int:
     err = Console(stderr=True, highlight=False)
-    say = err.print
     try:
-        credentials = await obtain_credentials(login, say)
-    except ToolError as exc:
-        say(f"[red]error:[/] {exc}")
-        return 1
-    if plan.interval_ms < DEFAULT_RATE_LIMIT_INTERVAL_MS:
-        say(
-            f"note: {1000 / max(plan.interval_ms, 0.001):.0f} messages/s is above the server's "
-            "default WS_RATE_LIMIT (20/s per connection); refusals count as rate_limited"
-        )
-    tally = Tally()
-    run = _Benchmark(plan, tally, str(credentials.user_id))
-    try:
-        tally.attempted = 1
-        began = time.perf_counter_ns()
-        async with open_ws(ws_url(login.server_url, credentials.token)) as ws:
-            tally.opened = 1
-            tally.connect_us.append((time.perf_counter_ns() - began) // 1000)
-            say(f"connected as {credentials.username}; sending {plan.messages} messages")
-            await run.run(
-                Probe(
-                    ws,
-                    tally,
-                    secrets.token_hex(6),
-                    window=BENCHMARK_WINDOW,
-                    payload_size=plan.payload_size,
-                ),
-                err if progress else None,
+        credentials = await obtain_credentials(login, err.print)
+        if plan.interval_ms < DEFAULT_RATE_LIMIT_INTERVAL_MS:
+            err.print(
+                f"note: {1000 / max(plan.interval_ms, 0.001):.0f} messages/s is above the "
+                "server's default WS_RATE_LIMIT (20/s per connection); refusals count as "
+                "rate_limited"
             )
+        run = _Benchmark(plan, Tally(), str(credentials.user_id))
+        await run.connect_and_run(ws_url(login.server_url, credentials.token), err, progress)
     except ToolError as exc:
-        say(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {exc}")
         return 1
     summary = summarize(
-        tally,
+        run.tally,
         test_type="benchmark",
-        connect_seconds=tally.connect_us[0] / 1e6,
+        connect_seconds=run.tally.connect_us[0] / 1e6,
         message_seconds=run.seconds,
         settings={
             "messages": plan.messages,
@@ -97,6 +77,23 @@ class _Benchmark:
         self.me = me
         self.phase = "sending"
         self.seconds = 0.0
+
+    async def connect_and_run(self, url: str, err: Console, progress: bool) -> None:
+        tally = self.tally
+        tally.attempted = 1
+        began = time.perf_counter_ns()
+        async with open_ws(url) as ws:
+            tally.opened = 1
+            tally.connect_us.append((time.perf_counter_ns() - began) // 1000)
+            err.print(f"connected; sending {self.plan.messages} messages")
+            probe = Probe(
+                ws,
+                tally,
+                secrets.token_hex(6),
+                window=BENCHMARK_WINDOW,
+                payload_size=self.plan.payload_size,
+            )
+            await self.run(probe, err if progress else None)
 
     async def run(self, probe: Probe, console: Console | None) -> None:
         started = time.monotonic()
@@ -123,7 +120,7 @@ class _Benchmark:
     async def _send(self, probe: Probe) -> None:
         next_at = trio.current_time()
         for _ in range(self.plan.messages):
-            await probe.send(self.me)
+            await probe.send(self.me, probe.index)
             next_at += self.plan.interval_ms / 1000
             await trio.sleep_until(next_at)
 

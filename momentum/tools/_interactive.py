@@ -112,6 +112,10 @@ class InteractiveClient:
                 raise Stop(1) from None
             return str(exc)
         except ServerUnreachable as exc:
+            if not self._first_attempt_done.is_set():
+                # Never connected: a wrong URL or a server not started, not an outage.
+                self.terminal.show(f"error: {exc} (is the server running at that URL?)")
+                raise Stop(1) from None
             return str(exc)
         return None
 

@@ -1,8 +1,10 @@
 """One load-generating connection: numbered probe messages out; deliveries, acks, errors in.
 
-A probe message is a `text` envelope whose `data` carries the run's id (`r`), a sequence
-number (`s`) and the send time (`t`, `perf_counter_ns` of this process), so the receiving
-connection — in the same process — measures the delivery latency, and acknowledges it in
+A probe message is a `text` envelope whose `data` carries the run's id (`r`), the index of
+the connection meant to count it (`k`: a user with several connections gets a copy on
+each, counted once), a sequence number (`s`) and the send time (`t`, `perf_counter_ns` of
+this process), so the receiving connection — in the same process — measures the delivery
+latency, and acknowledges it in
 batches (the server keeps each direct message until its recipient acks it). Messages of
 other runs, presence and everything else are ignored.
 """
@@ -38,10 +40,12 @@ class Probe:
         tally: Tally,
         run_id: str,
         *,
+        index: int = 0,
         window: int = DEFAULT_WINDOW,
         payload_size: int = 0,
     ) -> None:
         self.ws = ws
+        self.index = index
         self.tally = tally
         self.run_id = run_id
         self.closing = False
@@ -52,11 +56,11 @@ class Probe:
         self._to_ack: list[str] = []
         self._ack_due = 0.0
 
-    async def send(self, to_user_id: str) -> None:
-        """One probe message to `to_user_id`, once the window has room."""
+    async def send(self, to_user_id: str, to_index: int) -> None:
+        """One probe message to `to_user_id`, counted when connection `to_index` gets it."""
         await self._window.acquire()
         self._seq += 1
-        data = {"r": self.run_id, "s": self._seq, "t": time.perf_counter_ns()}
+        data = {"r": self.run_id, "k": to_index, "s": self._seq, "t": time.perf_counter_ns()}
         if self._filler:
             data["content"] = self._filler
         envelope = {"message_type": "text", "to_user_id": to_user_id, "data": data}
@@ -96,7 +100,7 @@ class Probe:
         message = orjson.loads(raw)
         kind = message.get("message_type")
         data = message.get("data") or {}
-        if kind == "text" and data.get("r") == self.run_id:
+        if kind == "text" and data.get("r") == self.run_id and data.get("k") == self.index:
             self.tally.received += 1
             self.tally.message_us.append((now - int(data["t"])) // 1000)
             if not self._to_ack:
@@ -104,6 +108,7 @@ class Probe:
             self._to_ack.append(message["id"])
         elif kind == "ack":
             self.tally.acked += 1
+            self.tally.expected += 1 if data.get("delivered") else 0
             self._window.release()
         elif kind == "error":
             code = data.get("code")

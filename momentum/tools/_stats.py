@@ -70,6 +70,7 @@ class Tally:
         self.received = 0
         self.acked = 0
         self.refused = 0  # error envelopes: frames the server answered without routing
+        self.expected = 0  # messages the server's acks said were delivered live
         self.errors: Counter[str] = Counter()
         self.connect_us: list[int] = []
         self.message_us: list[int] = []
@@ -78,11 +79,11 @@ class Tally:
         self.errors[kind] += 1
 
     def settled(self, *, answers: bool) -> bool:
-        """Nothing more is coming: everything sent was received and, with `answers` (messages,
-        not pings), acked or refused."""
-        if self.received < self.sent:
-            return False
-        return not answers or self.acked + self.refused >= self.sent
+        """Nothing more is coming. For pings (no `answers`): every pong is in. For messages:
+        every one was acked or refused, and every delivery the acks announced arrived."""
+        if not answers:
+            return self.received >= self.sent
+        return self.acked + self.refused >= self.sent and self.received >= self.expected
 
     def progress(self) -> dict[str, int]:
         """A snapshot of the counters (no samples): what a progress bar shows."""

@@ -7,7 +7,8 @@ Every test has the same phases, so that each measures one thing:
 2. **messages** — once every connection is open or has failed: `storm` sends one ping per
    connection; `throughput` sends `messages` direct messages per connection to random
    other connections; `sustained` sends at `rate` per connection for `duration` seconds;
-3. **drain** — wait until everything sent was received, or `drain_timeout`; what is
+3. **drain** — wait until every message was acked or refused and every delivery the acks
+   announced was received (every pong, for a storm), or `drain_timeout`; what is
    still missing then is lost;
 4. **close** — every connection closes with 1000.
 
@@ -72,7 +73,6 @@ class StressRun:
         self.phase = "connecting"
         self.connect_seconds = 0.0
         self.message_seconds = 0.0
-        self._user_ids = [slot.user_id for slot in slots]
         self._settled = 0
         self._senders_left = len(slots)
         self._all_settled = trio.Event()
@@ -136,6 +136,7 @@ class StressRun:
                 ws,
                 self.tally,
                 self.run_id,
+                index=slot.index,
                 window=self.plan.window,
                 payload_size=self.plan.payload_size,
             )
@@ -180,18 +181,18 @@ class StressRun:
                 await trio.sleep_until(next_at)
             if plan.test_type == "sustained" and trio.current_time() >= deadline:
                 return
-            await probe.send(self._target(slot))
+            target = self._target(slot)
+            await probe.send(target.user_id, target.index)
             sent += 1
 
-    def _target(self, slot: Slot) -> str:
-        """A random other connection's user (the only one when there is one)."""
-        ids = self._user_ids
-        if len(ids) == 1:
-            return ids[0]
+    def _target(self, slot: Slot) -> Slot:
+        """A random other connection (itself when it is the only one)."""
+        if len(self.slots) == 1:
+            return slot
         while True:
-            user_id = random.choice(ids)
-            if user_id != slot.user_id:
-                return user_id
+            target = random.choice(self.slots)
+            if target is not slot:
+                return target
 
     def _settle(self) -> None:
         self._settled += 1

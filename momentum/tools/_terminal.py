@@ -38,14 +38,17 @@ class ReadlineTerminal:
     def __init__(self) -> None:
         self.interactive = sys.stdin.isatty() and sys.stdout.isatty()
         self._readline = _load_readline() if self.interactive else None
-        self._reading = False
+        # True from the moment readline has drawn the prompt until the line is entered
+        # (set by readline's pre-input hook, in the input thread).
+        self.prompt_shown = False
+        if self._readline is not None:
+            self._readline.set_pre_input_hook(self._on_prompt)
+
+    def _on_prompt(self) -> None:
+        self.prompt_shown = True
 
     async def read_line(self) -> str | None:
-        self._reading = True
-        try:
-            return await trio.to_thread.run_sync(self._input, abandon_on_cancel=True)
-        finally:
-            self._reading = False
+        return await trio.to_thread.run_sync(self._input, abandon_on_cancel=True)
 
     def _input(self) -> str | None:
         try:
@@ -54,10 +57,12 @@ class ReadlineTerminal:
             if self.interactive:
                 print()
             return None
+        finally:
+            self.prompt_shown = False
 
     def show(self, text: str) -> None:
         out = sys.stdout
-        if self._reading and self._readline is not None:
+        if self.prompt_shown and self._readline is not None:
             typed = self._readline.get_line_buffer()
             out.write(f"\r\x1b[K{text}\n{PROMPT}{typed}")
         else:
@@ -82,8 +87,12 @@ def open_terminal() -> Iterator[ReadlineTerminal]:
     try:
         yield terminal
     finally:
+        if terminal.prompt_shown:  # leave a clean line, not a prompt nobody will answer
+            sys.stdout.write("\r\x1b[K")
+            sys.stdout.flush()
         _restore_tty(saved)
         if readline is not None:
+            readline.set_pre_input_hook(None)
             with contextlib.suppress(OSError):
                 readline.write_history_file(HISTORY_FILE)
 

@@ -53,9 +53,25 @@ async def open_ws(
     except trio_websocket.ConnectionTimeout:
         raise ConnectTimeout(f"no WebSocket handshake within {connect_timeout:g} s") from None
     except trio_websocket.HandshakeError as exc:
-        cause = exc.__cause__
-        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else cause
-        raise ServerUnreachable(f"cannot connect: {reason or exc}") from None
+        raise ServerUnreachable(f"cannot connect to {_where(url)}: {_reason(exc)}") from None
+
+
+def _where(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0]
+
+
+def _reason(exc: BaseException) -> str:
+    """The most specific cause: trio's "all attempts failed" wraps each attempt's OSError."""
+    reason = str(exc) or type(exc).__name__
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, BaseExceptionGroup):
+            cause = cause.exceptions[0]
+            continue
+        if isinstance(cause, OSError) and cause.strerror:
+            reason = cause.strerror
+        cause = cause.__cause__
+    return reason
 
 
 def refusal(exc: trio_websocket.ConnectionRejected) -> HandshakeRefused:

@@ -92,7 +92,10 @@ class MemoryMessages:
             m
             for m, _, _ in self.rows.values()
             if {m.sender_id, m.recipient_id} == pair
-            and (before is None or (m.created_at, m.seq) < (before, before_seq if before_seq is not None else 0))
+            and (
+                before is None
+                or (m.created_at, m.seq) < (before, before_seq if before_seq is not None else 0)
+            )
         ]
         return sorted(found, key=lambda m: (m.created_at, m.seq), reverse=True)[:limit]
 

@@ -129,6 +129,13 @@ async def test_server_down_and_refused_handshake_say_why(
         assert "cannot reach http://127.0.0.1:9/auth/login" in terminal.text()
 
         terminal = ScriptedTerminal()
+        user = await server.create_user()
+        never = Login(server_url="http://127.0.0.1:9", token=server.token(user))
+        assert await InteractiveClient(never, terminal).run() == 1
+        assert "is the server running at that URL?" in terminal.text()
+        assert "reconnecting" not in terminal.text()
+
+        terminal = ScriptedTerminal()
         stranger = await server.create_user(active=False)
         login = by_token(server, server.token(stranger))
         assert await InteractiveClient(login, terminal).run() == 1
