@@ -233,3 +233,24 @@ async def test_messages_survive_kill_9(tmp_path: Path) -> None:
                     await trio.sleep(0.02)
             async with open_websocket_url(url(port, bob)) as ws:
                 assert await texts_until_quiet(Client(ws, bob)) == []
+
+
+class SlowStore(MemoryStore):
+    """Commits take a while: a connection can arrive while its messages are being written."""
+
+    async def save_messages(self, messages: Any) -> None:
+        await trio.sleep(0.3)
+        await super().save_messages(messages)
+
+
+async def test_a_message_being_stored_when_its_recipient_connects_is_not_missed() -> None:
+    settings = settings_for("sqlite:///:memory:")
+    with trio.fail_after(20):
+        async with open_live_server(settings, store=SlowStore()) as server:
+            alice, bob = await server.create_user(), await server.create_user()
+            async with server.connect(alice) as a:
+                await a.send(message_type="text", data={"i": 7}, to_user_id=str(bob.id))
+                await a.roundtrip()  # routed (bob offline), the commit still in flight
+                async with server.connect(bob) as b:
+                    assert [m["data"]["i"] for m in await texts_until_quiet(b)] == [7]
+                assert (await a.receive_type("ack"))["data"]["stored"] is True
