@@ -216,13 +216,16 @@ class Hub:
                 return True
             self._overflow(session)
             return False
-        if not session.wire.buffer_frame(frame):
-            self._overflow(session)
-            return False
-        if not session.flush_pending:
+        wire = session.wire
+        if session.flush_pending:  # a second frame in this batch: coalesce it
+            accepted = wire.buffer_frame(frame)
+        else:  # the first: straight to the socket, as cheap as a write can be
+            accepted = wire.send_frame_nowait(frame)
             session.flush_pending = True
             self._dirty.append(session)
-        return True
+        if not accepted:
+            self._overflow(session)
+        return accepted
 
     def flush(self) -> None:
         """End of a batch: one write per connection that got frames."""
