@@ -61,7 +61,7 @@ from .core import (
     serve_janitor,
     serve_persistence,
 )
-from .core.persistence import PERSIST_MAILBOX
+from .core.persistence import PERSIST_MAILBOX, Backlog
 from .http import Services, create_app
 from .observability import Metrics
 from .storage import Store, open_store
@@ -126,8 +126,9 @@ async def _run(
     async with open_supervisor("root", strategy=Strategy.ONE_FOR_ALL, max_restarts=0) as root:
         # Started in dependency order; stopped in reverse, so the persistence actor is the
         # last to go and writes what the others handed it.
+        backlog = Backlog(persistence_ref, high_water=PERSIST_MAILBOX // 2)
         run_persistence = partial(
-            serve_persistence, store=store, on_error=metrics.storage_errors.inc
+            serve_persistence, store=store, backlog=backlog, on_error=metrics.storage_errors.inc
         )
         await root.start(actor_spec("persistence", run_persistence, persistence_inbox))
         await root.start(
@@ -138,7 +139,9 @@ async def _run(
         )
         connections: Supervisor = await root.start(ChildSpec("connections", _serve_connections))
         await root.start(ChildSpec("http", partial(_serve_lifespan, app)))
-        on_websocket, on_http = _handlers(settings, services, app, state, codec, persistence_ref)
+        on_websocket, on_http = _handlers(
+            settings, services, app, state, codec, persistence_ref, backlog
+        )
         front = partial(
             serve_front,
             listener,
@@ -208,6 +211,7 @@ def _handlers(
     state: _State,
     codec: TokenCodec,
     persistence: ActorRef[PersistenceMsg],
+    backlog: Backlog,
 ) -> tuple[
     Callable[[trio.SocketStream, RequestHead], Awaitable[None]],
     Callable[[ReplayStream], Awaitable[None]],
@@ -226,6 +230,7 @@ def _handlers(
         ),
         hub=services.hub,
         persistence=persistence,
+        backlog=backlog,
         store=services.store,
         gatekeeper=Gatekeeper(codec, services.store, allowed_origins=settings.allowed_origins),
         wall_clock=codec.now,

@@ -3,13 +3,13 @@
 from ._admission import Admitted, Gatekeeper, Refused, origin_allowed
 from ._messages import (
     CloseAll,
-    CloseUser,
     Delivery,
     GetOnline,
     GetStats,
     HubMsg,
     OnlineUser,
     Publish,
+    SetUserActive,
 )
 from ._session import Session
 from .connection import ConnectionConfig, ConnectionContext, serve_connection
@@ -22,7 +22,6 @@ __all__ = [
     "Admitted",
     "Barrier",
     "CloseAll",
-    "CloseUser",
     "ConnectionConfig",
     "ConnectionContext",
     "Delivery",
@@ -41,6 +40,7 @@ __all__ = [
     "Refused",
     "RunNow",
     "Session",
+    "SetUserActive",
     "origin_allowed",
     "serve_connection",
     "serve_hub",

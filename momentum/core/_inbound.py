@@ -29,7 +29,7 @@ from ..protocol import (
 from ._messages import HubMsg, Publish
 from ._ratelimit import TokenBucket
 from ._session import Session
-from .persistence import Acknowledge, PersistenceMsg
+from .persistence import Acknowledge, Backlog, PersistenceMsg
 
 #: Message ids one client `ack` may carry.
 MAX_ACK_IDS = 1000
@@ -39,6 +39,7 @@ MAX_ACK_IDS = 1000
 class Routes:
     hub: ActorRef[HubMsg]
     persistence: ActorRef[PersistenceMsg]
+    backlog: Backlog
     max_message_size: int
 
 
@@ -80,6 +81,8 @@ async def _handle_text(session: Session, text: str, routes: Routes, now: float) 
         case MessageType.ACK:
             await _acknowledge(session, inbound, routes)
         case _:
+            if inbound.to_user_id is not None:  # durable: wait while the store is behind
+                await routes.backlog.wait_for_room()
             await routes.hub.cast(_publish(session, inbound, now))
 
 

@@ -21,24 +21,29 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class Reserve:
-    """call: hold a connection slot for `user_id` before the handshake is accepted."""
+    """call: hold a connection slot for `user_id` before the handshake is accepted.
+
+    The reply is a reservation number, or why not. A reservation that is neither joined nor
+    released (its caller timed out or was cancelled) expires by itself.
+    """
 
     user_id: uuid.UUID
-    reply: Reply[Refusal | None]
+    reply: Reply[Refusal | int]
 
 
 @dataclass(frozen=True, slots=True)
 class Release:
-    """cast: give back a reserved slot whose handshake did not complete."""
+    """cast: give back a reservation whose handshake did not complete."""
 
-    user_id: uuid.UUID
+    reservation: int
 
 
 @dataclass(frozen=True, slots=True)
 class Join:
-    """cast: an accepted connection (its slot was reserved)."""
+    """cast: an accepted connection, taking up its reservation."""
 
     session: Session
+    reservation: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +113,12 @@ class Sweep:
 
 
 @dataclass(frozen=True, slots=True)
-class CloseUser:
-    """call: close every connection of a user (disabled: 4003); reply the count."""
+class SetUserActive:
+    """call: a user was disabled (close its connections with 4003, and any that join in the
+    next minute: their handshakes began before) or enabled again; reply the count closed."""
 
     user_id: uuid.UUID
-    code: int
-    reason: str
+    active: bool
     reply: Reply[int]
 
 
@@ -141,7 +146,7 @@ HubMsg = (
     | GetOnline
     | GetStats
     | Sweep
-    | CloseUser
+    | SetUserActive
     | CloseAll
     | Tick
 )

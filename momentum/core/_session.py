@@ -24,6 +24,7 @@ class Session:
         "close_reason",
         "conn_id",
         "connected_at",
+        "finished",
         "flush_pending",
         "held",
         "in_store",
@@ -53,6 +54,7 @@ class Session:
         self.close_code: int | None = None
         self.close_reason = ""
         self.scope: trio.CancelScope | None = None
+        self.finished = False  # the actor has ended (a lost Leave is swept by the janitor)
         self.flush_pending = False  # the hub buffered frames for it in the current batch
         #: frames the hub holds back while stored messages are replayed (None: live)
         self.held: list[bytes] | None = []
@@ -74,13 +76,17 @@ class Session:
         """Its outbound queue is full: forget the queued data and close it with 4009."""
         if self.close_code is None:
             self.wire.drop_queued_data()
-        self.request_close(CloseCode.SLOW_CONSUMER, "slow consumer: outbound queue full")
+            self.request_close(CloseCode.SLOW_CONSUMER, "slow consumer: outbound queue full")
 
     def request_close(self, code: int, reason: str) -> None:
-        """Ask the connection actor to close with `code`; the first request wins."""
+        """Ask the connection actor to close with `code`; the first request wins.
+
+        From now on the connection takes no more data frames, so its close frame is the last
+        thing it sends."""
         if self.close_code is None:
             self.close_code = code
             self.close_reason = reason
+            self.wire.stop_data()
         if self.scope is not None:
             self.scope.cancel()
 

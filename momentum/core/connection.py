@@ -17,6 +17,7 @@ supervisor and never touches another connection.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 from collections.abc import Callable
@@ -38,7 +39,7 @@ from ._inbound import Routes, read_frames
 from ._messages import HubMsg, Join, Leave, Refusal, Release, ReplayDone, Reserve
 from ._ratelimit import TokenBucket
 from ._session import Session
-from .persistence import PersistenceMsg
+from .persistence import Backlog, PersistenceMsg
 
 log = logging.getLogger("momentum.connection")
 
@@ -70,6 +71,7 @@ class ConnectionContext:
     config: ConnectionConfig
     hub: ActorRef[HubMsg]
     persistence: ActorRef[PersistenceMsg]
+    backlog: Backlog
     store: Store
     gatekeeper: Gatekeeper
     wall_clock: Callable[[], float]
@@ -104,7 +106,7 @@ async def _handshake(
         request = await trio_websocket.wrap_server_stream(
             nursery, wire, message_queue_size=1, max_message_size=config.max_message_size
         )
-        verdict = await _admit(head, ctx)
+        verdict, reservation = await _admit(head, ctx)
         if isinstance(verdict, Refused):
             ctx.on_refused(verdict.code.value)
             body = orjson.dumps({"error": {"code": verdict.code.value, "message": verdict.message}})
@@ -113,9 +115,9 @@ async def _handshake(
         user = verdict.user
         try:
             ws = await request.accept(subprotocol=verdict.subprotocol)
-            wire.last_words = partial(_unsent_close, ws)
         except BaseException:
-            ctx.hub.cast_nowait(Release(user.id))
+            with contextlib.suppress(ActorError):  # else the reservation expires by itself
+                ctx.hub.cast_nowait(Release(reservation))
             raise
         session = Session(
             next(_ids),
@@ -125,7 +127,8 @@ async def _handshake(
             connected_at=utc_timestamp(),
             now=trio.current_time(),
         )
-        await ctx.hub.cast(Join(session))
+        wire.last_words = partial(_owed_close, ws, session)
+        await ctx.hub.cast(Join(session, reservation))
         # SPEC §10: the connection ends at `exp` (the leeway only absorbs clock skew when
         # a token is checked); a token accepted inside its leeway is closed at once.
         expires_at = trio.current_time() + (verdict.claims.exp - ctx.wall_clock())
@@ -134,23 +137,24 @@ async def _handshake(
     return None, None, 0.0
 
 
-async def _admit(head: RequestHead, ctx: ConnectionContext) -> Admitted | Refused:
-    """Credentials and Origin (the gatekeeper), then a slot (the hub)."""
+async def _admit(head: RequestHead, ctx: ConnectionContext) -> tuple[Admitted | Refused, int]:
+    """Credentials and Origin (the gatekeeper), then a slot (the hub): its reservation."""
     if not ctx.accepting():
-        return Refused(503, ErrorCode.SHUTTING_DOWN, "the server is shutting down")
+        return Refused(503, ErrorCode.SHUTTING_DOWN, "the server is shutting down"), 0
     verdict = await ctx.gatekeeper.admit(head.target, list(head.headers))
     if isinstance(verdict, Refused):
-        return verdict
+        return verdict, 0
     try:
-        refusal: Refusal | None = await ctx.hub.call(
+        answer: Refusal | int = await ctx.hub.call(
             lambda reply: Reserve(verdict.user.id, reply), timeout=_RESERVE_TIMEOUT
         )
     except ActorError:
-        return Refused(503, ErrorCode.UNAVAILABLE, "the server is too busy to take connections")
-    if refusal is None:
-        return verdict
-    status = 429 if refusal.code == ErrorCode.TOO_MANY_CONNECTIONS else 503
-    return Refused(status, ErrorCode(refusal.code), refusal.message)
+        busy = Refused(503, ErrorCode.UNAVAILABLE, "the server is too busy to take connections")
+        return busy, 0
+    if isinstance(answer, int):
+        return verdict, answer
+    status = 429 if answer.code == ErrorCode.TOO_MANY_CONNECTIONS else 503
+    return Refused(status, ErrorCode(answer.code), answer.message), 0
 
 
 async def _serve(
@@ -162,7 +166,8 @@ async def _serve(
     """Stored messages, then reader and heartbeat until someone closes; then the close
     handshake; then leave."""
     config = ctx.config
-    routes = Routes(ctx.hub, ctx.persistence, config.max_message_size)
+    graceful = True
+    routes = Routes(ctx.hub, ctx.persistence, ctx.backlog, config.max_message_size)
     bucket = TokenBucket(config.rate_limit, config.rate_burst, now=trio.current_time())
     try:
         async with trio.open_nursery() as nursery:
@@ -174,12 +179,17 @@ async def _serve(
             await ctx.hub.cast(ReplayDone(session))
             await read_frames(session, ws, routes, bucket)
             nursery.cancel_scope.cancel()
-    except BaseException:
-        session.request_close(CloseCode.INTERNAL_ERROR, "internal error")
+    except BaseException as exc:
+        graceful = not _only_cancelled(exc)
+        if graceful:
+            session.request_close(CloseCode.INTERNAL_ERROR, "internal error")
+        else:  # stopped from outside (shutdown past its drain): its writer is going too
+            session.request_close(CloseCode.GOING_AWAY, "server shutting down")
         raise
     finally:
+        session.finished = True
         with trio.CancelScope(shield=True):
-            await _close(session, ws, ctx)
+            await _close(session, ws, ctx, graceful=graceful)
 
 
 async def _replay(session: Session, store: Store) -> None:
@@ -221,31 +231,50 @@ async def _room(wire: WireStream) -> bool:
 
 
 async def _close(
-    session: Session, ws: trio_websocket.WebSocketConnection, ctx: ConnectionContext
+    session: Session,
+    ws: trio_websocket.WebSocketConnection,
+    ctx: ConnectionContext,
+    *,
+    graceful: bool,
 ) -> None:
+    """Tell the hub, then the close handshake. Stopped from outside, the actor's writer and
+    trio-websocket's reader are being cancelled too: no handshake then, the close frame goes
+    out without waiting when the socket closes (`_owed_close`)."""
     try:
         ctx.hub.cast_nowait(Leave(session))
     except MailboxFull:
         with trio.move_on_after(ctx.config.close_timeout):
-            await ctx.hub.cast(Leave(session))
-    if ws.closed is None:
+            await ctx.hub.cast(Leave(session))  # if this fails, the janitor sweeps it
+    except ActorError:
+        pass  # the hub is gone: the process is stopping
+    if graceful and ws.closed is None:
         with trio.move_on_after(ctx.config.close_timeout):
             await ws.aclose(session.close_code or CloseCode.NORMAL, session.close_reason or None)
 
 
-def _unsent_close(ws: trio_websocket.WebSocketConnection) -> bytes | None:
-    """The close frame trio-websocket owes but never sends, if any.
+def _only_cancelled(exc: BaseException) -> bool:
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_only_cancelled(inner) for inner in exc.exceptions)
+    return isinstance(exc, trio.Cancelled)
 
-    On a frame it cannot parse (text that is not UTF-8: 1007; a protocol error: 1002)
-    trio-websocket records the close code wsproto gives and drops the TCP connection without
-    a close frame, leaving wsproto's state OPEN. SPEC §5 promises the client that code. The
-    state is read from trio-websocket's private `_wsproto` (the version is pinned below 0.13).
+
+def _owed_close(ws: trio_websocket.WebSocketConnection, session: Session) -> bytes | None:
+    """The close frame still owed when the socket closes, if any (written without waiting).
+
+    Two cases leave wsproto's state OPEN with no close frame sent: a frame trio-websocket
+    cannot parse (text that is not UTF-8: 1007; a protocol error: 1002) — it records the
+    code and drops the TCP connection, though SPEC §5 promises the client that code — and an
+    actor stopped from outside, with no time for a close handshake (the session's code).
+    The state is read from trio-websocket's private `_wsproto` (pinned below 0.13).
     """
-    reason = ws.closed
-    state = getattr(getattr(ws, "_wsproto", None), "state", None)
-    if reason is None or reason.code not in _SILENT_CLOSES or state is not WsState.OPEN:
+    if getattr(getattr(ws, "_wsproto", None), "state", None) is not WsState.OPEN:
         return None
-    return close_frame(reason.code, reason.reason or "")
+    reason = ws.closed
+    if reason is not None and reason.code in _SILENT_CLOSES:
+        return close_frame(reason.code, reason.reason or "")
+    if reason is None and session.close_code is not None:
+        return close_frame(session.close_code, session.close_reason)
+    return None
 
 
 async def _heartbeat(

@@ -31,7 +31,6 @@ from ..storage import NewMessage
 from ._counters import Counters
 from ._messages import (
     CloseAll,
-    CloseUser,
     Delivery,
     GetOnline,
     GetStats,
@@ -44,6 +43,7 @@ from ._messages import (
     Release,
     ReplayDone,
     Reserve,
+    SetUserActive,
     Sweep,
     Tick,
 )
@@ -52,6 +52,9 @@ from ._session import Session
 from .persistence import Barrier, Persist, PersistenceMsg, notify_sender
 
 log = logging.getLogger("momentum.hub")
+
+#: How long the hub remembers that a user was disabled (handshakes in flight meanwhile).
+DISABLED_MEMORY = 60.0
 
 #: Messages handled between two flushes of the connections' write queues.
 BATCH = 256
@@ -64,6 +67,7 @@ class HubConfig:
     max_connections: int
     max_connections_per_user: int
     presence_interval: float
+    reservation_ttl: float = 30.0  # longer than any handshake
     message_ttl: float = 7 * 24 * 3600.0
     observe_latency: Callable[[float], None] = lambda seconds: None
     broker_factory: BrokerFactory = LocalBroker
@@ -84,8 +88,11 @@ class Hub:
         self.started_at = started_at
         self.sessions: dict[int, Session] = {}
         self.by_user: dict[uuid.UUID, dict[int, Session]] = {}
+        self.reservations: dict[int, tuple[uuid.UUID, float]] = {}  # number: (user, expiry)
         self.reserved: dict[uuid.UUID, int] = {}
-        self.reserved_total = 0
+        self._next_reservation = 0
+        self.closing = False  # CloseAll was asked: shutting down
+        self.disabled: dict[uuid.UUID, float] = {}  # users disabled (SetUserActive), until when
         self.presence = PresenceBatch()
         self.counters = Counters()
         self.errors = 0
@@ -94,29 +101,45 @@ class Hub:
 
     # -- admission ----------------------------------------------------------------------------
 
-    def reserve(self, user_id: uuid.UUID) -> Refusal | None:
-        if len(self.sessions) + self.reserved_total >= self.config.max_connections:
+    def reserve(self, user_id: uuid.UUID) -> Refusal | int:
+        if self.closing:
+            return Refusal("shutting_down", "the server is shutting down")
+        if len(self.sessions) + len(self.reservations) >= self.config.max_connections:
             return Refusal("server_full", "the server has no room for more connections")
         held = len(self.by_user.get(user_id, ())) + self.reserved.get(user_id, 0)
         if held >= self.config.max_connections_per_user:
             limit = self.config.max_connections_per_user
             return Refusal("too_many_connections", f"at most {limit} connections per user")
+        self._next_reservation += 1
+        expiry = trio.current_time() + self.config.reservation_ttl
+        self.reservations[self._next_reservation] = (user_id, expiry)
         self.reserved[user_id] = self.reserved.get(user_id, 0) + 1
-        self.reserved_total += 1
-        return None
+        return self._next_reservation
 
-    def release(self, user_id: uuid.UUID) -> None:
-        left = self.reserved.get(user_id, 0) - 1
-        if left < 0:
+    def release(self, reservation: int) -> None:
+        found = self.reservations.pop(reservation, None)
+        if found is None:
             return
-        self.reserved_total -= 1
+        user_id = found[0]
+        left = self.reserved[user_id] - 1
         if left:
             self.reserved[user_id] = left
         else:
             del self.reserved[user_id]
 
-    def join(self, session: Session) -> None:
-        self.release(session.user_id)
+    def _expire(self, now: float) -> None:
+        """Forget reservations nobody joined or released, and old disabled-user marks."""
+        for number in [n for n, (_, expiry) in self.reservations.items() if expiry < now]:
+            self.release(number)
+        for user_id in [u for u, until in self.disabled.items() if until < now]:
+            del self.disabled[user_id]
+
+    def join(self, session: Session, reservation: int) -> None:
+        self.release(reservation)
+        if self.closing:  # it got its slot before CloseAll: close it like the others
+            session.request_close(CloseCode.GOING_AWAY, "server shutting down")
+        elif session.user_id in self.disabled:  # authenticated before its user was disabled
+            session.request_close(CloseCode.USER_DISABLED, "user disabled")
         self.sessions[session.conn_id] = session
         mine = self.by_user.get(session.user_id)
         if mine is None:
@@ -209,6 +232,8 @@ class Hub:
         While the session replays stored messages its live frames are held back, in order,
         under the same bound, and released by `ReplayDone`.
         """
+        if session.close_code is not None:  # closing: its close frame must be its last
+            return False
         held = session.held
         if held is not None:
             if len(held) < session.wire.max_frames:
@@ -248,26 +273,35 @@ class Hub:
     # -- presence, janitor, admin -----------------------------------------------------------
 
     def tick(self) -> None:
-        self.counters.sample(trio.current_time())
+        now = trio.current_time()
+        self.counters.sample(now)
+        self._expire(now)
         if self.presence:
             for envelope in self.presence.flush():
                 self.counters.presence_frames += 1
                 self.broker.publish(BROADCAST, text_frame(envelope))
 
     def sweep(self, idle_before: float) -> int:
+        for gone in [s for s in self.sessions.values() if s.finished]:
+            self.leave(gone)  # its Leave was lost (the mailbox stayed full): clean up here
         stale = [s for s in self.sessions.values() if s.last_activity < idle_before]
         for session in stale:
             session.request_close(CloseCode.STALE, "idle for too long")
         self.counters.drops["idle"] += len(stale)
         return len(stale)
 
-    def close_user(self, user_id: uuid.UUID, code: int, reason: str) -> int:
+    def set_user_active(self, user_id: uuid.UUID, active: bool) -> int:
+        if active:
+            self.disabled.pop(user_id, None)
+            return 0
+        self.disabled[user_id] = trio.current_time() + DISABLED_MEMORY
         mine = list(self.by_user.get(user_id, {}).values())
         for session in mine:
-            session.request_close(code, reason)
+            session.request_close(CloseCode.USER_DISABLED, "user disabled")
         return len(mine)
 
     def close_all(self, code: int, reason: str) -> int:
+        self.closing = True
         for session in self.sessions.values():
             session.request_close(code, reason)
         return len(self.sessions)
@@ -301,14 +335,14 @@ class Hub:
                 self.publish(msg)
             case ReplayDone(session=session):
                 self.replay_done(session)
-            case Join(session=session):
-                self.join(session)
+            case Join(session=session, reservation=reservation):
+                self.join(session, reservation)
             case Leave(session=session):
                 self.leave(session)
             case Reserve(user_id=user_id, reply=reply):
                 reply.send(self.reserve(user_id))
-            case Release(user_id=user_id):
-                self.release(user_id)
+            case Release(reservation=reservation):
+                self.release(reservation)
             case Tick():
                 self.tick()
             case GetOnline(reply=reply):
@@ -317,8 +351,8 @@ class Hub:
                 reply.send(self.stats())
             case Sweep(idle_before=idle_before, reply=reply):
                 reply.send(self.sweep(idle_before))
-            case CloseUser(user_id=user_id, code=code, reason=reason, reply=reply):
-                reply.send(self.close_user(user_id, code, reason))
+            case SetUserActive(user_id=user_id, active=active, reply=reply):
+                reply.send(self.set_user_active(user_id, active))
             case CloseAll(code=code, reason=reason, reply=reply):
                 reply.send(self.close_all(code, reason))
 

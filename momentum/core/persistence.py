@@ -8,9 +8,11 @@ each sender `ack {stored: true}`. If the store fails the sender gets `stored: fa
 `error` envelope (`storage_unavailable`); the message was still delivered live if the
 recipient was online.
 
-Overflow policy: the mailbox is bounded (`PERSIST_MAILBOX`); when it is full the hub
-refuses to take the message as durable and says so to the sender (`stored: false`,
-`storage_busy`) rather than wait.
+Overflow policy: the mailbox is bounded (`PERSIST_MAILBOX`). Connections wait before
+publishing a direct message while it is more than half full (`Backlog`): a client that
+sends faster than the store writes is slowed down, not refused. The hub itself never waits:
+if the mailbox is full all the same, it refuses to take the message as durable and says so
+to the sender (`stored: false`, `storage_busy`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import NoReturn
 
 import trio
 
-from actors import Mailbox, Reply
+from actors import ActorRef, Mailbox, Reply
 
 from ..protocol import ErrorCode, MessageType, encode_envelope, encode_error, text_frame
 from ..storage import NewMessage, StorageError, Store
@@ -72,10 +74,31 @@ class Barrier:
 PersistenceMsg = Persist | Acknowledge | Barrier
 
 
+class Backlog:
+    """Back-pressure on the persistence actor's mailbox: senders wait while it is behind."""
+
+    __slots__ = ("_high_water", "_lot", "_ref")
+
+    def __init__(self, ref: ActorRef[PersistenceMsg], *, high_water: int) -> None:
+        self._ref = ref
+        self._high_water = high_water
+        self._lot = trio.lowlevel.ParkingLot()
+
+    async def wait_for_room(self) -> None:
+        """Return at once unless the mailbox holds `high_water` messages or more."""
+        while self._ref.statistics().depth >= self._high_water:
+            await self._lot.park()
+
+    def progressed(self) -> None:
+        """The actor took a batch: let the waiting senders look again."""
+        self._lot.unpark_all()
+
+
 async def serve_persistence(
     mailbox: Mailbox[PersistenceMsg],
     *,
     store: Store,
+    backlog: Backlog | None = None,
     on_error: Callable[[], None] = lambda: None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
@@ -88,6 +111,8 @@ async def serve_persistence(
                 batch.append(mailbox.receive_nowait())
             except trio.WouldBlock:
                 break
+        if backlog is not None:
+            backlog.progressed()
         await _save(store, [m for m in batch if isinstance(m, Persist)], on_error)
         await _acknowledge(store, [m for m in batch if isinstance(m, Acknowledge)], on_error)
         for barrier in (m for m in batch if isinstance(m, Barrier)):

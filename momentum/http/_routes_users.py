@@ -11,8 +11,8 @@ from quart import Blueprint, Response
 from actors import ActorError
 
 from ..auth import PREFIX_PATTERN, TokenCodec, provisioned_users
-from ..core import CloseUser
-from ..protocol import CloseCode, ErrorCode
+from ..core import SetUserActive
+from ..protocol import ErrorCode
 from ..storage import StorageError, User, UserExists
 from ._auth import require_admin
 from ._common import actor_unavailable, field, json_body, services, store_unavailable, user_json
@@ -44,11 +44,10 @@ async def update_user(user_id: str) -> Response:
     if user is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "no such user")
     closed = 0
-    if is_active is False:
+    if is_active is not None:  # the hub closes a disabled user's connections, or forgets it
         try:
             closed = await s.hub.call(
-                lambda reply: CloseUser(uid, CloseCode.USER_DISABLED, "user disabled", reply),
-                timeout=ACTOR_CALL_TIMEOUT,
+                lambda reply: SetUserActive(uid, is_active, reply), timeout=ACTOR_CALL_TIMEOUT
             )
         except ActorError as exc:
             raise actor_unavailable(exc) from None

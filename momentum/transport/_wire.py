@@ -30,6 +30,7 @@ class WireStream(trio.abc.HalfCloseableStream):
     """A `trio.SocketStream` with replayed head bytes and a shared, bounded write queue."""
 
     __slots__ = (
+        "_data_stopped",
         "_drained",
         "_fd",
         "_flushed",
@@ -58,6 +59,7 @@ class WireStream(trio.abc.HalfCloseableStream):
         self._wakeup = trio.lowlevel.ParkingLot()
         self._state: type[trio.BrokenResourceError] | type[trio.ClosedResourceError] | None = None
         self.max_frames = max_frames
+        self._data_stopped = False
         #: asked at close for bytes to send first (a close frame the protocol layer owes)
         self.last_words: Callable[[], bytes | None] | None = None
         self.data_frames = 0  # data frames waiting in the queue
@@ -76,7 +78,7 @@ class WireStream(trio.abc.HalfCloseableStream):
 
     def send_frame_nowait(self, frame: bytes) -> bool:
         """Write or queue one data frame without waiting; False if closed or the queue is full."""
-        if self._state is not None:
+        if self._state is not None or self._data_stopped:
             return False
         if not self._queue:
             written = self._write_now(frame)
@@ -97,7 +99,7 @@ class WireStream(trio.abc.HalfCloseableStream):
         The hub buffers every frame of a batch of messages this way and flushes each
         connection once, so that several frames cost one writev(2) instead of one write each.
         """
-        if self._state is not None or self.data_frames >= self.max_frames:
+        if self._state is not None or self._data_stopped or self.data_frames >= self.max_frames:
             return False
         self.data_frames += 1
         self._queued += 1
@@ -110,6 +112,11 @@ class WireStream(trio.abc.HalfCloseableStream):
             self._flush_some()
             if self._queue:
                 self._wakeup.unpark_all()
+
+    def stop_data(self) -> None:
+        """Refuse data frames from now on: the connection is closing, and no data frame may
+        follow its close frame (RFC 6455 §5.5.1). Control bytes still go through."""
+        self._data_stopped = True
 
     def drop_queued_data(self) -> int:
         """Forget queued data frames (slow-consumer close), keeping a partly written head."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from momentum.core._ratelimit import TokenBucket
+from momentum.core._ratelimit import FLOOD_WINDOW, TokenBucket
 
 
 def allowed(bucket: TokenBucket, now: float, times: int) -> list[bool]:
@@ -55,13 +55,33 @@ def test_bucket_starts_full_at_its_creation_time() -> None:
     assert bucket.allow(101.0)
 
 
-def test_strikes_count_refusals_in_a_row_and_reset_on_success() -> None:
+def test_strikes_count_refusals_in_the_window_and_allowed_messages_do_not_reset_them() -> None:
     bucket = TokenBucket(rate=1.0, burst=2, now=0.0)
     allowed(bucket, 0.0, 2)
     allowed(bucket, 0.0, 2)
     assert bucket.strikes == 2
     assert bucket.allow(1.0)
-    assert bucket.strikes == 0
+    assert bucket.strikes == 2
+    assert not bucket.allow(1.0)
+    assert bucket.strikes == 3
+
+
+def test_the_count_starts_again_with_a_new_window() -> None:
+    bucket = TokenBucket(rate=1.0, burst=2, now=0.0)
+    allowed(bucket, 0.0, 4)
+    assert bucket.strikes == 2
+    allowed(bucket, FLOOD_WINDOW, 3)  # refilled 2, third refused in a new window
+    assert bucket.strikes == 1
+
+
+def test_a_sustained_flood_above_the_rate_is_flooding_even_if_some_get_through() -> None:
+    bucket = TokenBucket(rate=20.0, burst=40, now=0.0)
+    now, sent = 0.0, 0
+    while not bucket.flooding:  # 100 messages/s: 5 times the rate
+        bucket.allow(now)
+        now += 0.01
+        sent += 1
+    assert now < FLOOD_WINDOW
 
 
 def test_flooding_after_more_than_burst_refusals_in_a_row() -> None:
@@ -74,11 +94,13 @@ def test_flooding_after_more_than_burst_refusals_in_a_row() -> None:
     assert (bucket.strikes, bucket.flooding) == (4, True)
 
 
-def test_flooding_ends_with_the_next_allowed_message() -> None:
+def test_flooding_ends_with_the_window() -> None:
     bucket = TokenBucket(rate=1.0, burst=1, now=0.0)
     allowed(bucket, 0.0, 4)
     assert bucket.flooding
-    assert bucket.allow(1.0)
+    assert bucket.allow(FLOOD_WINDOW)
+    assert bucket.flooding  # allowed messages do not clear it
+    assert not bucket.allow(FLOOD_WINDOW)
     assert not bucket.flooding
 
 
