@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import TypeVar
 
 import trio
@@ -132,13 +133,10 @@ class SqliteStore:
         await self._run(lambda c: c.execute("SELECT 1").fetchone())
 
     async def save_messages(self, messages: Sequence[NewMessage]) -> None:
-        def save(conn: sqlite3.Connection) -> None:
-            rows = [sql_messages.insert_row(m) for m in messages]
-            with _transaction(conn):
-                conn.executemany(sql_messages.INSERT, rows)
-
-        if messages:
-            await self._run(save)
+        # Parameters are built here, in the event loop: the worker thread only runs SQL.
+        statements = sql_messages.insert_many([sql_messages.insert_row(m) for m in messages])
+        if statements:
+            await self._run(partial(_execute_atomically, statements))
 
     async def pending_messages(
         self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500
@@ -150,13 +148,8 @@ class SqliteStore:
 
     async def ack_messages(self, recipient_id: uuid.UUID, ids: Sequence[str]) -> int:
         now = sql_messages.timestamp(datetime.now(UTC))
-        rows = [(now, msg_id, str(recipient_id)) for msg_id in ack_ids(ids)]
-
-        def ack(conn: sqlite3.Connection) -> int:
-            with _transaction(conn):
-                return conn.executemany(sql_messages.ACK, rows).rowcount
-
-        return await self._run(ack) if rows else 0
+        statements = sql_messages.ack_many(now, str(recipient_id), list(ack_ids(ids)))
+        return await self._run(partial(_execute_atomically, statements)) if statements else 0
 
     async def purge_messages(self, *, now: datetime, retain_until: datetime) -> int:
         expired = (sql_messages.timestamp(now),)
@@ -265,6 +258,18 @@ def _statements(script: str) -> list[str]:
     if leftover:
         raise ValueError(f"incomplete SQL statement in migration: {leftover[0]!r}")
     return statements
+
+
+def _execute_atomically(
+    statements: list[tuple[str, list[object]]], conn: sqlite3.Connection
+) -> int:
+    """Run the statements all or none; rows changed. One statement is atomic by itself and
+    needs no BEGIN/COMMIT: each of those would be one more GIL round trip."""
+    if len(statements) == 1:
+        sql, params = statements[0]
+        return conn.execute(sql, params).rowcount
+    with _transaction(conn):
+        return sum(conn.execute(sql, params).rowcount for sql, params in statements)
 
 
 @contextmanager

