@@ -17,6 +17,7 @@ leave the root supervisor, which stops the children in reverse order.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -61,10 +62,11 @@ from .core import (
     serve_janitor,
     serve_persistence,
 )
+from .core.directory import DIRECTORY_MAILBOX, DirectoryMsg, Lookup, serve_directory
 from .core.persistence import PERSIST_MAILBOX, Backlog
 from .http import Services, create_app
 from .observability import Metrics
-from .storage import Store, open_store
+from .storage import Store, User, open_store
 from .transport import FrontConfig, ReplayStream, RequestHead, serve_front
 
 log = logging.getLogger("momentum.server")
@@ -118,6 +120,7 @@ async def _run(
     persistence_ref, persistence_inbox = open_mailbox[PersistenceMsg](
         "persistence", PERSIST_MAILBOX
     )
+    directory_ref, directory_inbox = open_mailbox[DirectoryMsg]("directory", DIRECTORY_MAILBOX)
     state = _State()
     services = Services(
         settings, store, codec, hasher, hub_ref, janitor_ref, metrics, lambda: state.accepting
@@ -131,6 +134,8 @@ async def _run(
             serve_persistence, store=store, backlog=backlog, on_error=metrics.storage_errors.inc
         )
         await root.start(actor_spec("persistence", run_persistence, persistence_inbox))
+        run_directory = partial(serve_directory, store=store, on_error=metrics.storage_errors.inc)
+        await root.start(actor_spec("directory", run_directory, directory_inbox))
         await root.start(
             actor_spec("hub", _hub_main(settings, metrics, hub_ref, persistence_ref), hub_inbox)
         )
@@ -140,7 +145,7 @@ async def _run(
         connections: Supervisor = await root.start(ChildSpec("connections", _serve_connections))
         await root.start(ChildSpec("http", partial(_serve_lifespan, app)))
         on_websocket, on_http = _handlers(
-            settings, services, app, state, codec, persistence_ref, backlog
+            settings, services, app, state, codec, persistence_ref, backlog, directory_ref
         )
         front = partial(
             serve_front,
@@ -212,10 +217,17 @@ def _handlers(
     codec: TokenCodec,
     persistence: ActorRef[PersistenceMsg],
     backlog: Backlog,
+    directory: ActorRef[DirectoryMsg],
 ) -> tuple[
     Callable[[trio.SocketStream, RequestHead], Awaitable[None]],
     Callable[[ReplayStream], Awaitable[None]],
 ]:
+    async def lookup(user_id: uuid.UUID) -> User | None:
+        found: User | None = await directory.call(
+            lambda reply: Lookup(user_id, reply), timeout=_CALL_TIMEOUT
+        )
+        return found
+
     context = ConnectionContext(
         config=ConnectionConfig(
             max_message_size=settings.max_message_size,
@@ -232,7 +244,7 @@ def _handlers(
         persistence=persistence,
         backlog=backlog,
         store=services.store,
-        gatekeeper=Gatekeeper(codec, services.store, allowed_origins=settings.allowed_origins),
+        gatekeeper=Gatekeeper(codec, lookup, allowed_origins=settings.allowed_origins),
         wall_clock=codec.now,
         accepting=lambda: state.accepting,
         on_refused=services.metrics.handshake_refused,

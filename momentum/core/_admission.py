@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from actors import ActorError
+
 from ..auth import AuthError, Claims, TokenCodec, extract_token
 from ..protocol import ErrorCode
-from ..storage import StorageError, Store, User
+from ..storage import StorageError, User
 
 log = logging.getLogger("momentum.admission")
 
@@ -30,13 +34,21 @@ class Refused:
 
 
 class Gatekeeper:
-    """Checks one handshake's credentials and Origin against the tokens and the store."""
+    """Checks one handshake's credentials and Origin against the tokens and the users.
+
+    `lookup` finds a user by id (the directory actor, which batches lookups); it raises
+    `StorageError` or `ActorError` when it cannot answer.
+    """
 
     def __init__(
-        self, codec: TokenCodec, store: Store, *, allowed_origins: frozenset[str] | None
+        self,
+        codec: TokenCodec,
+        lookup: Callable[[uuid.UUID], Awaitable[User | None]],
+        *,
+        allowed_origins: frozenset[str] | None,
     ) -> None:
         self._codec = codec
-        self._store = store
+        self._lookup = lookup
         self._allowed_origins = allowed_origins
 
     async def admit(self, target: str, headers: list[tuple[bytes, bytes]]) -> Admitted | Refused:
@@ -52,8 +64,8 @@ class Gatekeeper:
         except AuthError as exc:
             return Refused(401, ErrorCode(exc.code), str(exc))
         try:
-            user = await self._store.get_user(claims.sub)
-        except StorageError as exc:
+            user = await self._lookup(claims.sub)
+        except (StorageError, ActorError) as exc:
             log.warning("user lookup failed during a handshake: %s", exc)
             return Refused(503, ErrorCode.UNAVAILABLE, "the database is unavailable")
         if user is None:

@@ -130,6 +130,14 @@ class PostgresStore:
         sql = f"SELECT {_COLUMNS} FROM users WHERE id = $1"
         return _user(await self._call(_aio_fetchrow, sql, user_id))
 
+    async def get_users(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
+        if not user_ids:
+            return {}
+        sql = f"SELECT {_COLUMNS} FROM users WHERE id = ANY($1::uuid[])"
+        rows = await self._call(_aio_fetch, sql, list(dict.fromkeys(user_ids)))
+        users = [_user(row) for row in rows]
+        return {user.id: user for user in users if user is not None}
+
     async def find_user(self, login: str) -> User | None:
         # An email match wins over a username that happens to look like an email.
         sql = (

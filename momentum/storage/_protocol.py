@@ -36,6 +36,10 @@ class Store(Protocol):
 
     async def get_user(self, user_id: uuid.UUID) -> User | None: ...
 
+    async def get_users(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
+        """The users that exist among `user_ids` (any number), by id: one query."""
+        ...
+
     async def find_user(self, login: str) -> User | None:
         """Find by email (case-insensitive) or else by username (case-insensitive)."""
         ...

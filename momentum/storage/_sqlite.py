@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import trio
 
@@ -33,6 +33,9 @@ from ._types import (
     history_cursor,
     username_key,
 )
+
+#: Ids in one `IN (...)` list, under SQLite's 32766 parameters.
+_IDS_PER_QUERY = 30000
 
 T = TypeVar("T")
 
@@ -97,6 +100,22 @@ class SqliteStore:
     async def get_user(self, user_id: uuid.UUID) -> User | None:
         sql = f"SELECT {_COLUMNS} FROM users WHERE id = ?"
         return await self._run(lambda c: _fetch_user(c, sql, (str(user_id),)))
+
+    async def get_users(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
+        keys = list(dict.fromkeys(str(u) for u in user_ids))
+        statements = [
+            (
+                f"SELECT {_COLUMNS} FROM users WHERE id IN ({', '.join(['?'] * len(chunk))})",
+                chunk,
+            )
+            for chunk in (keys[i : i + _IDS_PER_QUERY] for i in range(0, len(keys), _IDS_PER_QUERY))
+        ]
+
+        def fetch(conn: sqlite3.Connection) -> dict[uuid.UUID, User]:
+            users = [_row_user(row) for sql, args in statements for row in conn.execute(sql, args)]
+            return {user.id: user for user in users}
+
+        return await self._run(fetch) if statements else {}
 
     async def find_user(self, login: str) -> User | None:
         # An email match wins over a username that happens to look like an email.
@@ -323,8 +342,10 @@ def _row(user: User) -> tuple[object, ...]:
 
 def _fetch_user(conn: sqlite3.Connection, sql: str, args: tuple[object, ...]) -> User | None:
     row = conn.execute(sql, args).fetchone()
-    if row is None:
-        return None
+    return None if row is None else _row_user(row)
+
+
+def _row_user(row: tuple[Any, ...]) -> User:
     return User(
         id=uuid.UUID(row[0]),
         email=row[1],

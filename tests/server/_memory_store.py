@@ -149,6 +149,10 @@ class MemoryStore(MemoryMessages):
         await trio.lowlevel.checkpoint()
         return self.users.get(user_id)
 
+    async def get_users(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
+        await trio.lowlevel.checkpoint()
+        return {u: self.users[u] for u in user_ids if u in self.users}
+
     async def find_user(self, login: str) -> User | None:
         await trio.lowlevel.checkpoint()
         key = login.casefold()

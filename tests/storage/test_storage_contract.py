@@ -139,3 +139,12 @@ async def test_created_at_is_utc_now(store: Store) -> None:
         user = await store.create_user(new_user(1))
         assert user.created_at.tzinfo is not None
         assert user.created_at.astimezone(UTC) == user.created_at
+
+
+async def test_get_users_returns_the_existing_ones_by_id(store: Store) -> None:
+    with trio.fail_after(10):
+        users = await store.create_users([new_user(f"many{i}") for i in range(300)])
+        wanted = [u.id for u in users[:250]] + [uuid.uuid4(), users[0].id]
+        found = await store.get_users(wanted)
+        assert found == {u.id: u for u in users[:250]}
+        assert await store.get_users([]) == {}
