@@ -3,6 +3,8 @@
 Supervision tree (docs/architecture.md draws it)::
 
     root (one-for-all, no restarts: a crash stops the process)
+    ├── persistence  actor, permanent: batched writes of direct messages and acks
+    ├── directory    actor, permanent: batched user lookups for handshakes
     ├── hub          actor, permanent
     ├── janitor      actor, permanent
     ├── connections  supervisor (one-for-one): one temporary child per accepted socket
@@ -10,8 +12,9 @@ Supervision tree (docs/architecture.md draws it)::
     └── front        the listener: reads request heads, hands out `/ws` and HTTP
 
 Shutdown (SIGTERM/SIGINT, or the test's trigger): stop accepting, close every WebSocket
-with 1001, wait for them to drain up to `drain_timeout`, close idle HTTP keep-alives, then
-leave the root supervisor, which stops the children in reverse order.
+with 1001, wait for them to drain up to `drain_timeout` and for the persistence actor to
+write what it was handed, close idle HTTP keep-alives, then leave the root supervisor, which
+stops the children in reverse order.
 """
 
 from __future__ import annotations
