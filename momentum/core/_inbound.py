@@ -26,7 +26,7 @@ from ..protocol import (
     parse_client_message,
     text_frame,
 )
-from ._messages import HubMsg, Publish
+from ._messages import HubMsg, Publish, SendTo
 from ._ratelimit import TokenBucket
 from ._session import Session
 from .persistence import Acknowledge, Backlog, PersistenceMsg
@@ -77,7 +77,10 @@ async def _handle_text(session: Session, text: str, routes: Routes, now: float) 
             pong = encode_envelope(
                 MessageType.PONG, {}, message_id=inbound.id, to_user_id=session.user_id
             )
-            session.send_or_close(text_frame(pong))
+            if session.held is None:
+                session.send_or_close(text_frame(pong))
+            else:  # replaying stored messages: the pong comes after them, like live traffic
+                await routes.hub.cast(SendTo(session, text_frame(pong)))
         case MessageType.ACK:
             await _acknowledge(session, inbound, routes)
         case _:

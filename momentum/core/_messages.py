@@ -80,6 +80,15 @@ class Publish:
 
 
 @dataclass(frozen=True, slots=True)
+class SendTo:
+    """cast: one frame for one connection, in order with what the hub sends it (a pong
+    answered while stored messages are replayed comes after them)."""
+
+    session: Session
+    frame: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class ReplayDone:
     """cast: the connection has sent its stored messages; release the held live frames."""
 
@@ -143,6 +152,7 @@ HubMsg = (
     | Leave
     | Publish
     | ReplayDone
+    | SendTo
     | GetOnline
     | GetStats
     | Sweep

@@ -175,8 +175,9 @@ async def _serve(
             if session.close_code is not None:  # closed by the hub before we got here
                 nursery.cancel_scope.cancel()
             nursery.start_soon(_heartbeat, session, ws, config, expires_at)
-            await _replay(session, ctx.store)
-            await ctx.hub.cast(ReplayDone(session))
+            # The reader runs during the replay too: the client's acks of replayed messages
+            # land as they come, so a replay cut short still makes progress.
+            nursery.start_soon(_replay_then_go_live, session, ctx)
             await read_frames(session, ws, routes, bucket)
             nursery.cancel_scope.cancel()
     except BaseException as exc:
@@ -190,6 +191,11 @@ async def _serve(
         session.finished = True
         with trio.CancelScope(shield=True):
             await _close(session, ws, ctx, graceful=graceful)
+
+
+async def _replay_then_go_live(session: Session, ctx: ConnectionContext) -> None:
+    await _replay(session, ctx.store)
+    await ctx.hub.cast(ReplayDone(session))
 
 
 async def _replay(session: Session, store: Store) -> None:

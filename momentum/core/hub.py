@@ -43,6 +43,7 @@ from ._messages import (
     Release,
     ReplayDone,
     Reserve,
+    SendTo,
     SetUserActive,
     Sweep,
     Tick,
@@ -335,6 +336,8 @@ class Hub:
                 self.publish(msg)
             case ReplayDone(session=session):
                 self.replay_done(session)
+            case SendTo(session=session, frame=frame):
+                self._buffer(session, frame)
             case Join(session=session, reservation=reservation):
                 self.join(session, reservation)
             case Leave(session=session):
