@@ -54,6 +54,7 @@ class Probe:
         self._seq = 0
         self._pings: dict[str, int] = {}
         self._to_ack: list[str] = []
+        self._seen: set[str] = set()  # delivery is at-least-once: count each id once
         self._ack_due = 0.0
 
     async def send(self, to_user_id: str, to_index: int) -> None:
@@ -101,8 +102,10 @@ class Probe:
         kind = message.get("message_type")
         data = message.get("data") or {}
         if kind == "text" and data.get("r") == self.run_id and data.get("k") == self.index:
-            self.tally.received += 1
-            self.tally.message_us.append((now - int(data["t"])) // 1000)
+            if message["id"] not in self._seen:
+                self._seen.add(message["id"])
+                self.tally.received += 1
+                self.tally.message_us.append((now - int(data["t"])) // 1000)
             if not self._to_ack:
                 self._ack_due = trio.current_time() + ACK_DELAY
             self._to_ack.append(message["id"])
