@@ -48,6 +48,7 @@ class Settings:
     outbox_size: int = 256
     send_timeout: float = 10 * SECONDS
     head_limit: int = 16 * KIB
+    max_pending_handshakes: int = 1024
     handshake_timeout: float = 10 * SECONDS
     close_timeout: float = 3 * SECONDS
     drain_timeout: float = 10 * SECONDS
@@ -96,6 +97,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "WS_OUTBOX_SIZE": ("outbox_size", int),
     "WS_SEND_TIMEOUT": ("send_timeout", float),
     "WS_HANDSHAKE_TIMEOUT": ("handshake_timeout", float),
+    "WS_MAX_PENDING_HANDSHAKES": ("max_pending_handshakes", int),
     "WS_PRESENCE_INTERVAL": ("presence_interval", float),
     "SHUTDOWN_TIMEOUT": ("drain_timeout", float),
     "MESSAGE_TTL": ("message_ttl", float),
@@ -173,6 +175,7 @@ def validate(s: Settings) -> None:
     positive = {
         "WS_MAX_CONNECTIONS": s.max_connections,
         "WS_MAX_CONNECTIONS_PER_USER": s.max_connections_per_user,
+        "WS_MAX_PENDING_HANDSHAKES": s.max_pending_handshakes,
         "WS_OUTBOX_SIZE": s.outbox_size,
         "WS_CLEANUP_INTERVAL": s.cleanup_interval,
         "WS_PONG_TIMEOUT": s.pong_timeout,

@@ -153,7 +153,12 @@ async def _run(
         front = partial(
             serve_front,
             listener,
-            config=FrontConfig("/ws", settings.head_limit, settings.handshake_timeout),
+            config=FrontConfig(
+                "/ws",
+                settings.head_limit,
+                settings.handshake_timeout,
+                settings.max_pending_handshakes,
+            ),
             on_websocket=on_websocket,
             on_http=on_http,
             spawn=lambda name, fn: connections.start_soon(

@@ -1,7 +1,8 @@
 """What a connection does with each frame its client sends.
 
 Order of checks: rate limit (a flood costs nothing past the bucket), frame kind, envelope
-validation, then by type: `ping` is answered here, `ack` goes to the persistence actor, and
+validation, then by type: `ping` is answered here (through the hub while stored messages are
+replayed, so that the pong comes after them), `ack` goes to the persistence actor, and
 `text` / `notification` are encoded once and handed to the hub. Every refusal is an `error`
 envelope to this client only; the connection stays open, except for a sustained flood (4008).
 """
@@ -84,9 +85,13 @@ async def _handle_text(session: Session, text: str, routes: Routes, now: float) 
         case MessageType.ACK:
             await _acknowledge(session, inbound, routes)
         case _:
-            if inbound.to_user_id is not None:  # durable: wait while the store is behind
-                await routes.backlog.wait_for_room()
-            await routes.hub.cast(_publish(session, inbound, now))
+            session.held_back = True
+            try:
+                if inbound.to_user_id is not None:  # durable: wait while the store is behind
+                    await routes.backlog.wait_for_room()
+                await routes.hub.cast(_publish(session, inbound, now))
+            finally:
+                session.held_back = False
 
 
 def _publish(session: Session, inbound: Inbound, now: float) -> Publish:

@@ -27,6 +27,7 @@ class Session:
         "finished",
         "flush_pending",
         "held",
+        "held_back",
         "in_store",
         "last_activity",
         "scope",
@@ -55,6 +56,9 @@ class Session:
         self.close_reason = ""
         self.scope: trio.CancelScope | None = None
         self.finished = False  # the actor has ended (a lost Leave is swept by the janitor)
+        #: its reader waits on the server (hub or store back-pressure): while it does,
+        #: trio-websocket reads no frames, pongs included, so a missing pong proves nothing
+        self.held_back = False
         self.flush_pending = False  # the hub buffered frames for it in the current batch
         #: frames the hub holds back while stored messages are replayed (None: live)
         self.held: list[bytes] | None = []

@@ -163,8 +163,8 @@ async def _serve(
     ctx: ConnectionContext,
     expires_at: float,
 ) -> None:
-    """Stored messages, then reader and heartbeat until someone closes; then the close
-    handshake; then leave."""
+    """Reader, heartbeat and the replay of stored messages until someone closes; then the
+    close handshake; then leave."""
     config = ctx.config
     graceful = True
     routes = Routes(ctx.hub, ctx.persistence, ctx.backlog, config.max_message_size)
@@ -303,6 +303,8 @@ async def _heartbeat(
             except trio_websocket.ConnectionClosed:
                 return
         if waiting.cancelled_caught:
+            if session.held_back:  # we are the slow side: its pong may be waiting unread
+                continue
             session.request_close(CloseCode.STALE, "no pong within the timeout")
             return
         session.last_activity = trio.current_time()

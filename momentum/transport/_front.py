@@ -33,6 +33,26 @@ class FrontConfig:
     websocket_path: str
     head_limit: int
     head_timeout: float
+    max_pending: int = 1024
+
+
+class _HeadCount:
+    """How many accepted connections are still reading their request head."""
+
+    __slots__ = ("limit", "pending")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.pending = 0
+
+    def take(self) -> bool:
+        if self.pending >= self.limit:
+            return False
+        self.pending += 1
+        return True
+
+    def release(self) -> None:
+        self.pending -= 1
 
 
 async def serve_front(
@@ -44,9 +64,15 @@ async def serve_front(
     spawn: Spawn,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Accept forever; each connection runs as a task started by `spawn(name, fn)`."""
+    """Accept forever; each connection runs as a task started by `spawn(name, fn)`.
+
+    At most `config.max_pending` connections may be reading their request head at once: past
+    that a new connection is closed at once, so that peers who connect and send nothing
+    (slowloris) cannot hold every file descriptor for the head timeout.
+    """
     task_status.started()
     serial = 0
+    heads = _HeadCount(config.max_pending)
     while True:
         try:
             stream = await listener.accept()
@@ -56,10 +82,15 @@ async def serve_front(
             log.error("accept() failed: %s; pausing %.1f s", exc, _CAPACITY_PAUSE)
             await trio.sleep(_CAPACITY_PAUSE)
             continue
+        if not heads.take():
+            log.warning("%d connections still sending their request head: dropped one", heads.limit)
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
+            continue
         serial += 1
 
         async def dispatch(stream: trio.SocketStream = stream) -> None:
-            await _dispatch(stream, config, on_websocket, on_http)
+            await _dispatch(stream, config, on_websocket, on_http, heads)
 
         spawn(f"socket-{serial}", dispatch)
 
@@ -69,6 +100,7 @@ async def _dispatch(
     config: FrontConfig,
     on_websocket: WebSocketHandler,
     on_http: HttpHandler,
+    heads: _HeadCount,
 ) -> None:
     try:
         head = await read_head(stream, limit=config.head_limit, timeout=config.head_timeout)
@@ -77,6 +109,8 @@ async def _dispatch(
         with trio.CancelScope(shield=True):
             await stream.aclose()
         return
+    finally:
+        heads.release()
     if head.upgrade_websocket and head.path == config.websocket_path:
         # The handler lives as long as the connection; this frame must not keep the head
         # (a couple of KiB per connection) alive after the handshake has used it.
