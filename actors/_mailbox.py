@@ -148,6 +148,18 @@ class Mailbox(Generic[M]):
         """Take the next message or raise `trio.WouldBlock` if there is none."""
         return self._receive.receive_nowait()
 
+    async def receive_batch(self, limit: int) -> list[M]:
+        """Wait for the next message, then take the ones already waiting behind it, up to
+        `limit` in all: an actor that writes to a database or a socket does the work once
+        for a burst. Raises `trio.EndOfChannel` or `trio.ClosedResourceError` when closed."""
+        batch = [await self._receive.receive()]
+        while len(batch) < limit:
+            try:
+                batch.append(self._receive.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+        return batch
+
     def statistics(self) -> MailboxStatistics:
         """A snapshot of this mailbox."""
         return _statistics(self._name, self._receive.statistics())

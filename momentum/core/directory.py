@@ -49,13 +49,8 @@ async def serve_directory(
 ) -> NoReturn:
     """Answer lookups in batches until cancelled; a store failure fails the whole batch."""
     task_status.started()
-    async for first in mailbox:
-        batch = [first]
-        while len(batch) < BATCH:
-            try:
-                batch.append(mailbox.receive_nowait())
-            except trio.WouldBlock:
-                break
+    while True:
+        batch = await mailbox.receive_batch(BATCH)
         try:
             users = await store.get_users([lookup.user_id for lookup in batch])
         except StorageError as exc:
@@ -66,4 +61,3 @@ async def serve_directory(
             continue
         for lookup in batch:
             lookup.reply.send(users.get(lookup.user_id))
-    raise RuntimeError("the directory's mailbox was closed")

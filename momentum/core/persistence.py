@@ -104,13 +104,8 @@ async def serve_persistence(
 ) -> NoReturn:
     """Write batches of messages and acks until cancelled."""
     task_status.started()
-    async for first in mailbox:
-        batch = [first]
-        while len(batch) < BATCH:
-            try:
-                batch.append(mailbox.receive_nowait())
-            except trio.WouldBlock:
-                break
+    while True:
+        batch = await mailbox.receive_batch(BATCH)
         if backlog is not None:
             backlog.progressed()
         await _save(store, [m for m in batch if isinstance(m, Persist)], on_error)
@@ -120,7 +115,6 @@ async def serve_persistence(
                 barrier.done.set()
             if barrier.reply is not None:
                 barrier.reply.send(None)
-    raise RuntimeError("the persistence mailbox was closed")
 
 
 async def _save(store: Store, persists: list[Persist], on_error: Callable[[], None]) -> None:

@@ -40,6 +40,7 @@ from ._types import (
     check_limit,
     email_key,
     history_cursor,
+    user_from_new,
     username_key,
     utc,
 )
@@ -121,7 +122,7 @@ class PostgresStore:
         return users[0]
 
     async def create_users(self, new: Sequence[NewUser]) -> list[User]:
-        users = [_user_from_new(n) for n in new]
+        users = [user_from_new(n) for n in new]
         if users:
             await self._call(_aio_insert_many, [_row(u) for u in users])
         return users
@@ -345,18 +346,6 @@ def _user_exists(exc: Any) -> Exception:
     if field is None:
         return StorageError(f"postgresql: {exc}")
     return UserExists(field)
-
-
-def _user_from_new(new: NewUser) -> User:
-    return User(
-        id=uuid.uuid4(),
-        email=email_key(new.email),
-        username=new.username,
-        password_hash=new.password_hash,
-        is_active=new.is_active,
-        is_admin=new.is_admin,
-        created_at=datetime.now(UTC),
-    )
 
 
 def _row(user: User) -> tuple[object, ...]:

@@ -38,6 +38,19 @@ def email_key(email: str) -> str:
     return email.strip().lower()
 
 
+def user_from_new(new: NewUser) -> User:
+    """The user a `NewUser` becomes: a fresh id, the email lowercased, created now."""
+    return User(
+        id=uuid.uuid4(),
+        email=email_key(new.email),
+        username=new.username,
+        password_hash=new.password_hash,
+        is_active=new.is_active,
+        is_admin=new.is_admin,
+        created_at=datetime.now(UTC),
+    )
+
+
 def username_key(username: str) -> str:
     """Usernames are unique and found regardless of case."""
     return username.casefold()

@@ -245,3 +245,22 @@ def test_refs_are_typed_and_named() -> None:
     ref, inbox = open_mailbox[int]("typed", 1)
     assert repr(ref) == "<ActorRef 'typed'>"
     assert inbox.name == "typed"
+
+
+async def test_receive_batch_waits_for_one_then_takes_what_is_waiting() -> None:
+    with trio.fail_after(5):
+        ref, inbox = open_mailbox[int]("batch", 10)
+        async with trio.open_nursery() as nursery:
+
+            async def send_later() -> None:
+                await trio.sleep(0)
+                for n in range(5):
+                    ref.cast_nowait(n)
+
+            nursery.start_soon(send_later)
+            assert await inbox.receive_batch(3) == [0, 1, 2]  # at most the limit
+        assert await inbox.receive_batch(10) == [3, 4]  # no waiting for more
+        ref.cast_nowait(5)
+        inbox.close()
+        with pytest.raises(trio.ClosedResourceError):
+            await inbox.receive_batch(10)
