@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 import trio
+import trio.lowlevel
 import trio.testing
 
 from actors import (
@@ -253,7 +254,7 @@ async def test_receive_batch_waits_for_one_then_takes_what_is_waiting() -> None:
         async with trio.open_nursery() as nursery:
 
             async def send_later() -> None:
-                await trio.sleep(0)
+                await trio.lowlevel.checkpoint()
                 for n in range(5):
                     ref.cast_nowait(n)
 
