@@ -256,6 +256,7 @@ def _handlers(
         wall_clock=codec.now,
         accepting=lambda: state.accepting,
         on_refused=services.metrics.handshake_refused,
+        on_closed=services.metrics.connection_closed,
     )
     hconfig = HypercornConfig.from_mapping(
         {k: v for k, v in settings.hypercorn.items() if k not in {"bind", "workers"}}

@@ -15,6 +15,7 @@ class Counters:
         "_samples",
         "connections_opened",
         "deliveries",
+        "deliveries_by_type",
         "drops",
         "messages_in",
         "peak_connections",
@@ -26,6 +27,7 @@ class Counters:
         self.peak_connections = 0
         self.messages_in: collections.Counter[str] = collections.Counter()
         self.deliveries = 0  # frames handed to connections
+        self.deliveries_by_type: collections.Counter[str] = collections.Counter()
         self.drops: collections.Counter[str] = collections.Counter()
         self.presence_frames = 0
         self._samples: collections.deque[tuple[float, int, int]] = collections.deque()
@@ -54,6 +56,7 @@ class Counters:
             "messages_received": self.messages_in.total(),
             "messages_by_type": dict(self.messages_in),
             "deliveries": self.deliveries,
+            "deliveries_by_type": dict(self.deliveries_by_type),
             "drops": dict(self.drops),
             "presence_frames": self.presence_frames,
             "messages_per_second": round(rate_in, 2),

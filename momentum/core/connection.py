@@ -77,6 +77,7 @@ class ConnectionContext:
     wall_clock: Callable[[], float]
     accepting: Callable[[], bool]
     on_refused: Callable[[str], None] = lambda code: None
+    on_closed: Callable[[int], None] = lambda code: None
 
 
 async def serve_connection(
@@ -256,6 +257,8 @@ async def _close(
     if graceful and ws.closed is None:
         with trio.move_on_after(ctx.config.close_timeout):
             await ws.aclose(session.close_code or CloseCode.NORMAL, session.close_reason or None)
+    peer = ws.closed.code if ws.closed is not None else CloseCode.NORMAL
+    ctx.on_closed(session.close_code or peer)
 
 
 def _only_cancelled(exc: BaseException) -> bool:

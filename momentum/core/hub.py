@@ -175,6 +175,7 @@ class Hub:
         self.counters.messages_in[msg.message_type] += 1
         topic = BROADCAST if msg.to_user_id is None else user_topic(msg.to_user_id)
         delivered = self.broker.publish(topic, text_frame(msg.envelope)) or 0
+        self.counters.deliveries_by_type[msg.message_type] += delivered
         self.config.observe_latency(trio.current_time() - msg.received_at)
         if msg.to_user_id is None:
             self._answer(msg, Delivery(delivered, stored=False))
@@ -212,7 +213,8 @@ class Hub:
                 {"ref_id": msg.message_id, "delivered": delivery.delivered, "stored": False},
                 to_user_id=msg.sender.user_id,
             )
-            self._buffer(msg.sender, text_frame(ack))
+            if self._buffer(msg.sender, text_frame(ack)):
+                self.counters.deliveries_by_type["ack"] += 1
 
     def deliver_local(self, topic: str, frame: bytes) -> int:
         """Hand `frame` to every local connection of `topic`; close the ones that cannot keep up."""
@@ -280,7 +282,8 @@ class Hub:
         if self.presence:
             for envelope in self.presence.flush():
                 self.counters.presence_frames += 1
-                self.broker.publish(BROADCAST, text_frame(envelope))
+                delivered = self.broker.publish(BROADCAST, text_frame(envelope)) or 0
+                self.counters.deliveries_by_type["presence"] += delivered
 
     def sweep(self, idle_before: float) -> int:
         for gone in [s for s in self.sessions.values() if s.finished]:

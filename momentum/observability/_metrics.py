@@ -46,6 +46,14 @@ class _HubCollector(Collector):
         yield CounterMetricFamily(
             "momentum_deliveries", "Frames handed to connections.", value=s["deliveries"]
         )
+        out = CounterMetricFamily(
+            "momentum_messages_delivered",
+            "Frames the hub handed to connections, by message type (presence: user_joined/left).",
+            labels=["type"],
+        )
+        for kind, count in s["deliveries_by_type"].items():
+            out.add_metric([kind], count)
+        yield out
         drops = CounterMetricFamily(
             "momentum_drops", "Messages or connections dropped.", labels=["reason"]
         )
@@ -81,6 +89,12 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.closes = Counter(
+            "momentum_connection_closes",
+            "WebSocket connections closed, by close code (the server's, or the peer's).",
+            ["code"],
+            registry=self.registry,
+        )
         self.storage_errors = Counter(
             "momentum_storage_errors", "Failed storage operations.", registry=self.registry
         )
@@ -90,6 +104,9 @@ class Metrics:
 
     def handshake_refused(self, reason: str) -> None:
         self.handshake_failures.labels(reason).inc()
+
+    def connection_closed(self, code: int) -> None:
+        self.closes.labels(str(code)).inc()
 
     def observe_latency(self, seconds: float) -> None:
         self.delivery_latency.observe(seconds)

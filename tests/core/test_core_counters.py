@@ -90,6 +90,7 @@ def test_snapshot() -> None:
     counters.messages_in["text"] += 2
     counters.messages_in["ping"] += 1
     counters.deliveries += 1
+    counters.deliveries_by_type["text"] += 1
     counters.sample(3.0)
     assert counters.snapshot() == {
         "connections_opened": 3,
@@ -97,6 +98,7 @@ def test_snapshot() -> None:
         "messages_received": 3,
         "messages_by_type": {"text": 2, "ping": 1},
         "deliveries": 1,
+        "deliveries_by_type": {"text": 1},
         "drops": {"slow_consumer": 1},
         "presence_frames": 4,
         "messages_per_second": 1.0,
