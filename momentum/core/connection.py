@@ -87,7 +87,7 @@ async def serve_connection(
     wire = WireStream(stream, head.raw, max_frames=ctx.config.outbox_size)
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(partial(wire.serve_writer, send_deadline=ctx.config.send_timeout))
+            wire.write_on_demand(nursery.start_soon, send_deadline=ctx.config.send_timeout)
             session, ws, expires_at = await _handshake(nursery, wire, head, ctx)
             del head  # not needed past the handshake; the connection may live for days
             if session is not None and ws is not None:

@@ -401,3 +401,32 @@ async def test_socket_and_send_eof_go_to_the_underlying_stream() -> None:
             assert wire.socket.family == socket.AF_UNIX
             await wire.send_eof()
             assert await peer.receive_some(10) == b""
+
+
+async def test_write_on_demand_starts_a_writer_only_while_bytes_wait() -> None:
+    with trio.fail_after(TEST_DEADLINE):
+        async with open_pair() as (wire, peer), trio.open_nursery() as nursery:
+            wire.write_on_demand(nursery.start_soon, send_deadline=SEND_DEADLINE)
+            baseline = len(nursery.child_tasks)
+            assert wire.send_frame_nowait(b"small")  # the socket takes it: no task
+            assert len(nursery.child_tasks) == baseline
+            assert wire.send_frame_nowait(BIG)  # only part fits: a writer starts
+            assert wire.send_frame_nowait(b"tail")
+            await trio.testing.wait_all_tasks_blocked()
+            assert len(nursery.child_tasks) == baseline + 1
+            expected = b"small" + BIG + b"tail"
+            assert await read_exactly(peer, len(expected)) == expected
+            await trio.testing.wait_all_tasks_blocked()
+            assert len(nursery.child_tasks) == baseline  # written: the writer is gone
+            assert wire.backlog == 0
+
+
+async def test_write_on_demand_with_its_nursery_gone_breaks_the_stream() -> None:
+    with trio.fail_after(TEST_DEADLINE):
+        async with open_pair() as (wire, _peer):
+            async with trio.open_nursery() as nursery:
+                wire.write_on_demand(nursery.start_soon, send_deadline=SEND_DEADLINE)
+            assert wire.send_frame_nowait(BIG)  # part written, the rest cannot be
+            with pytest.raises(trio.BrokenResourceError):
+                await wire.send_all(b"control")
+            assert not wire.send_frame_nowait(b"more")
