@@ -9,6 +9,8 @@ envelope to this client only; the connection stays open, except for a sustained 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import trio
@@ -81,17 +83,28 @@ async def _handle_text(session: Session, text: str, routes: Routes, now: float) 
             if session.held is None:
                 session.send_or_close(text_frame(pong))
             else:  # replaying stored messages: the pong comes after them, like live traffic
-                await routes.hub.cast(SendTo(session, text_frame(pong)))
+                with _held_back(session):
+                    await routes.hub.cast(SendTo(session, text_frame(pong)))
         case MessageType.ACK:
-            await _acknowledge(session, inbound, routes)
+            with _held_back(session):
+                await _acknowledge(session, inbound, routes)
         case _:
-            session.held_back = True
-            try:
+            with _held_back(session):
                 if inbound.to_user_id is not None:  # durable: wait while the store is behind
                     await routes.backlog.wait_for_room()
                 await routes.hub.cast(_publish(session, inbound, now))
-            finally:
-                session.held_back = False
+
+
+@contextlib.contextmanager
+def _held_back(session: Session) -> Iterator[None]:
+    """The reader waits on the server (a full mailbox, the store behind): not the client's
+    fault, and meanwhile its pongs go unread (see the heartbeat)."""
+    session.holds += 1
+    try:
+        yield
+    finally:
+        session.holds -= 1
+        session.last_held = trio.current_time()
 
 
 def _publish(session: Session, inbound: Inbound, now: float) -> Publish:

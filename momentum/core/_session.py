@@ -27,9 +27,10 @@ class Session:
         "finished",
         "flush_pending",
         "held",
-        "held_back",
+        "holds",
         "in_store",
         "last_activity",
+        "last_held",
         "scope",
         "user_id",
         "username",
@@ -56,14 +57,20 @@ class Session:
         self.close_reason = ""
         self.scope: trio.CancelScope | None = None
         self.finished = False  # the actor has ended (a lost Leave is swept by the janitor)
-        #: its reader waits on the server (hub or store back-pressure): while it does,
-        #: trio-websocket reads no frames, pongs included, so a missing pong proves nothing
-        self.held_back = False
+        #: how many waits on the server (hub or store back-pressure) its reader is in, and
+        #: when the last one ended: while the reader waits, trio-websocket reads no frames,
+        #: pongs included, so a pong missing meanwhile proves nothing
+        self.holds = 0
+        self.last_held = -1.0
         self.flush_pending = False  # the hub buffered frames for it in the current batch
         #: frames the hub holds back while stored messages are replayed (None: live)
         self.held: list[bytes] | None = []
         #: set once every message routed to the user before this connection joined is stored
         self.in_store = trio.Event()
+
+    def held_back_since(self, moment: float) -> bool:
+        """Has the reader waited on the server at any time since `moment`?"""
+        return self.holds > 0 or self.last_held >= moment
 
     def deliver(self, frame: bytes) -> bool:
         """Hand a pre-built frame to the connection; False if it must be closed (4009)."""

@@ -47,6 +47,9 @@ _ids = itertools.count(1)
 _RESERVE_TIMEOUT = 5.0
 #: Stored messages read from the store at a time when a user connects.
 REPLAY_PAGE = 200
+#: How long a new connection waits for the store to catch up before it goes live without
+#: replaying (the stored messages stay pending for its next connection).
+BARRIER_WAIT = 5.0
 _SILENT_CLOSES = frozenset({1002, 1007})
 _REJECT_HEADERS = [(b"Content-Type", b"application/json"), (b"Connection", b"close")]
 
@@ -209,7 +212,11 @@ async def _replay(session: Session, store: Store) -> None:
     at-least-once, and ids let clients drop duplicates. The replay ends with the queue
     drained, so that the held frames find room.
     """
-    await session.in_store.wait()
+    with trio.move_on_after(BARRIER_WAIT) as waited:
+        await session.in_store.wait()
+    if waited.cancelled_caught:  # the store is far behind or down: go live without waiting
+        log.warning("stored messages for %s not replayed now: the store is behind", session.user_id)
+        return
     wire, after = session.wire, 0
     while True:
         try:
@@ -300,13 +307,14 @@ async def _heartbeat(
         if trio.current_time() >= expires_at:
             session.request_close(CloseCode.TOKEN_EXPIRED, "token expired")
             return
+        pinged = trio.current_time()
         with trio.move_on_after(config.pong_timeout) as waiting:
             try:
                 await ws.ping()
             except trio_websocket.ConnectionClosed:
                 return
         if waiting.cancelled_caught:
-            if session.held_back:  # we are the slow side: its pong may be waiting unread
+            if session.held_back_since(pinged):  # we were the slow side: its pong may wait
                 continue
             session.request_close(CloseCode.STALE, "no pong within the timeout")
             return

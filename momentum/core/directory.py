@@ -53,11 +53,14 @@ async def serve_directory(
         batch = await mailbox.receive_batch(BATCH)
         try:
             users = await store.get_users([lookup.user_id for lookup in batch])
-        except StorageError as exc:
+        except Exception as exc:
+            # A failed query (or a bug behind it) refuses these handshakes, and only them:
+            # the directory must not stop the process (the root is one-for-all).
             on_error()
-            log.warning("user lookup failed for %d handshake(s): %s", len(batch), exc)
+            log.warning("user lookup failed for %d handshake(s): %r", len(batch), exc)
+            failure = exc if isinstance(exc, StorageError) else StorageError(repr(exc))
             for lookup in batch:
-                lookup.reply.fail(exc)
+                lookup.reply.fail(failure)
             continue
         for lookup in batch:
             lookup.reply.send(users.get(lookup.user_id))

@@ -12,6 +12,7 @@ escalates to the root supervisor, which stops the process (one-for-all).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import uuid
@@ -98,7 +99,10 @@ class Hub:
         self.counters = Counters()
         self.errors = 0
         self.broker = config.broker_factory(self.deliver_local)
-        self._dirty: list[Session] = []  # sessions with frames buffered in this batch
+        self._dirty: list[Session] = []
+        self._barriers: collections.deque[Session] = (
+            collections.deque()
+        )  # sessions with frames buffered in this batch
 
     # -- admission ----------------------------------------------------------------------------
 
@@ -148,10 +152,9 @@ class Hub:
             self.broker.subscribe(user_topic(session.user_id))
             self.presence.joined(session.user_id, session.username)
         mine[session.conn_id] = session
-        try:  # the replay must wait for messages routed here while the user was offline
-            self.persistence.cast_nowait(Barrier(done=session.in_store))
-        except ActorError:
-            session.in_store.set()  # best effort: the next connection gets what this misses
+        # The replay must wait for the messages routed here while the user was offline.
+        self._barriers.append(session)
+        self._send_barriers()
         self.counters.connections_opened += 1
         self.counters.peak_connections = max(self.counters.peak_connections, len(self.sessions))
 
@@ -256,11 +259,28 @@ class Hub:
         return accepted
 
     def flush(self) -> None:
-        """End of a batch: one write per connection that got frames."""
+        """End of a batch: one write per connection that got frames; overdue bookkeeping."""
         for session in self._dirty:
             session.flush_pending = False
             session.wire.flush_nowait()
         self._dirty.clear()
+        if self._barriers:
+            self._send_barriers()
+        if self.reservations:
+            self._expire(trio.current_time())
+
+    def _send_barriers(self) -> None:
+        """Hand the persistence actor the barriers of joined sessions, in join order; what
+        does not fit now (its mailbox is full) is tried again after the next batch."""
+        while self._barriers:
+            session = self._barriers[0]
+            try:
+                self.persistence.cast_nowait(Barrier(done=session.in_store))
+            except MailboxFull:
+                return
+            except ActorError:  # the persistence actor is gone: the process is stopping
+                session.in_store.set()
+            self._barriers.popleft()
 
     def replay_done(self, session: Session) -> None:
         """Stored messages are out: release the live frames held meanwhile, then go live."""

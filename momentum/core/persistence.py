@@ -29,7 +29,7 @@ import trio
 from actors import ActorRef, Mailbox, Reply
 
 from ..protocol import ErrorCode, MessageType, encode_envelope, encode_error, text_frame
-from ..storage import NewMessage, StorageError, Store
+from ..storage import NewMessage, Store
 from ._messages import Delivery
 from ._session import Session
 
@@ -90,8 +90,11 @@ class Backlog:
             await self._lot.park()
 
     def progressed(self) -> None:
-        """The actor took a batch: let the waiting senders look again."""
-        self._lot.unpark_all()
+        """The actor took a batch: wake as many waiting senders as there is room for (all of
+        them at once would overshoot the mailbox and get their messages refused)."""
+        room = self._high_water - self._ref.statistics().depth
+        if room > 0:
+            self._lot.unpark(count=room)
 
 
 async def serve_persistence(
@@ -123,9 +126,9 @@ async def _save(store: Store, persists: list[Persist], on_error: Callable[[], No
     try:
         await store.save_messages([p.message for p in persists])
         stored = True
-    except StorageError as exc:
+    except Exception as exc:  # StorageError, or a bug: the senders hear of it either way
         on_error()
-        log.warning("could not store %d message(s): %s", len(persists), exc)
+        log.warning("could not store %d message(s): %r", len(persists), exc)
         stored = False
     for persist in persists:
         if persist.reply is not None:
@@ -160,6 +163,6 @@ async def _acknowledge(store: Store, acks: list[Acknowledge], on_error: Callable
     for recipient_id, ids in by_recipient.items():
         try:
             await store.ack_messages(recipient_id, ids)
-        except StorageError as exc:
+        except Exception as exc:  # the messages stay pending and come again: at-least-once
             on_error()
-            log.warning("could not record %d ack(s): %s", len(ids), exc)
+            log.warning("could not record %d ack(s): %r", len(ids), exc)

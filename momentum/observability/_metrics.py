@@ -15,7 +15,11 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ..protocol import CloseCode
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+_KNOWN_CLOSES = frozenset(int(code) for code in CloseCode) | {1002, 1006}
 
 _LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 
@@ -106,7 +110,8 @@ class Metrics:
         self.handshake_failures.labels(reason).inc()
 
     def connection_closed(self, code: int) -> None:
-        self.closes.labels(str(code)).inc()
+        # Peers choose their own codes: the label keeps the ones Momentum defines or uses.
+        self.closes.labels(str(code) if code in _KNOWN_CLOSES else "other").inc()
 
     def observe_latency(self, seconds: float) -> None:
         self.delivery_latency.observe(seconds)

@@ -294,14 +294,16 @@ def _execute_atomically(
 
 @contextmanager
 def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK when the body raises."""
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK when the body or the COMMIT itself raises (an
+    open transaction left behind would swallow every later autocommit statement)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def _user_exists(exc: sqlite3.IntegrityError) -> Exception:

@@ -24,6 +24,9 @@ from typing import Any
 import trio
 
 _WRITEV_BATCH = 64
+#: A server's close frame starts with FIN + opcode 8 (control frames are never fragmented);
+#: nothing else trio-websocket writes does (an HTTP response starts with "H", 0x48).
+_CLOSE_FRAME_START = b"\x88"
 
 
 class WireStream(trio.abc.HalfCloseableStream):
@@ -144,6 +147,8 @@ class WireStream(trio.abc.HalfCloseableStream):
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         self._check_open()
+        if data[:1] == _CLOSE_FRAME_START:  # no data frame may follow a close frame
+            self.stop_data()
         if not self._queue:
             written = self._write_now(data)
             self._check_open()
@@ -175,6 +180,7 @@ class WireStream(trio.abc.HalfCloseableStream):
         await self._stream.send_eof()
 
     async def aclose(self) -> None:
+        self._spawn = None  # closing: no writer task any more (its nursery may be gone)
         if self._state is None and self.last_words is not None:
             parting = self.last_words()
             if parting:  # best effort and without waiting: the stream is closing

@@ -183,3 +183,33 @@ async def test_crash_is_logged_with_the_connection_name(
         await server.wait_connections(0)
     names = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("socket-" in name for name in names), names
+
+
+async def test_a_server_stopped_past_its_drain_still_closes_connections_1001(
+    tmp_path: Path,
+) -> None:
+    from momentum.server import serve
+
+    from ._live import FAST_HASHER, settings_for
+
+    settings = settings_for(f"sqlite:///{tmp_path}/m.db")
+    with trio.fail_after(20):
+        async with trio.open_nursery() as outer:
+            scope = trio.CancelScope()
+
+            async def run(task_status: trio.TaskStatus[Any]) -> None:
+                with scope:  # cancelled from outside: no drain, no close handshake
+                    await serve(
+                        settings,
+                        shutdown_trigger=trio.sleep_forever,
+                        hasher=FAST_HASHER,
+                        task_status=task_status,
+                    )
+
+            running = await outer.start(run)
+            live = LiveServer(running)
+            user = await live.create_user()
+            async with live.connect(user) as client:
+                await client.roundtrip()
+                scope.cancel()
+                assert await client.wait_closed() == 1001

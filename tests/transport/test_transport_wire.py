@@ -430,3 +430,25 @@ async def test_write_on_demand_with_its_nursery_gone_breaks_the_stream() -> None
             with pytest.raises(trio.BrokenResourceError):
                 await wire.send_all(b"control")
             assert not wire.send_frame_nowait(b"more")
+
+
+async def test_no_data_frame_follows_a_close_frame() -> None:
+    with trio.fail_after(TEST_DEADLINE):
+        async with open_pair() as (wire, peer):
+            await wire.send_all(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")  # "H": not a close
+            assert wire.send_frame_nowait(b"\x81\x02hi")
+            await wire.send_all(b"\x88\x02\x03\xe8")  # the close frame
+            assert not wire.send_frame_nowait(b"\x81\x05after")
+            assert not wire.buffer_frame(b"\x81\x05after")
+            expected = b"HTTP/1.1 101 Switching Protocols\r\n\r\n\x81\x02hi\x88\x02\x03\xe8"
+            assert await read_exactly(peer, len(expected)) == expected
+
+
+async def test_last_words_are_written_after_the_writer_nursery_is_gone() -> None:
+    with trio.fail_after(TEST_DEADLINE):
+        async with open_pair() as (wire, peer):
+            async with trio.open_nursery() as nursery:
+                wire.write_on_demand(nursery.start_soon, send_deadline=SEND_DEADLINE)
+            wire.last_words = lambda: b"\x88\x02\x03\xe9"
+            await wire.aclose()
+            assert await read_to_eof(peer) == b"\x88\x02\x03\xe9"
