@@ -254,13 +254,14 @@ async def _close(
     """Tell the hub, then the close handshake. Stopped from outside, the actor's writer and
     trio-websocket's reader are being cancelled too: no handshake then, the close frame goes
     out without waiting when the socket closes (`_owed_close`)."""
-    try:
-        ctx.hub.cast_nowait(Leave(session))
-    except MailboxFull:
-        with trio.move_on_after(ctx.config.close_timeout):
-            await ctx.hub.cast(Leave(session))  # if this fails, the janitor sweeps it
-    except ActorError:
-        pass  # the hub is gone: the process is stopping
+    # A Leave that cannot get through (the hub's mailbox full for close_timeout, or the hub
+    # gone as the process stops) is not lost for good: the janitor sweeps finished sessions.
+    with contextlib.suppress(ActorError):
+        try:
+            ctx.hub.cast_nowait(Leave(session))
+        except MailboxFull:
+            with trio.move_on_after(ctx.config.close_timeout):
+                await ctx.hub.cast(Leave(session))
     if graceful and ws.closed is None:
         with trio.move_on_after(ctx.config.close_timeout):
             await ws.aclose(session.close_code or CloseCode.NORMAL, session.close_reason or None)

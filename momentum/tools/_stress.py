@@ -89,11 +89,11 @@ class StressRun:
             return float(self._settled), float(count)
         if plan.test_type == "throughput":
             return float(self.tally.sent), float(count * plan.messages)
-        elapsed = time.monotonic() - self._message_started if self._message_started else 0.0
+        elapsed = trio.current_time() - self._message_started if self._message_started else 0.0
         return min(elapsed, plan.duration), plan.duration
 
     async def run(self) -> None:
-        started = time.monotonic()
+        started = trio.current_time()
         async with trio.open_nursery() as nursery:
             for slot in self.slots:
                 nursery.start_soon(self._connection, slot)
@@ -101,16 +101,16 @@ class StressRun:
                 self._all_settled.set()
                 self._all_sent.set()
             await self._all_settled.wait()
-            self.connect_seconds = time.monotonic() - started
+            self.connect_seconds = trio.current_time() - started
             self.phase = "messages"
-            self._message_started = time.monotonic()
+            self._message_started = trio.current_time()
             self._start.set()
             await self._all_sent.wait()
             self.phase = "draining"
             with trio.move_on_after(self.plan.drain_timeout):
                 while not self.tally.settled(answers=self.plan.test_type != "storm"):  # noqa: ASYNC110
                     await trio.sleep(0.01)
-            self.message_seconds = time.monotonic() - self._message_started
+            self.message_seconds = trio.current_time() - self._message_started
             self.phase = "closing"
             self._release.set()
         self.phase = "done"
