@@ -96,7 +96,7 @@ class _Benchmark:
             await self.run(probe, err if progress else None)
 
     async def run(self, probe: Probe, console: Console | None) -> None:
-        started = time.monotonic()
+        started = trio.current_time()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._receive, probe, nursery.cancel_scope)
             if console is not None and console.is_terminal:
@@ -111,7 +111,7 @@ class _Benchmark:
                 await probe.flush_acks()
             probe.closing = True
             nursery.cancel_scope.cancel()
-        self.seconds = time.monotonic() - started
+        self.seconds = trio.current_time() - started
 
     async def _receive(self, probe: Probe, cancel_scope: trio.CancelScope) -> None:
         await probe.receive_forever()
