@@ -50,6 +50,7 @@ from ._messages import (
     Tick,
 )
 from ._presence import PresenceBatch
+from ._reservations import Reservations
 from ._session import Session
 from .persistence import Barrier, Persist, PersistenceMsg, notify_sender
 
@@ -90,9 +91,7 @@ class Hub:
         self.started_at = started_at
         self.sessions: dict[int, Session] = {}
         self.by_user: dict[uuid.UUID, dict[int, Session]] = {}
-        self.reservations: dict[int, tuple[uuid.UUID, float]] = {}  # number: (user, expiry)
-        self.reserved: dict[uuid.UUID, int] = {}
-        self._next_reservation = 0
+        self.reservations = Reservations(config.reservation_ttl)
         self.closing = False  # CloseAll was asked: shutting down
         self.disabled: dict[uuid.UUID, float] = {}  # users disabled (SetUserActive), until when
         self.presence = PresenceBatch()
@@ -111,31 +110,18 @@ class Hub:
             return Refusal("shutting_down", "the server is shutting down")
         if len(self.sessions) + len(self.reservations) >= self.config.max_connections:
             return Refusal("server_full", "the server has no room for more connections")
-        held = len(self.by_user.get(user_id, ())) + self.reserved.get(user_id, 0)
+        held = len(self.by_user.get(user_id, ())) + self.reservations.held_by(user_id)
         if held >= self.config.max_connections_per_user:
             limit = self.config.max_connections_per_user
             return Refusal("too_many_connections", f"at most {limit} connections per user")
-        self._next_reservation += 1
-        expiry = trio.current_time() + self.config.reservation_ttl
-        self.reservations[self._next_reservation] = (user_id, expiry)
-        self.reserved[user_id] = self.reserved.get(user_id, 0) + 1
-        return self._next_reservation
+        return self.reservations.take(user_id, now=trio.current_time())
 
     def release(self, reservation: int) -> None:
-        found = self.reservations.pop(reservation, None)
-        if found is None:
-            return
-        user_id = found[0]
-        left = self.reserved[user_id] - 1
-        if left:
-            self.reserved[user_id] = left
-        else:
-            del self.reserved[user_id]
+        self.reservations.give_back(reservation)
 
     def _expire(self, now: float) -> None:
         """Forget reservations nobody joined or released, and old disabled-user marks."""
-        for number in [n for n, (_, expiry) in self.reservations.items() if expiry < now]:
-            self.release(number)
+        self.reservations.expire(now)
         for user_id in [u for u, until in self.disabled.items() if until < now]:
             del self.disabled[user_id]
 
