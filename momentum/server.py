@@ -124,27 +124,23 @@ async def _run(
         "persistence", PERSIST_MAILBOX
     )
     directory_ref, directory_inbox = open_mailbox[DirectoryMsg]("directory", DIRECTORY_MAILBOX)
+    backlog = Backlog(persistence_ref, high_water=PERSIST_MAILBOX // 2)
     state = _State()
     services = Services(
         settings, store, codec, hasher, hub_ref, janitor_ref, metrics, lambda: state.accepting
     )
     app = create_app(services)
+    # Started in dependency order, each ready before the next; stopped in reverse, so the
+    # persistence actor is the last to go and writes what the others handed it.
+    children = [
+        actor_spec("persistence", _persistence_main(store, backlog, metrics), persistence_inbox),
+        actor_spec("directory", _directory_main(store, metrics), directory_inbox),
+        actor_spec("hub", _hub_main(settings, metrics, hub_ref, persistence_ref), hub_inbox),
+        actor_spec("janitor", _janitor_main(settings, hub_ref, store), janitor_inbox),
+    ]
     async with open_supervisor("root", strategy=Strategy.ONE_FOR_ALL, max_restarts=0) as root:
-        # Started in dependency order; stopped in reverse, so the persistence actor is the
-        # last to go and writes what the others handed it.
-        backlog = Backlog(persistence_ref, high_water=PERSIST_MAILBOX // 2)
-        run_persistence = partial(
-            serve_persistence, store=store, backlog=backlog, on_error=metrics.storage_errors.inc
-        )
-        await root.start(actor_spec("persistence", run_persistence, persistence_inbox))
-        run_directory = partial(serve_directory, store=store, on_error=metrics.storage_errors.inc)
-        await root.start(actor_spec("directory", run_directory, directory_inbox))
-        await root.start(
-            actor_spec("hub", _hub_main(settings, metrics, hub_ref, persistence_ref), hub_inbox)
-        )
-        await root.start(
-            actor_spec("janitor", _janitor_main(settings, hub_ref, store), janitor_inbox)
-        )
+        for spec in children:
+            await root.start(spec)
         connections: Supervisor = await root.start(ChildSpec("connections", _serve_connections))
         await root.start(ChildSpec("http", partial(_serve_lifespan, app)))
         on_websocket, on_http = _handlers(
@@ -173,6 +169,18 @@ async def _run(
         task_status.started(Running(port, services))
         await shutdown_trigger()
         await _drain(root, listener, hub_ref, persistence_ref, state, settings.drain_timeout)
+
+
+def _persistence_main(
+    store: Store, backlog: Backlog, metrics: Metrics
+) -> ActorMain[PersistenceMsg]:
+    return partial(
+        serve_persistence, store=store, backlog=backlog, on_error=metrics.storage_errors.inc
+    )
+
+
+def _directory_main(store: Store, metrics: Metrics) -> ActorMain[DirectoryMsg]:
+    return partial(serve_directory, store=store, on_error=metrics.storage_errors.inc)
 
 
 def _hub_main(
