@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
 from quart import current_app, request
 
-from actors import ActorError
+from actors import ActorError, ActorRef, Reply
 
 from ..protocol import ErrorCode
 from ..storage import User
 from ._errors import ApiError
-from ._services import Services
+from ._services import ACTOR_CALL_TIMEOUT, Services
 
 T = TypeVar("T")
+M = TypeVar("M")
 
 
 def services() -> Services:
@@ -56,8 +58,19 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
-def actor_unavailable(exc: ActorError) -> ApiError:
-    return ApiError(503, ErrorCode.UNAVAILABLE, f"the server is busy or stopping ({exc})")
+async def ask(
+    ref: ActorRef[M],
+    build: Callable[[Reply[T]], M],
+    *,
+    timeout: float = ACTOR_CALL_TIMEOUT,  # noqa: ASYNC109 - passed on to ActorRef.call
+) -> T:
+    """`ref.call(build)` for a request handler: an actor that cannot answer is a 503."""
+    try:
+        return await ref.call(build, timeout=timeout)
+    except ActorError as exc:
+        raise ApiError(
+            503, ErrorCode.UNAVAILABLE, f"the server is busy or stopping ({exc})"
+        ) from None
 
 
 def store_unavailable() -> ApiError:

@@ -12,8 +12,8 @@ from ..core import GetStats
 from ..observability import CONTENT_TYPE
 from ..storage import StorageError
 from ._auth import require_admin
-from ._common import services
-from ._errors import ApiError, json_response
+from ._common import ask, services
+from ._errors import json_response
 
 blueprint = Blueprint("ops", __name__)
 
@@ -44,8 +44,5 @@ async def metrics() -> Response:
     s = services()
     if s.settings.metrics_require_key:
         await require_admin(s)
-    try:
-        snapshot = await s.hub.call(GetStats, timeout=_PROBE_TIMEOUT)
-    except ActorError:
-        raise ApiError(503, "unavailable", "the hub did not answer") from None  # type: ignore[arg-type]
+    snapshot = await ask(s.hub, GetStats, timeout=_PROBE_TIMEOUT)
     return Response(s.metrics.render(snapshot), content_type=CONTENT_TYPE)

@@ -8,16 +8,13 @@ from typing import Any
 import trio
 from quart import Blueprint, Response
 
-from actors import ActorError
-
 from ..auth import PREFIX_PATTERN, TokenCodec, provisioned_users
 from ..core import SetUserActive
 from ..protocol import ErrorCode
 from ..storage import StorageError, User, UserExists
 from ._auth import require_admin
-from ._common import actor_unavailable, field, json_body, services, store_unavailable, user_json
+from ._common import ask, field, json_body, services, store_unavailable, user_json
 from ._errors import ApiError, json_response
-from ._services import ACTOR_CALL_TIMEOUT
 
 blueprint = Blueprint("users", __name__)
 
@@ -45,12 +42,7 @@ async def update_user(user_id: str) -> Response:
         raise ApiError(404, ErrorCode.NOT_FOUND, "no such user")
     closed = 0
     if is_active is not None:  # the hub closes a disabled user's connections, or forgets it
-        try:
-            closed = await s.hub.call(
-                lambda reply: SetUserActive(uid, is_active, reply), timeout=ACTOR_CALL_TIMEOUT
-            )
-        except ActorError as exc:
-            raise actor_unavailable(exc) from None
+        closed = await ask(s.hub, lambda reply: SetUserActive(uid, is_active, reply))
     return json_response({"user": user_json(user), "closed_connections": closed})
 
 

@@ -8,8 +8,6 @@ from typing import Any
 import trio
 from quart import Blueprint, Response
 
-from actors import ActorError
-
 from ..core import Delivery, GetOnline, GetStats, Publish, RunNow
 from ..protocol import (
     API_TYPES,
@@ -20,7 +18,7 @@ from ..protocol import (
     validate_fields,
 )
 from ._auth import authenticate, require_admin
-from ._common import actor_unavailable, json_body, services
+from ._common import ask, json_body, services
 from ._errors import ApiError, error_response, json_response
 from ._services import ACTOR_CALL_TIMEOUT
 
@@ -38,10 +36,7 @@ async def websocket_without_upgrade() -> Response:
 async def online() -> Response:
     s = services()
     await authenticate(s)
-    try:
-        users = await s.hub.call(GetOnline, timeout=ACTOR_CALL_TIMEOUT)
-    except ActorError as exc:
-        raise actor_unavailable(exc) from None
+    users = await ask(s.hub, GetOnline)
     listed = [
         {
             "id": str(u.user_id),
@@ -58,10 +53,7 @@ async def online() -> Response:
 async def stats() -> Response:
     s = services()
     await authenticate(s)
-    try:
-        snapshot = await s.hub.call(GetStats, timeout=ACTOR_CALL_TIMEOUT)
-    except ActorError as exc:
-        raise actor_unavailable(exc) from None
+    snapshot = await ask(s.hub, GetStats)
     return json_response(snapshot)
 
 
@@ -100,10 +92,7 @@ async def broadcast() -> Response:
 async def cleanup() -> Response:
     s = services()
     await require_admin(s)
-    try:
-        removed = await s.janitor.call(RunNow, timeout=ACTOR_CALL_TIMEOUT * 2)
-    except ActorError as exc:
-        raise actor_unavailable(exc) from None
+    removed = await ask(s.janitor, RunNow, timeout=ACTOR_CALL_TIMEOUT * 2)
     return json_response({"removed": removed})
 
 
@@ -132,13 +121,9 @@ async def _publish(
             413, ErrorCode.PAYLOAD_TOO_LARGE, "the message is larger than the frame limit"
         )
     received_at = trio.current_time()
-    try:
-        delivery: Delivery = await services().hub.call(
-            lambda reply: Publish(
-                message_id, kind.value, to_user_id, envelope, received_at, sender, reply=reply
-            ),
-            timeout=ACTOR_CALL_TIMEOUT,
-        )
-    except ActorError as exc:
-        raise actor_unavailable(exc) from None
-    return delivery
+    return await ask(
+        services().hub,
+        lambda reply: Publish(
+            message_id, kind.value, to_user_id, envelope, received_at, sender, reply=reply
+        ),
+    )
