@@ -9,15 +9,13 @@ MOMENTUM_TEST_PG_RESTART=1 (CI sets it; a shared laptop database is left alone).
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import trio
-import trio_asyncio
 
-from tests.storage.conftest import POSTGRES_ENV, pg_fetchval, with_query
+from tests.storage.conftest import POSTGRES_ENV, open_pg_schema
 
 from ._live import API_KEY, LiveServer, open_live_server, settings_for
 from .test_delivery import send_stored, texts_until_quiet
@@ -30,13 +28,8 @@ async def pg_url() -> AsyncIterator[str]:
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(f"PostgreSQL: set {POSTGRES_ENV} to run")
-    schema = f"srv_{uuid.uuid4().hex[:12]}"
-    async with trio_asyncio.open_loop():
-        await pg_fetchval(base, f'CREATE SCHEMA "{schema}"')
-        try:
-            yield with_query(base, search_path=schema, application_name=schema)
-        finally:
-            await pg_fetchval(base, f'DROP SCHEMA "{schema}" CASCADE')
+    async with open_pg_schema(base, "srv") as url:
+        yield url
 
 
 @pytest.fixture

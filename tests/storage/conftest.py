@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -59,8 +60,14 @@ async def store_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'momentum.db'}"
         return
-    base = os.environ[POSTGRES_ENV]
-    schema = f"test_{uuid.uuid4().hex[:12]}"
+    async with open_pg_schema(os.environ[POSTGRES_ENV], "test") as url:
+        yield url
+
+
+@asynccontextmanager
+async def open_pg_schema(base: str, prefix: str) -> AsyncIterator[str]:
+    """A URL whose connections see only a fresh schema of their own, dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     async with trio_asyncio.open_loop():
         await pg_fetchval(base, f'CREATE SCHEMA "{schema}"')
         try:
