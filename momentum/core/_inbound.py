@@ -78,7 +78,7 @@ async def _handle_text(session: Session, text: str, routes: Routes, now: float) 
     match inbound.type:
         case MessageType.PING:
             pong = encode_envelope(
-                MessageType.PONG, {}, message_id=inbound.id, to_user_id=session.user_id
+                MessageType.PONG, {}, message_id=inbound.ref_id, to_user_id=session.user_id
             )
             if session.held is None:
                 session.send_or_close(text_frame(pong))
@@ -117,6 +117,7 @@ def _publish(session: Session, inbound: Inbound, now: float) -> Publish:
     )
     return Publish(
         inbound.id,
+        inbound.ref_id,
         inbound.type.value,
         inbound.to_user_id,
         envelope,
@@ -138,7 +139,7 @@ async def _acknowledge(session: Session, inbound: Inbound, routes: Routes) -> No
             session,
             ErrorCode.INVALID_ENVELOPE,
             f"an ack needs data.ids: 1 to {MAX_ACK_IDS} message id strings",
-            inbound.id,
+            inbound.ref_id,
         )
         return
     await routes.persistence.cast(Acknowledge(session.user_id, tuple(ids)))

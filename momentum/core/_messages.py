@@ -55,10 +55,15 @@ class Leave:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """What became of a message: live deliveries, and whether it is stored (direct only)."""
+    """What became of a message: live deliveries, and whether it is stored (direct only).
+
+    `duplicate` means the store holds another message under this id (the same sender reused
+    the id for another recipient): nothing was stored for this one.
+    """
 
     delivered: int
     stored: bool
+    duplicate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,7 @@ class Publish:
     """
 
     message_id: str
+    ref_id: str  # the id the sender knows it by (its own choice, else `message_id`)
     message_type: str
     to_user_id: uuid.UUID | None
     envelope: bytes

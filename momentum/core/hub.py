@@ -27,7 +27,7 @@ import trio
 from actors import ActorError, ActorRef, Mailbox, MailboxFull
 
 from ..broker import BROADCAST, Broker, LocalBroker, user_topic
-from ..protocol import CloseCode, MessageType, encode_envelope, text_frame
+from ..protocol import CloseCode, ErrorCode, MessageType, encode_envelope, text_frame
 from ..storage import NewMessage
 from ._counters import Counters
 from ._messages import (
@@ -185,11 +185,15 @@ class Hub:
             now + timedelta(seconds=self.config.message_ttl),
         )
         try:
-            self.persistence.cast_nowait(Persist(stored, delivered, msg.sender, msg.reply))
+            self.persistence.cast_nowait(
+                Persist(stored, msg.ref_id, delivered, msg.sender, msg.reply)
+            )
         except ActorError:
             self.counters.drops["storage_busy"] += 1
             if msg.sender is not None:
-                notify_sender(msg.sender, msg.message_id, delivered, stored=False, busy=True)
+                notify_sender(
+                    msg.sender, msg.message_id, msg.ref_id, delivered, ErrorCode.STORAGE_BUSY
+                )
             if msg.reply is not None:
                 msg.reply.send(Delivery(delivered, stored=False))
 
@@ -199,7 +203,12 @@ class Hub:
         if msg.sender is not None:
             ack = encode_envelope(
                 MessageType.ACK,
-                {"ref_id": msg.message_id, "delivered": delivery.delivered, "stored": False},
+                {
+                    "ref_id": msg.ref_id,
+                    "message_id": msg.message_id,
+                    "delivered": delivery.delivered,
+                    "stored": False,
+                },
                 to_user_id=msg.sender.user_id,
             )
             if self._buffer(msg.sender, text_frame(ack)):

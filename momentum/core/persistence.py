@@ -45,6 +45,7 @@ class Persist:
     """cast (hub): store a direct message; then ack its sender (a session) or reply (HTTP)."""
 
     message: NewMessage
+    ref_id: str  # the id its sender knows it by
     delivered: int
     sender: Session | None = None
     reply: Reply[Delivery] | None = None
@@ -123,34 +124,55 @@ async def serve_persistence(
 async def _save(store: Store, persists: list[Persist], on_error: Callable[[], None]) -> None:
     if not persists:
         return
+    refused: frozenset[NewMessage] = frozenset()
+    failure: ErrorCode | None = None
     try:
-        await store.save_messages([p.message for p in persists])
-        stored = True
+        refused = await store.save_messages([p.message for p in persists])
     except Exception as exc:  # StorageError, or a bug: the senders hear of it either way
         on_error()
         log.warning("could not store %d message(s): %r", len(persists), exc)
-        stored = False
+        failure = ErrorCode.STORAGE_UNAVAILABLE
     for persist in persists:
+        error = failure
+        if error is None and refused and persist.message in refused:
+            error = ErrorCode.DUPLICATE_ID
         if persist.reply is not None:
-            persist.reply.send(Delivery(persist.delivered, stored))
+            duplicate = error is ErrorCode.DUPLICATE_ID
+            persist.reply.send(Delivery(persist.delivered, error is None, duplicate))
         if persist.sender is not None:
-            notify_sender(persist.sender, persist.message.id, persist.delivered, stored=stored)
+            message = persist.message
+            notify_sender(persist.sender, message.id, persist.ref_id, persist.delivered, error)
+
+
+_NOT_STORED_BECAUSE = {
+    ErrorCode.STORAGE_BUSY: "the store is busy",
+    ErrorCode.STORAGE_UNAVAILABLE: "the store failed",
+    ErrorCode.DUPLICATE_ID: "its id is already taken by another of your messages",
+}
 
 
 def notify_sender(
-    sender: Session, message_id: str, delivered: int, *, stored: bool, busy: bool = False
+    sender: Session,
+    message_id: str,
+    ref_id: str,
+    delivered: int,
+    error: ErrorCode | None = None,
 ) -> None:
-    """The sender's `ack`, and an `error` first when the message could not be stored."""
-    if not stored:
-        code = ErrorCode.STORAGE_BUSY if busy else ErrorCode.STORAGE_UNAVAILABLE
-        why = "the store is busy" if busy else "the store failed"
-        error = encode_error(
-            code, f"the message was not stored: {why}", ref_id=message_id, to_user_id=sender.user_id
+    """The sender's `ack` (stored unless `error`), after an `error` envelope if not stored."""
+    if error is not None:
+        why = _NOT_STORED_BECAUSE[error]
+        frame = encode_error(
+            error, f"the message was not stored: {why}", ref_id=ref_id, to_user_id=sender.user_id
         )
-        sender.send_or_close(text_frame(error))
+        sender.send_or_close(text_frame(frame))
     ack = encode_envelope(
         MessageType.ACK,
-        {"ref_id": message_id, "delivered": delivered, "stored": stored},
+        {
+            "ref_id": ref_id,
+            "message_id": message_id,
+            "delivered": delivered,
+            "stored": error is None,
+        },
         to_user_id=sender.user_id,
     )
     sender.send_or_close(text_frame(ack))

@@ -12,6 +12,7 @@ from ..core import Delivery, GetOnline, GetStats, Publish, RunNow
 from ..protocol import (
     API_TYPES,
     ErrorCode,
+    Inbound,
     MessageType,
     ProtocolError,
     encode_envelope,
@@ -68,10 +69,17 @@ async def send() -> Response:
     inbound = _validate(body, sender, allowed)
     if inbound.to_user_id is None:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "to_user_id is required (use /ws/broadcast)")
-    delivery = await _publish(inbound.id, inbound.type, inbound.data, sender, inbound.to_user_id)
-    return json_response(
-        {"id": inbound.id, "delivered": delivery.delivered, "stored": delivery.stored}
-    )
+    delivery = await _publish(inbound, sender, inbound.to_user_id)
+    if delivery.duplicate:
+        raise ApiError(
+            409,
+            ErrorCode.DUPLICATE_ID,
+            "the message was not stored: its id is already taken by another of your messages",
+        )
+    answer = {"id": inbound.id, "delivered": delivery.delivered, "stored": delivery.stored}
+    if inbound.client_id is not None:
+        answer["ref_id"] = inbound.client_id
+    return json_response(answer)
 
 
 @blueprint.post("/ws/broadcast")
@@ -84,7 +92,7 @@ async def broadcast() -> Response:
     inbound = _validate(body, sender, API_TYPES)
     if inbound.to_user_id is not None:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "a broadcast has no to_user_id (use /ws/send)")
-    delivery = await _publish(inbound.id, inbound.type, inbound.data, sender, None)
+    delivery = await _publish(inbound, sender, None)
     return json_response({"id": inbound.id, "recipients": delivery.delivered})
 
 
@@ -98,7 +106,7 @@ async def cleanup() -> Response:
 
 def _validate(
     body: dict[str, Any], sender: uuid.UUID | None, allowed: frozenset[MessageType]
-) -> Any:
+) -> Inbound:
     try:
         return validate_fields(body, sender=sender, allowed=allowed)
     except ProtocolError as exc:
@@ -106,15 +114,12 @@ def _validate(
 
 
 async def _publish(
-    message_id: str,
-    kind: MessageType,
-    data: dict[str, Any],
-    sender: uuid.UUID | None,
-    to_user_id: uuid.UUID | None,
+    inbound: Inbound, sender: uuid.UUID | None, to_user_id: uuid.UUID | None
 ) -> Delivery:
     """Route through the hub; a direct message's answer comes after it is stored."""
+    message_id, kind = inbound.id, inbound.type
     envelope = encode_envelope(
-        kind, data, message_id=message_id, from_user_id=sender, to_user_id=to_user_id
+        kind, inbound.data, message_id=message_id, from_user_id=sender, to_user_id=to_user_id
     )
     if len(envelope) > services().settings.max_message_size:
         raise ApiError(
@@ -124,6 +129,13 @@ async def _publish(
     return await ask(
         services().hub,
         lambda reply: Publish(
-            message_id, kind.value, to_user_id, envelope, received_at, sender, reply=reply
+            message_id,
+            inbound.ref_id,
+            kind.value,
+            to_user_id,
+            envelope,
+            received_at,
+            sender,
+            reply=reply,
         ),
     )

@@ -37,6 +37,7 @@ class ErrorCode(enum.StrEnum):
     INTERNAL = "internal_error"
     STORAGE_UNAVAILABLE = "storage_unavailable"
     STORAGE_BUSY = "storage_busy"
+    DUPLICATE_ID = "duplicate_id"
     # handshake and HTTP
     TOKEN_MISSING = "token_missing"
     TOKEN_INVALID = "token_invalid"

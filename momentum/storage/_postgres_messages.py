@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
-from ._types import NewMessage, StoredMessage, message_id, utc
+from ._types import NewMessage, Owners, StoredMessage, message_id, utc
 
 #: pg_advisory_xact_lock key serializing message inserts, so that seq order is
 #: commit order: a reader that has seen seq n never later finds a pending
@@ -29,8 +29,9 @@ INSERT = (
     " FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bytea[],"
     " $6::timestamptz[], $7::timestamptz[]) WITH ORDINALITY"
     " AS m(id, sender_id, recipient_id, message_type, envelope, created_at, expires_at, n)"
-    " ORDER BY n ON CONFLICT (id) DO NOTHING"
+    " ORDER BY n ON CONFLICT (id) DO NOTHING RETURNING id"
 )
+OWNERS = "SELECT id, sender_id, recipient_id FROM messages WHERE id = ANY($1::uuid[])"
 PENDING = (
     f"SELECT {_COLUMNS} FROM messages"
     " WHERE recipient_id = $1 AND acked_at IS NULL AND seq > $2 AND expires_at > $3"
@@ -82,6 +83,15 @@ def insert_arrays(messages: Sequence[NewMessage]) -> tuple[list[Any], ...]:
 def row_count(status: str) -> int:
     """The count of a command tag such as `UPDATE 3` or `DELETE 0`."""
     return int(status.rpartition(" ")[2])
+
+
+def owners(row: Any) -> Owners:
+    """Who a stored message (a row of `OWNERS`) is from and to."""
+    sender = row["sender_id"]
+    return (
+        None if sender is None else uuid.UUID(int=sender.int),
+        uuid.UUID(int=row["recipient_id"].int),
+    )
 
 
 def stored(row: Any) -> StoredMessage:

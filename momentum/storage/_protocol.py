@@ -64,11 +64,14 @@ class Store(Protocol):
         """Health probe: a cheap query; raises `StorageError` when the database is down."""
         ...
 
-    async def save_messages(self, messages: Sequence[NewMessage]) -> None:
-        """Store a batch in one transaction (all or none), `seq` following batch order.
+    async def save_messages(self, messages: Sequence[NewMessage]) -> frozenset[NewMessage]:
+        """Store a batch in one transaction (all or none), `seq` following batch order;
+        return the messages it refused.
 
-        An id that is already stored is skipped, not an error: saving again (or
-        a retry after a lost reply) never duplicates.
+        Saving a message whose id is stored already from the same sender to the same
+        recipient is a no-op, not an error: saving again (or a retry after a lost reply)
+        never duplicates. A message whose id is stored for another sender or recipient is
+        not stored: it is in the returned set, and nobody may be told it is stored.
         """
         ...
 

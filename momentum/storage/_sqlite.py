@@ -31,6 +31,8 @@ from ._types import (
     check_limit,
     email_key,
     history_cursor,
+    ids_to_verify,
+    refused_ids,
     user_from_new,
     username_key,
 )
@@ -152,11 +154,20 @@ class SqliteStore:
     async def check(self) -> None:
         await self._run(lambda c: c.execute("SELECT 1").fetchone())
 
-    async def save_messages(self, messages: Sequence[NewMessage]) -> None:
+    async def save_messages(self, messages: Sequence[NewMessage]) -> frozenset[NewMessage]:
         # Parameters are built here, in the event loop: the worker thread only runs SQL.
         statements = sql_messages.insert_many([sql_messages.insert_row(m) for m in messages])
-        if statements:
-            await self._run(partial(_execute_atomically, statements))
+        if not statements:
+            return frozenset()
+
+        def save(conn: sqlite3.Connection) -> frozenset[NewMessage]:
+            inserted = _insert_atomically(statements, conn)
+            verify = ids_to_verify(messages, inserted)
+            if not verify:
+                return frozenset()
+            return refused_ids(messages, verify, sql_messages.owners(conn, verify))
+
+        return await self._run(save)
 
     async def pending_messages(
         self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500
@@ -290,6 +301,17 @@ def _execute_atomically(
         return conn.execute(sql, params).rowcount
     with _transaction(conn):
         return sum(conn.execute(sql, params).rowcount for sql, params in statements)
+
+
+def _insert_atomically(
+    statements: list[tuple[str, list[object]]], conn: sqlite3.Connection
+) -> set[str]:
+    """Run the `INSERT … RETURNING id` statements all or none; the ids written."""
+    if len(statements) == 1:
+        sql, params = statements[0]
+        return {row[0] for row in conn.execute(sql, params)}
+    with _transaction(conn):
+        return {row[0] for sql, params in statements for row in conn.execute(sql, params)}
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import sqlite3
 import uuid
 from datetime import datetime
 
-from ._types import NewMessage, StoredMessage, message_id, utc
+from ._types import NewMessage, Owners, StoredMessage, message_id, utc
 
 _COLUMNS = "id, seq, sender_id, recipient_id, message_type, envelope, created_at"
 
@@ -36,9 +36,28 @@ def insert_many(rows: list[tuple[object, ...]]) -> list[tuple[str, list[object]]
     statements = []
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         chunk = rows[start : start + ROWS_PER_STATEMENT]
-        sql = _INSERT_HEAD + ", ".join([_ROW] * len(chunk)) + " ON CONFLICT (id) DO NOTHING"
+        sql = (
+            _INSERT_HEAD
+            + ", ".join([_ROW] * len(chunk))
+            + " ON CONFLICT (id) DO NOTHING RETURNING id"
+        )
         statements.append((sql, [value for row in chunk for value in row]))
     return statements
+
+
+def owners(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Owners]:
+    """Who each of the stored messages `ids` is from and to."""
+    found: dict[str, Owners] = {}
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        chunk = ids[start : start + IDS_PER_STATEMENT]
+        sql = (
+            "SELECT id, sender_id, recipient_id FROM messages"
+            f" WHERE id IN ({', '.join(['?'] * len(chunk))})"
+        )
+        for msg_id, sender, recipient in conn.execute(sql, chunk):
+            sender_id = None if sender is None else uuid.UUID(sender)
+            found[msg_id] = (sender_id, uuid.UUID(recipient))
+    return found
 
 
 def ack_many(now: str, recipient: str, ids: list[str]) -> list[tuple[str, list[object]]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -64,8 +65,9 @@ MAX_CONVERSATION_LIMIT = 200
 class NewMessage:
     """A direct message to store until its recipient acknowledges it.
 
-    `id` is the envelope's UUID string (saving an id that is already stored is a
-    no-op, so a retried save cannot duplicate); `sender_id` None means the system;
+    `id` is the envelope's UUID string (saving the same message again is a no-op, so a
+    retried save cannot duplicate; another message under a taken id is refused);
+    `sender_id` None means the system;
     `envelope` is the exact JSON bytes sent to clients; `created_at` and
     `expires_at` are timezone-aware (the message stays pending until `expires_at`).
     """
@@ -77,6 +79,30 @@ class NewMessage:
     envelope: bytes
     created_at: datetime
     expires_at: datetime
+
+
+#: Who a stored message is from and to: `(sender_id, recipient_id)`.
+Owners = tuple[uuid.UUID | None, uuid.UUID]
+
+
+def ids_to_verify(messages: Sequence[NewMessage], inserted: Collection[str]) -> list[str]:
+    """The ids of a saved batch whose rows may be another message's: the INSERT skipped
+    them (the id was taken) or the batch holds them more than once."""
+    counts = Counter(message_id(m.id) for m in messages)
+    return [i for i, n in counts.items() if n > 1 or i not in inserted]
+
+
+def refused_ids(
+    messages: Sequence[NewMessage], verified: Collection[str], owners: Mapping[str, Owners]
+) -> frozenset[NewMessage]:
+    """The messages whose id is among `verified` and whose stored row is not from their
+    sender to their recipient: they were not stored (a retry of the same message was)."""
+    return frozenset(
+        m
+        for m in messages
+        if (key := message_id(m.id)) in verified
+        and owners.get(key) != (m.sender_id, m.recipient_id)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,12 +27,14 @@ from momentum.protocol import (
     MessageType,
     ProtocolError,
     _envelope,
+    derive_message_id,
     encode_envelope,
     encode_error,
     new_message_id,
     parse_client_message,
     utc_timestamp,
 )
+from momentum.protocol._envelope import SYSTEM_ID_NAMESPACE
 
 ME = uuid.UUID("11111111-1111-4111-8111-111111111111")
 OTHER = uuid.UUID("22222222-2222-4222-8222-222222222222")
@@ -55,14 +57,33 @@ def refusal(message: dict[str, Any] | str, *, max_size: int = MAX_SIZE) -> Proto
 # -- happy paths -------------------------------------------------------------------------
 
 
-def test_client_id_is_kept() -> None:
+def test_a_client_id_is_kept_as_the_reference_and_scoped_to_its_sender() -> None:
     inbound = parse({"id": MSG_ID, "message_type": "text", "data": {"content": "hi"}})
-    assert inbound == Inbound(MSG_ID, MessageType.TEXT, {"content": "hi"}, None)
+    scoped = str(uuid.uuid5(ME, MSG_ID))
+    assert inbound == Inbound(scoped, MessageType.TEXT, {"content": "hi"}, None, MSG_ID)
+    assert inbound.ref_id == MSG_ID
+
+
+def test_the_same_client_id_from_two_senders_names_two_messages() -> None:
+    text = orjson.dumps({"id": MSG_ID, "message_type": "text"}).decode()
+    mine = parse_client_message(text, sender=ME, max_size=MAX_SIZE)
+    theirs = parse_client_message(text, sender=OTHER, max_size=MAX_SIZE)
+    again = parse_client_message(text, sender=ME, max_size=MAX_SIZE)
+    assert mine.id != theirs.id
+    assert mine.id == again.id  # a retry is the same message
+    assert mine.client_id == theirs.client_id == MSG_ID
+
+
+def test_the_systems_ids_have_their_own_namespace() -> None:
+    system = derive_message_id(None, MSG_ID)
+    assert system == str(uuid.uuid5(SYSTEM_ID_NAMESPACE, MSG_ID))
+    assert system != derive_message_id(ME, MSG_ID)
 
 
 def test_client_id_is_normalised_to_canonical_form() -> None:
     inbound = parse({"id": MSG_ID.upper(), "message_type": "ping"})
-    assert inbound.id == MSG_ID
+    assert inbound.client_id == MSG_ID
+    assert inbound.id == derive_message_id(ME, MSG_ID)
 
 
 def test_missing_id_gets_a_fresh_uuid4() -> None:
@@ -71,6 +92,7 @@ def test_missing_id_gets_a_fresh_uuid4() -> None:
     assert uuid.UUID(first.id).version == 4
     assert uuid.UUID(second.id).version == 4
     assert first.id != second.id
+    assert first.client_id is None and first.ref_id == first.id
 
 
 def test_direct_message_has_recipient() -> None:
@@ -346,6 +368,34 @@ def test_utc_timestamp_moves_with_the_millisecond(monkeypatch: pytest.MonkeyPatc
     assert timestamp() == "2024-01-01T00:01:00.000Z"
 
 
+def test_new_message_ids_come_from_the_os_csprng_not_a_seedable_prng(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Seeding Python's `random` must not make ids repeat: they come from os.urandom.
+    ids = _envelope._RandomIds()
+    drawn: list[int] = []
+
+    def urandom(n: int) -> bytes:
+        drawn.append(n)
+        return bytes(range(16)) * (n // 16)
+
+    monkeypatch.setattr("momentum.protocol._envelope.os.urandom", urandom)
+    first = ids()
+    assert uuid.UUID(first) == uuid.UUID(bytes=bytes(range(16)), version=4)
+    for _ in range(255):
+        ids()
+    assert drawn == [16 * 256]  # one system call per 256 ids
+    ids()
+    assert drawn == [16 * 256, 16 * 256]
+
+
+def test_a_forked_child_draws_fresh_ids() -> None:
+    ids = _envelope._RandomIds()
+    ids()
+    ids.reset()  # what os.register_at_fork runs in the child
+    assert ids._at == 0 and ids._pool == b""
+
+
 def test_new_message_id_is_a_canonical_uuid4() -> None:
     ids = {new_message_id() for _ in range(2000)}
     assert len(ids) == 2000
@@ -388,7 +438,10 @@ def test_parsed_message_round_trips_through_encoding() -> None:
         to_user_id=inbound.to_user_id,
     )
     again = parse_client_message(raw.decode(), sender=ME, max_size=MAX_SIZE)
-    assert again == inbound
+    # Sent again as is, the server's id becomes the client's reference to a new message.
+    assert (again.type, again.data, again.to_user_id) == (inbound.type, {}, OTHER)
+    assert again.client_id == inbound.id
+    assert again.id == derive_message_id(ME, inbound.id)
 
 
 def test_multibyte_message_within_the_byte_budget_is_accepted() -> None:

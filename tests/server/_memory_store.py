@@ -23,10 +23,14 @@ class MemoryMessages:
         self.rows: dict[str, tuple[StoredMessage, datetime, datetime | None]] = {}
         self._seq = 0
 
-    async def save_messages(self, messages: Sequence[NewMessage]) -> None:
+    async def save_messages(self, messages: Sequence[NewMessage]) -> frozenset[NewMessage]:
         await trio.lowlevel.checkpoint()
+        refused: set[NewMessage] = set()
         for m in messages:
             if m.id in self.rows:
+                kept = self.rows[m.id][0]
+                if (kept.sender_id, kept.recipient_id) != (m.sender_id, m.recipient_id):
+                    refused.add(m)
                 continue
             self._seq += 1
             stored = StoredMessage(
@@ -39,6 +43,7 @@ class MemoryMessages:
                 m.created_at,
             )
             self.rows[m.id] = (stored, m.expires_at, None)
+        return frozenset(refused)
 
     async def pending_messages(
         self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500

@@ -22,7 +22,7 @@ from typing import Any
 import trio
 
 from momentum.auth import TokenCodec
-from momentum.storage import NewUser, StorageError, User, open_store
+from momentum.storage import NewMessage, NewUser, StorageError, User, open_store
 
 from ._live import SECRET, Client, LiveServer, custom_server, open_live_server, settings_for
 from ._memory_store import MemoryStore
@@ -154,7 +154,7 @@ async def test_expired_messages_are_not_delivered_and_are_purged(tmp_path: Path)
 
 
 class FailingStore(MemoryStore):
-    async def save_messages(self, messages: Any) -> None:
+    async def save_messages(self, messages: Any) -> frozenset[NewMessage]:
         await trio.lowlevel.checkpoint()
         raise StorageError("disk on fire")
 
@@ -238,9 +238,9 @@ async def test_messages_survive_kill_9(tmp_path: Path) -> None:
 class SlowStore(MemoryStore):
     """Commits take a while: a connection can arrive while its messages are being written."""
 
-    async def save_messages(self, messages: Any) -> None:
+    async def save_messages(self, messages: Any) -> frozenset[NewMessage]:
         await trio.sleep(0.3)
-        await super().save_messages(messages)
+        return await super().save_messages(messages)
 
 
 async def test_a_message_being_stored_when_its_recipient_connects_is_not_missed() -> None:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import trio
 
+from momentum.protocol import derive_message_id
 from momentum.storage import User
 
 from ._live import (
@@ -281,19 +282,25 @@ async def test_send_with_the_api_key_comes_from_the_system(
         async with server.connect(nia) as client:
             await server.wait_connections(1)
             for kind in ("notification", "system_message"):
-                message_id = str(uuid.uuid4())
+                client_id = str(uuid.uuid4())
+                message_id = derive_message_id(None, client_id)
                 reply = await http.post(
                     "/ws/send",
                     headers=KEY,
                     json={
-                        "id": message_id,
+                        "id": client_id,
                         "to_user_id": str(nia.id),
                         "message_type": kind,
                         "data": {"title": kind},
                     },
                 )
                 assert reply.status_code == 200, reply.text
-                assert reply.json() == {"id": message_id, "delivered": 1, "stored": True}
+                assert reply.json() == {
+                    "id": message_id,
+                    "ref_id": client_id,
+                    "delivered": 1,
+                    "stored": True,
+                }
                 got = await client.receive_type(kind)
                 assert got["id"] == message_id
                 assert got["from_user_id"] is None

@@ -86,6 +86,31 @@ async def test_times_are_stored_as_instants(store: Store) -> None:
         assert stored.created_at.utcoffset() == timedelta(0)
 
 
+async def test_another_message_under_a_taken_id_is_refused_not_claimed_stored(
+    store: Store,
+) -> None:
+    # Whoever stored an id first keeps it; a save of another message under the same id
+    # (another sender, or another recipient) reports that id as refused, in the same batch
+    # or a later one, and never replaces or hides the first.
+    with trio.fail_after(TIMEOUT):
+        first = message(ALICE, sender=BOB, text="bob's")
+        assert await store.save_messages([first]) == frozenset()
+        from_carol = message(ALICE, sender=CAROL, text="carol's", message_id=first.id)
+        to_carol = message(CAROL, sender=BOB, text="to carol", message_id=first.id)
+        fresh = message(ALICE, sender=CAROL)
+        refused = await store.save_messages([from_carol, fresh, to_carol])
+        assert refused == {from_carol, to_carol}
+        assert ids(await store.pending_messages(ALICE)) == [first.id, fresh.id]
+        (kept, _) = await store.pending_messages(ALICE)
+        assert b"bob's" in kept.envelope
+        assert await store.pending_messages(CAROL) == []
+        twin = message(BOB, sender=ALICE)
+        clash = message(CAROL, sender=ALICE, message_id=twin.id)
+        assert await store.save_messages([twin, clash]) == {clash}
+        assert ids(await store.pending_messages(BOB)) == [twin.id]
+        assert await store.pending_messages(CAROL) == []
+
+
 async def test_resaving_an_id_is_ignored(store: Store) -> None:
     with trio.fail_after(TIMEOUT):
         original = message(ALICE, text="original")
@@ -93,7 +118,7 @@ async def test_resaving_an_id_is_ignored(store: Store) -> None:
         (before,) = await store.pending_messages(ALICE)
         again = message(ALICE, text="changed", message_id=original.id.upper())
         other = message(ALICE)
-        await store.save_messages([again, other, other])
+        assert await store.save_messages([again, other, other]) == frozenset()
         pending = await store.pending_messages(ALICE)
         assert pending[0] == before
         assert ids(pending) == [original.id, other.id]
