@@ -1,4 +1,4 @@
-"""Settings: environment variables (the seed's names), `hypercorn.toml`, command-line flags.
+"""Settings: environment variables, `hypercorn.toml`, command-line flags (docs/operations.md).
 
 Every setting has a default that works on a laptop. A bad value stops the server at start
 with a one-line `ConfigError`, never a traceback.
@@ -18,6 +18,10 @@ from typing import Any
 SECONDS = 1.0
 KIB = 1024
 DAYS = 24 * 3600 * SECONDS
+
+#: How long anyone waits for an actor's answer (the hub, the user lookup, the janitor) before
+#: giving up: a handshake is refused 503, an HTTP request answers 503, a sweep is skipped.
+CALL_TIMEOUT = 5 * SECONDS
 
 DEFAULT_DATABASE_URL = "sqlite:///momentum.db"
 DEFAULT_BIND = "0.0.0.0:8000"

@@ -5,6 +5,9 @@ no pong) for `idle_timeout` (`WS_CLEANUP_INTERVAL`), and purges stored messages 
 passed unacknowledged or whose history retention ended; `POST /ws/cleanup` runs the same
 sweep at once through `RunNow`. The heartbeat catches dead peers sooner; the janitor is the
 backstop for connections that stay open but silent (for example with pings disabled).
+
+Supervision: permanent, restarted after a crash (its state is only the time of the next
+sweep); a failed purge (`StorageError`) is logged and tried again next period.
 """
 
 from __future__ import annotations
@@ -19,12 +22,11 @@ import trio
 
 from actors import ActorError, ActorRef, Mailbox, Reply
 
-from ..storage import StorageError, Store
-from ._messages import HubMsg, Sweep
+from .config import CALL_TIMEOUT
+from .hub import HubMsg, Sweep
+from .storage import StorageError, Store
 
 log = logging.getLogger("momentum.janitor")
-
-_HUB_CALL_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +40,11 @@ JanitorMsg = RunNow
 
 
 @dataclass(frozen=True, slots=True)
-class Purge:
+class Retention:
     """What to delete: stored messages past their TTL, history past its retention."""
 
     store: Store
-    retention: float
+    history: float  # seconds an acknowledged message is kept as history
     wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
@@ -52,7 +54,7 @@ async def serve_janitor(
     hub: ActorRef[HubMsg],
     idle_timeout: float,
     period: float,
-    purge: Purge | None = None,
+    retention: Retention | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Sweep every `period` seconds and whenever asked."""
@@ -63,19 +65,19 @@ async def serve_janitor(
         with trio.move_on_at(next_sweep):
             request = await mailbox.receive()
         removed = await _sweep(hub, idle_timeout)
-        if purge is not None:
-            await _purge(purge)
+        if retention is not None:
+            await _purge(retention)
         if request is not None:
             request.reply.send(removed)
         else:
             next_sweep = trio.current_time() + period
 
 
-async def _purge(purge: Purge) -> None:
-    now = purge.wall_clock()
+async def _purge(retention: Retention) -> None:
+    now = retention.wall_clock()
     try:
-        purged = await purge.store.purge_messages(
-            now=now, retain_until=now - timedelta(seconds=purge.retention)
+        purged = await retention.store.purge_messages(
+            now=now, retain_until=now - timedelta(seconds=retention.history)
         )
     except StorageError as exc:
         log.warning("message purge skipped: %s", exc)
@@ -87,9 +89,7 @@ async def _purge(purge: Purge) -> None:
 async def _sweep(hub: ActorRef[HubMsg], idle_timeout: float) -> int:
     idle_before = trio.current_time() - idle_timeout
     try:
-        removed: int = await hub.call(
-            lambda reply: Sweep(idle_before, reply), timeout=_HUB_CALL_TIMEOUT
-        )
+        removed: int = await hub.call(lambda reply: Sweep(idle_before, reply), timeout=CALL_TIMEOUT)
     except ActorError as exc:
         log.warning("sweep skipped: %s", exc)
         return 0

@@ -1,20 +1,26 @@
-"""The root of the process: one nursery owning every service, and the shutdown order.
+"""The root of the process: the supervision tree, and the shutdown order.
 
-Supervision tree (docs/architecture.md draws it)::
+Supervision tree (docs/architecture.md draws it and says why each strategy)::
 
-    root (one-for-all, no restarts: a crash stops the process)
-    ├── persistence  actor, permanent: batched writes of direct messages and acks
-    ├── directory    actor, permanent: batched user lookups for handshakes
-    ├── hub          actor, permanent
+    root (one-for-one; more than 3 restarts in 60 s stops the process)
+    ├── writer       actor, permanent: batched writes of direct messages and acks
+    ├── lookup       actor, permanent: batched user lookups for handshakes
+    ├── hub-group    supervisor, rest-for-one, permanent
+    │   ├── hub          actor, permanent: registry, routing, presence
+    │   └── connections  supervisor (one-for-one): one temporary child per accepted socket
     ├── janitor      actor, permanent
-    ├── connections  supervisor (one-for-one): one temporary child per accepted socket
     ├── http         the Quart app's lifespan (startup/shutdown run here, not by hypercorn)
     └── front        the listener: reads request heads, hands out `/ws` and HTTP
 
+A crash of the writer, the lookup, the janitor or the front restarts that child alone, on
+the same mailbox: nobody holding its ref notices more than a failed call. The hub's state
+is the registry of every open connection, so a hub crash restarts the connections with it
+(rest-for-one): each client is closed with 1012 and reconnects to a fresh hub.
+
 Shutdown (SIGTERM/SIGINT, or the test's trigger): stop accepting, close every WebSocket
-with 1001, wait for them to drain up to `drain_timeout` and for the persistence actor to
-write what it was handed, close idle HTTP keep-alives, then leave the root supervisor, which
-stops the children in reverse order.
+with 1001, wait for them to drain up to `drain_timeout` and for the writer to commit what it
+was handed, close idle HTTP keep-alives, then leave the root supervisor, which stops the
+children in reverse order.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from actors import (
     ActorMain,
     ActorRef,
     ChildSpec,
+    Mailbox,
     Restart,
     Strategy,
     Supervisor,
@@ -47,35 +54,36 @@ from actors import (
 )
 
 from .auth import PasswordHasher, TokenCodec
-from .config import Settings
-from .core import (
-    Barrier,
-    CloseAll,
-    ConnectionConfig,
-    ConnectionContext,
-    Gatekeeper,
-    GetStats,
-    HubConfig,
-    HubMsg,
-    JanitorMsg,
-    PersistenceMsg,
-    Purge,
-    serve_connection,
-    serve_hub,
-    serve_janitor,
-    serve_persistence,
-)
-from .core.directory import DIRECTORY_MAILBOX, DirectoryMsg, Lookup, serve_directory
-from .core.persistence import PERSIST_MAILBOX, Backlog
+from .config import CALL_TIMEOUT, Settings
+from .connection import ConnectionConfig, ConnectionContext, Gatekeeper, serve_connection
 from .http import Services, create_app
+from .hub import CloseAll, GetStats, HubConfig, HubMsg, serve_hub
+from .janitor import JanitorMsg, Retention, serve_janitor
 from .observability import Metrics
-from .storage import Store, User, open_store
-from .transport import FrontConfig, ReplayStream, RequestHead, serve_front
+from .storage import (
+    LOOKUP_MAILBOX,
+    WRITER_MAILBOX,
+    Backpressure,
+    Barrier,
+    Lookup,
+    LookupMsg,
+    StorageError,
+    Store,
+    User,
+    WriterMsg,
+    open_store,
+    serve_lookup,
+    serve_writer,
+)
+from .wire import FrontConfig, PrefixedStream, RequestHead, serve_front
 
 log = logging.getLogger("momentum.server")
 
 _DRAIN_POLL = 0.05
-_CALL_TIMEOUT = 5.0
+#: Restart intensity of the root and of the hub group: more crashes than this within the
+#: period means something is broken for good, and the process stops.
+MAX_RESTARTS = 3
+RESTART_PERIOD = 60.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,7 @@ class Running:
 
     port: int
     services: Services
+    root: Supervisor
 
 
 async def serve(
@@ -108,6 +117,16 @@ async def serve(
             await _run(settings, listener, opened, hasher, shutdown_trigger, task_status)
 
 
+@dataclass(frozen=True)
+class _Refs:
+    """The actors' mailboxes: refs stay valid across restarts (the mailbox is the spec's)."""
+
+    hub: ActorRef[HubMsg]
+    writer: ActorRef[WriterMsg]
+    lookup: ActorRef[LookupMsg]
+    janitor: ActorRef[JanitorMsg]
+
+
 async def _run(
     settings: Settings,
     listener: trio.SocketListener,
@@ -120,31 +139,32 @@ async def _run(
     codec = TokenCodec(settings.jwt_secret, ttl=settings.jwt_ttl, leeway=settings.jwt_leeway)
     hub_ref, hub_inbox = open_mailbox[HubMsg]("hub", settings.hub_mailbox)
     janitor_ref, janitor_inbox = open_mailbox[JanitorMsg]("janitor", 16)
-    persistence_ref, persistence_inbox = open_mailbox[PersistenceMsg](
-        "persistence", PERSIST_MAILBOX
-    )
-    directory_ref, directory_inbox = open_mailbox[DirectoryMsg]("directory", DIRECTORY_MAILBOX)
-    backlog = Backlog(persistence_ref, high_water=PERSIST_MAILBOX // 2)
-    state = _State()
+    writer_ref, writer_inbox = open_mailbox[WriterMsg]("writer", WRITER_MAILBOX)
+    lookup_ref, lookup_inbox = open_mailbox[LookupMsg]("lookup", LOOKUP_MAILBOX)
+    refs = _Refs(hub_ref, writer_ref, lookup_ref, janitor_ref)
+    backpressure = Backpressure(writer_ref, high_water=WRITER_MAILBOX // 2)
+    lifecycle = _Lifecycle()
     services = Services(
-        settings, store, codec, hasher, hub_ref, janitor_ref, metrics, lambda: state.accepting
+        settings, store, codec, hasher, hub_ref, janitor_ref, metrics, lambda: lifecycle.accepting
     )
     app = create_app(services)
+    slot = _ConnectionsSlot()
     # Started in dependency order, each ready before the next; stopped in reverse, so the
-    # persistence actor is the last to go and writes what the others handed it.
+    # writer is the last to go and commits what the others handed it.
     children = [
-        actor_spec("persistence", _persistence_main(store, backlog, metrics), persistence_inbox),
-        actor_spec("directory", _directory_main(store, metrics), directory_inbox),
-        actor_spec("hub", _hub_main(settings, metrics, hub_ref, persistence_ref), hub_inbox),
-        actor_spec("janitor", _janitor_main(settings, hub_ref, store), janitor_inbox),
+        actor_spec("writer", _writer_main(store, backpressure, metrics), writer_inbox),
+        actor_spec("lookup", _lookup_main(store, metrics), lookup_inbox),
+        ChildSpec("hub-group", partial(_serve_hub_group, settings, metrics, refs, hub_inbox, slot)),
+        actor_spec("janitor", _janitor_main(settings, refs, store), janitor_inbox),
+        ChildSpec("http", partial(_serve_lifespan, app)),
     ]
-    async with open_supervisor("root", strategy=Strategy.ONE_FOR_ALL, max_restarts=0) as root:
+    async with open_supervisor(
+        "root", strategy=Strategy.ONE_FOR_ONE, max_restarts=MAX_RESTARTS, period=RESTART_PERIOD
+    ) as root:
         for spec in children:
             await root.start(spec)
-        connections: Supervisor = await root.start(ChildSpec("connections", _serve_connections))
-        await root.start(ChildSpec("http", partial(_serve_lifespan, app)))
         on_websocket, on_http = _handlers(
-            settings, services, app, state, codec, persistence_ref, backlog, directory_ref
+            settings, services, app, lifecycle, codec, refs, backpressure
         )
         front = partial(
             serve_front,
@@ -157,38 +177,40 @@ async def _run(
             ),
             on_websocket=on_websocket,
             on_http=on_http,
-            spawn=lambda name, fn: connections.start_soon(
-                ChildSpec(name, _ready_at_once(fn), Restart.TEMPORARY)
-            ),
+            spawn=slot.spawn,
         )
         await root.start(ChildSpec("front", front))
         port = listener.socket.getsockname()[1]
         log.info(
             "Momentum listening on %s (ws://…:%d/ws), store: %s", settings.bind, port, store.backend
         )
-        task_status.started(Running(port, services))
+        task_status.started(Running(port, services, root))
         await shutdown_trigger()
-        await _drain(root, listener, hub_ref, persistence_ref, state, settings.drain_timeout)
+        await _drain(root, listener, refs, lifecycle, settings.drain_timeout)
 
 
-def _persistence_main(
-    store: Store, backlog: Backlog, metrics: Metrics
-) -> ActorMain[PersistenceMsg]:
+def _writer_main(
+    store: Store, backpressure: Backpressure, metrics: Metrics
+) -> ActorMain[WriterMsg]:
     return partial(
-        serve_persistence, store=store, backlog=backlog, on_error=metrics.storage_errors.inc
+        serve_writer, store=store, backpressure=backpressure, on_error=metrics.storage_errors.inc
     )
 
 
-def _directory_main(store: Store, metrics: Metrics) -> ActorMain[DirectoryMsg]:
-    return partial(serve_directory, store=store, on_error=metrics.storage_errors.inc)
+def _lookup_main(store: Store, metrics: Metrics) -> ActorMain[LookupMsg]:
+    return partial(serve_lookup, store=store, on_error=metrics.storage_errors.inc)
 
 
-def _hub_main(
+async def _serve_hub_group(
     settings: Settings,
     metrics: Metrics,
-    hub_ref: ActorRef[HubMsg],
-    persistence_ref: ActorRef[PersistenceMsg],
-) -> ActorMain[HubMsg]:
+    refs: _Refs,
+    hub_inbox: Mailbox[HubMsg],
+    slot: _ConnectionsSlot,
+    *,
+    task_status: trio.TaskStatus[None],
+) -> None:
+    """The hub and the connections it registers: a crash of the hub restarts both."""
     config = HubConfig(
         max_connections=settings.max_connections,
         max_connections_per_user=settings.max_connections_per_user,
@@ -196,52 +218,89 @@ def _hub_main(
         message_ttl=settings.message_ttl,
         observe_latency=metrics.observe_latency,
     )
-    return partial(
+    hub_main: ActorMain[HubMsg] = partial(
         serve_hub,
-        ref=hub_ref,
-        persistence=persistence_ref,
+        ref=refs.hub,
+        writer=refs.writer,
         config=config,
         started_at=trio.current_time(),
     )
+    async with open_supervisor(
+        "hub-group",
+        strategy=Strategy.ONE_FOR_ALL,
+        max_restarts=MAX_RESTARTS,
+        period=RESTART_PERIOD,
+    ) as group:
+        await group.start(actor_spec("hub", hub_main, hub_inbox))
+        await group.start(ChildSpec("connections", slot.serve_connections))
+        task_status.started()
+        await trio.sleep_forever()
 
 
-def _janitor_main(
-    settings: Settings, hub_ref: ActorRef[HubMsg], store: Store
-) -> ActorMain[JanitorMsg]:
+def _janitor_main(settings: Settings, refs: _Refs, store: Store) -> ActorMain[JanitorMsg]:
     return partial(
         serve_janitor,
-        hub=hub_ref,
+        hub=refs.hub,
         idle_timeout=settings.cleanup_interval,
         period=max(1.0, settings.cleanup_interval / 5),
-        purge=Purge(store, settings.history_retention),
+        retention=Retention(store, settings.history_retention),
     )
 
 
-class _State:
-    """Mutable process state the handlers read: are we taking new connections?"""
+class _Lifecycle:
+    """Whether the process takes new connections, and hypercorn's shared worker context."""
 
     def __init__(self) -> None:
         self.accepting = True
         self.http_context = WorkerContext(None)
 
 
+class _ConnectionsSlot:
+    """Where the front starts each accepted socket: the connections supervisor of the hub
+    group's current run (a new one after each restart of the group)."""
+
+    def __init__(self) -> None:
+        self._supervisor: Supervisor | None = None
+
+    def spawn(self, name: str, fn: Callable[[], Awaitable[None]]) -> bool:
+        supervisor = self._supervisor
+        if supervisor is None:  # the hub group is restarting: refuse this socket
+            return False
+        try:
+            supervisor.start_soon(ChildSpec(name, _ready_at_once(fn), Restart.TEMPORARY))
+        except ActorError:
+            return False
+        return True
+
+    async def serve_connections(self, *, task_status: trio.TaskStatus[None]) -> None:
+        async with open_supervisor("connections", strategy=Strategy.ONE_FOR_ONE) as supervisor:
+            self._supervisor = supervisor
+            try:
+                task_status.started()
+                await trio.sleep_forever()
+            finally:
+                self._supervisor = None
+
+
 def _handlers(
     settings: Settings,
     services: Services,
     app: QuartTrio,
-    state: _State,
+    lifecycle: _Lifecycle,
     codec: TokenCodec,
-    persistence: ActorRef[PersistenceMsg],
-    backlog: Backlog,
-    directory: ActorRef[DirectoryMsg],
+    refs: _Refs,
+    backpressure: Backpressure,
 ) -> tuple[
     Callable[[trio.SocketStream, RequestHead], Awaitable[None]],
-    Callable[[ReplayStream], Awaitable[None]],
+    Callable[[PrefixedStream], Awaitable[None]],
 ]:
     async def lookup(user_id: uuid.UUID) -> User | None:
-        found: User | None = await directory.call(
-            lambda reply: Lookup(user_id, reply), timeout=_CALL_TIMEOUT
-        )
+        try:
+            found: User | None = await refs.lookup.call(
+                lambda reply: Lookup(user_id, reply), timeout=CALL_TIMEOUT
+            )
+        except ActorError as exc:
+            raise StorageError(f"the user lookup did not answer: {exc}") from exc
         return found
 
     context = ConnectionContext(
@@ -256,13 +315,13 @@ def _handlers(
             rate_limit=settings.rate_limit,
             rate_burst=settings.rate_burst,
         ),
-        hub=services.hub,
-        persistence=persistence,
-        backlog=backlog,
+        hub=refs.hub,
+        writer=refs.writer,
+        backpressure=backpressure,
         store=services.store,
         gatekeeper=Gatekeeper(codec, lookup, allowed_origins=settings.allowed_origins),
         wall_clock=codec.now,
-        accepting=lambda: state.accepting,
+        accepting=lambda: lifecycle.accepting,
         on_refused=services.metrics.handshake_refused,
         on_closed=services.metrics.connection_closed,
     )
@@ -273,8 +332,8 @@ def _handlers(
 
     on_websocket = partial(serve_connection, ctx=context)
 
-    async def on_http(stream: ReplayStream) -> None:
-        server = TCPServer(asgi, hconfig, state.http_context, ConnectionState({}), stream)  # type: ignore[arg-type]
+    async def on_http(stream: PrefixedStream) -> None:
+        server = TCPServer(asgi, hconfig, lifecycle.http_context, ConnectionState({}), stream)  # type: ignore[arg-type]
         await server.run()
 
     return on_websocket, on_http
@@ -299,12 +358,6 @@ def _ready_at_once(fn: Callable[[], Awaitable[object]]) -> Callable[..., Awaitab
     return start
 
 
-async def _serve_connections(*, task_status: trio.TaskStatus[Supervisor]) -> None:
-    async with open_supervisor("connections", strategy=Strategy.ONE_FOR_ONE) as supervisor:
-        task_status.started(supervisor)
-        await trio.sleep_forever()
-
-
 async def _serve_lifespan(app: QuartTrio, *, task_status: trio.TaskStatus[None]) -> None:
     """Run the Quart app's startup and shutdown ourselves (hypercorn's lifespan is bypassed)."""
     async with trio.open_nursery() as nursery:
@@ -321,26 +374,25 @@ async def _serve_lifespan(app: QuartTrio, *, task_status: trio.TaskStatus[None])
 async def _drain(
     root: Supervisor,
     listener: trio.SocketListener,
-    hub: ActorRef[HubMsg],
-    persistence: ActorRef[PersistenceMsg],
-    state: _State,
+    refs: _Refs,
+    lifecycle: _Lifecycle,
     within: float,
 ) -> None:
     log.info("shutting down: closing connections (up to %.0f s)", within)
-    state.accepting = False
+    lifecycle.accepting = False
     await root.stop_child("front")
     await listener.aclose()  # new connections are refused now, not left in the backlog
     with trio.move_on_after(within):
         try:
-            await hub.call(
-                lambda r: CloseAll(1001, "server shutting down", r), timeout=_CALL_TIMEOUT
+            await refs.hub.call(
+                lambda r: CloseAll(1001, "server shutting down", r), timeout=CALL_TIMEOUT
             )
             # The hub owns the count; asking it is simpler than a second signal path.
-            while (await hub.call(GetStats, timeout=_CALL_TIMEOUT))["total_connections"]:  # noqa: ASYNC110
+            while (await refs.hub.call(GetStats, timeout=CALL_TIMEOUT)).total_connections:  # noqa: ASYNC110
                 await trio.sleep(_DRAIN_POLL)
             # every message handed over so far is written before the actors stop
-            await persistence.call(lambda r: Barrier(reply=r), timeout=within)
+            await refs.writer.call(lambda r: Barrier(reply=r), timeout=within)
         except ActorError as exc:
             log.warning("drain cut short: %s", exc)
-    await state.http_context.terminated.set()
+    await lifecycle.http_context.terminated.set()
     log.info("stopped")

@@ -1,10 +1,19 @@
 """Authentication: argon2 password hashing, HS256 access tokens, token extraction."""
 
-from ._errors import AuthError, TokenExpired, TokenInvalid, TokenMissing, WeakPassword
+from ._errors import (
+    AuthError,
+    TokenExpired,
+    TokenInvalid,
+    TokenMissing,
+    UserDisabled,
+    UserUnknown,
+    WeakPassword,
+)
 from ._extract import extract_token, redact
 from ._passwords import PasswordHasher, check_password_policy
 from ._provision import PREFIX_PATTERN, UNUSABLE_PASSWORD, provisioned_users
 from ._tokens import Claims, IssuedToken, TokenCodec
+from ._verify import UserLookup, verify_user
 
 __all__ = [
     "PREFIX_PATTERN",
@@ -17,9 +26,13 @@ __all__ = [
     "TokenExpired",
     "TokenInvalid",
     "TokenMissing",
+    "UserDisabled",
+    "UserLookup",
+    "UserUnknown",
     "WeakPassword",
     "check_password_policy",
     "extract_token",
     "provisioned_users",
     "redact",
+    "verify_user",
 ]

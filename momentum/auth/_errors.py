@@ -1,7 +1,8 @@
 """The auth layer's error vocabulary.
 
 `AuthError.code` is the machine-readable reason the HTTP and WebSocket layers put
-in their `{"error": {"code", "message"}}` bodies (all map to HTTP 401).
+in their `{"error": {"code", "message"}}` bodies; `AuthError.status` the HTTP status (401,
+or 403 for a disabled user).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from typing import ClassVar
 
 
 class AuthError(Exception):
-    """A request could not be authenticated."""
+    """A request could not be authenticated; `status` is the HTTP status it maps to."""
 
     code: ClassVar[str] = "token_invalid"
+    status: ClassVar[int] = 401
 
 
 class TokenMissing(AuthError):
@@ -31,6 +33,19 @@ class TokenExpired(AuthError):
     """The token's `exp` (plus leeway) has passed."""
 
     code = "token_expired"
+
+
+class UserUnknown(AuthError):
+    """A valid token whose user does not exist (any more)."""
+
+    code = "user_unknown"
+
+
+class UserDisabled(AuthError):
+    """A valid token whose user is disabled."""
+
+    code = "user_disabled"
+    status = 403
 
 
 class WeakPassword(ValueError):

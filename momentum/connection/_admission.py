@@ -1,16 +1,13 @@
-"""Who may open a WebSocket: token, user, Origin (SPEC §4). Limits are the hub's call."""
+"""Who may open a WebSocket: token, user, Origin. Limits are the hub's call."""
 
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from actors import ActorError
-
-from ..auth import AuthError, Claims, TokenCodec, extract_token
+from ..auth import AuthError, Claims, TokenCodec, UserLookup, extract_token, verify_user
+from ..hub import Refused
 from ..protocol import ErrorCode
 from ..storage import StorageError, User
 
@@ -24,28 +21,15 @@ class Admitted:
     subprotocol: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Refused:
-    """A handshake refused before the upgrade: HTTP status and the JSON error body's fields."""
-
-    status: int
-    code: ErrorCode
-    message: str
-
-
 class Gatekeeper:
     """Checks one handshake's credentials and Origin against the tokens and the users.
 
-    `lookup` finds a user by id (the directory actor, which batches lookups); it raises
-    `StorageError` or `ActorError` when it cannot answer.
+    `lookup` finds a user by id (through the lookup actor, which batches lookups); it raises
+    `StorageError` when it cannot answer.
     """
 
     def __init__(
-        self,
-        codec: TokenCodec,
-        lookup: Callable[[uuid.UUID], Awaitable[User | None]],
-        *,
-        allowed_origins: frozenset[str] | None,
+        self, codec: TokenCodec, lookup: UserLookup, *, allowed_origins: frozenset[str] | None
     ) -> None:
         self._codec = codec
         self._lookup = lookup
@@ -60,18 +44,12 @@ class Gatekeeper:
         if token is None:
             return Refused(401, ErrorCode.TOKEN_MISSING, "a token is required")
         try:
-            claims = self._codec.verify(token)
+            user, claims = await verify_user(self._codec, token, self._lookup)
         except AuthError as exc:
-            return Refused(401, ErrorCode(exc.code), str(exc))
-        try:
-            user = await self._lookup(claims.sub)
-        except (StorageError, ActorError) as exc:
+            return Refused(exc.status, ErrorCode(exc.code), str(exc))
+        except StorageError as exc:
             log.warning("user lookup failed during a handshake: %s", exc)
             return Refused(503, ErrorCode.UNAVAILABLE, "the database is unavailable")
-        if user is None:
-            return Refused(401, ErrorCode.USER_UNKNOWN, "the token's user does not exist")
-        if not user.is_active:
-            return Refused(403, ErrorCode.USER_DISABLED, "this user is disabled")
         return Admitted(user, claims, subprotocol)
 
     def check_origin(self, headers: list[tuple[bytes, bytes]]) -> Refused | None:

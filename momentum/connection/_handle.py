@@ -1,4 +1,12 @@
-"""The hub's handle on one connection actor."""
+"""A connection's handle: what the hub, the store writer and the connection's own tasks use
+to hand it frames and to ask it to close.
+
+The connection actor owns its socket, its outbound queue (`WireStream`) and its close; this
+handle is the narrow way in. While stored messages are replayed (a new connection), frames
+handed to it are held back, in order and under the same bound, and released by `go_live`:
+stored and live messages reach the client in order, and a pong or an ack never overtakes
+the stored messages sent before it.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +15,23 @@ import uuid
 import trio
 
 from ..protocol import CloseCode
-from ..transport import WireStream
+from ..wire import WireStream
 
 
-class Session:
-    """One authenticated WebSocket connection, as the hub and the janitor see it.
-
-    The connection actor owns it; the hub only reads it, delivers frames through it and asks
-    it to close. `request_close` is the only way anyone else ends a connection: it records the
-    close code and cancels the actor's work scope, and the actor then runs its close
-    handshake itself.
-    """
+class Handle:
+    """One authenticated WebSocket connection (implements `hub.ConnectionHandle`)."""
 
     __slots__ = (
+        "_held",
+        "_offered",
+        "_stalls",
         "close_code",
         "close_reason",
         "conn_id",
         "connected_at",
         "finished",
-        "flush_pending",
-        "held",
-        "holds",
-        "in_store",
         "last_activity",
-        "last_held",
+        "last_stall_end",
         "scope",
         "user_id",
         "username",
@@ -51,55 +52,108 @@ class Session:
         self.user_id = user_id
         self.username = username
         self.wire = wire
-        self.connected_at = connected_at  # wall clock, for humans
+        self.connected_at = connected_at  # wall clock, for people
         self.last_activity = now  # Trio clock, for the janitor
         self.close_code: int | None = None
         self.close_reason = ""
+        #: the serve nursery's scope, cancelled by `close` (None until serving starts)
         self.scope: trio.CancelScope | None = None
         self.finished = False  # the actor has ended (a lost Leave is swept by the janitor)
-        #: how many waits on the server (hub or store back-pressure) its reader is in, and
-        #: when the last one ended: while the reader waits, trio-websocket reads no frames,
-        #: pongs included, so a pong missing meanwhile proves nothing
-        self.holds = 0
-        self.last_held = -1.0
-        self.flush_pending = False  # the hub buffered frames for it in the current batch
-        #: frames the hub holds back while stored messages are replayed (None: live)
-        self.held: list[bytes] | None = []
-        #: set once every message routed to the user before this connection joined is stored
-        self.in_store = trio.Event()
+        #: frames held back while stored messages are replayed (None: live)
+        self._held: list[bytes] | None = []
+        self._offered = False  # a frame was offered since the last flush
+        #: how many waits on the server (the hub's mailbox, the store's backpressure) the
+        #: reader is in, and when the last one ended: while the reader stalls, trio-websocket
+        #: reads no frames, pongs included, so a pong missing meanwhile proves nothing
+        self._stalls = 0
+        self.last_stall_end = -1.0
 
-    def held_back_since(self, moment: float) -> bool:
-        """Has the reader waited on the server at any time since `moment`?"""
-        return self.holds > 0 or self.last_held >= moment
+    # -- frames in ----------------------------------------------------------------------------
 
-    def deliver(self, frame: bytes) -> bool:
-        """Hand a pre-built frame to the connection; False if it must be closed (4009)."""
+    @property
+    def closing(self) -> bool:
+        """Asked to close, or its socket failed: it takes no more frames."""
+        return self.close_code is not None or self.wire.broken
+
+    def offer(self, frame: bytes) -> bool:
+        """The hub's batched write (see `ConnectionHandle.offer`); False if not taken."""
+        if self.close_code is not None:
+            return False
+        held = self._held
+        if held is not None:
+            if len(held) >= self.wire.max_frames:
+                return False
+            held.append(frame)
+            return True
+        if self._offered:  # a later frame of this batch: coalesced, written by `flush`
+            return self.wire.buffer_frame(frame)
+        self._offered = True  # the first: straight to the socket, as cheap as a write can be
         return self.wire.send_frame_nowait(frame)
 
-    def send_or_close(self, frame: bytes) -> bool:
-        """`deliver`, closing a connection that cannot keep up (4009) instead of waiting."""
-        if self.wire.send_frame_nowait(frame):
+    def flush(self) -> None:
+        self._offered = False
+        self.wire.flush_nowait()
+
+    def send(self, frame: bytes) -> bool:
+        """One frame from anyone but the hub's batch (a pong, an error, an ack), in order with
+        everything else; a connection that cannot take it is closed as a slow consumer."""
+        if self.close_code is not None:
+            return False
+        held = self._held
+        if held is not None and len(held) < self.wire.max_frames:
+            held.append(frame)
             return True
-        self.close_slow_consumer()
+        if held is None and self.wire.send_frame_nowait(frame):
+            return True
+        if not self.wire.broken:
+            self.close(CloseCode.SLOW_CONSUMER, "slow consumer: outbound queue full")
         return False
 
-    def close_slow_consumer(self) -> None:
-        """Its outbound queue is full: forget the queued data and close it with 4009."""
-        if self.close_code is None:
-            self.wire.drop_queued_data()
-            self.request_close(CloseCode.SLOW_CONSUMER, "slow consumer: outbound queue full")
+    # -- the replay of stored messages ------------------------------------------------------
 
-    def request_close(self, code: int, reason: str) -> None:
+    @property
+    def replaying(self) -> bool:
+        return self._held is not None
+
+    def go_live(self) -> None:
+        """The stored messages are out: release the frames held meanwhile, then go live.
+
+        The replay ends with the queue drained, so the held frames (at most the queue's
+        bound) always fit."""
+        held, self._held = self._held or [], None
+        for frame in held:
+            self.wire.buffer_frame(frame)
+        self.wire.flush_nowait()
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def close(self, code: int, reason: str) -> None:
         """Ask the connection actor to close with `code`; the first request wins.
 
-        From now on the connection takes no more data frames, so its close frame is the last
-        thing it sends."""
+        From now on it takes no more data frames, so its close frame is the last thing it
+        sends. A slow consumer's queued frames are dropped: they would only delay the close.
+        """
         if self.close_code is None:
             self.close_code = code
             self.close_reason = reason
+            if code == CloseCode.SLOW_CONSUMER:
+                self.wire.drop_queued_data()
             self.wire.stop_data()
         if self.scope is not None:
             self.scope.cancel()
 
+    # -- the reader's stalls (for the heartbeat) ---------------------------------------------
+
+    def stall_started(self) -> None:
+        self._stalls += 1
+
+    def stall_ended(self) -> None:
+        self._stalls -= 1
+        self.last_stall_end = trio.current_time()
+
+    def stalled_since(self, moment: float) -> bool:
+        """Has the reader waited on the server at any time since `moment`?"""
+        return self._stalls > 0 or self.last_stall_end >= moment
+
     def __repr__(self) -> str:
-        return f"<Session {self.conn_id} user={self.user_id}>"
+        return f"<Handle {self.conn_id} user={self.user_id}>"

@@ -1,10 +1,10 @@
 """What a connection does with each frame its client sends.
 
 Order of checks: rate limit (a flood costs nothing past the bucket), frame kind, envelope
-validation, then by type: `ping` is answered here (through the hub while stored messages are
-replayed, so that the pong comes after them), `ack` goes to the persistence actor, and
-`text` / `notification` are encoded once and handed to the hub. Every refusal is an `error`
-envelope to this client only; the connection stays open, except for a sustained flood (4008).
+validation, then by type: `ping` is answered here (after any stored messages being
+replayed), `ack` goes to the store writer, and `text` / `notification` are encoded once and
+handed to the hub. Every refusal is an `error` envelope to this client only; the connection
+stays open, except for a sustained flood (4008).
 """
 
 from __future__ import annotations
@@ -18,36 +18,45 @@ import trio_websocket
 
 from actors import ActorRef
 
+from ..hub import Delivery, HubMsg, publish
 from ..protocol import (
     CloseCode,
     ErrorCode,
     Inbound,
     MessageType,
     ProtocolError,
+    encode_ack,
     encode_envelope,
     encode_error,
     parse_client_message,
     text_frame,
 )
-from ._messages import HubMsg, Publish, SendTo
+from ..storage import Acknowledge, Backpressure, WriterMsg
+from ._handle import Handle
 from ._ratelimit import TokenBucket
-from ._session import Session
-from .persistence import Acknowledge, Backlog, PersistenceMsg
 
 #: Message ids one client `ack` may carry.
 MAX_ACK_IDS = 1000
 
+_NOT_STORED_BECAUSE = {
+    ErrorCode.STORAGE_BUSY: "the store is busy",
+    ErrorCode.STORAGE_UNAVAILABLE: "the store failed",
+    ErrorCode.DUPLICATE_ID: "its id is already taken by another of your messages",
+}
+
 
 @dataclass(frozen=True, slots=True)
-class Routes:
+class ReaderLinks:
+    """Where the reader hands what its client sends."""
+
     hub: ActorRef[HubMsg]
-    persistence: ActorRef[PersistenceMsg]
-    backlog: Backlog
+    writer: ActorRef[WriterMsg]
+    backpressure: Backpressure
     max_message_size: int
 
 
 async def read_frames(
-    session: Session, ws: trio_websocket.WebSocketConnection, routes: Routes, bucket: TokenBucket
+    handle: Handle, ws: trio_websocket.WebSocketConnection, links: ReaderLinks, bucket: TokenBucket
 ) -> None:
     """Handle the client's frames until it closes, or floods (4008)."""
     while True:
@@ -55,79 +64,77 @@ async def read_frames(
             message = await ws.get_message()
         except trio_websocket.ConnectionClosed:
             return
-        now = session.last_activity = trio.current_time()
+        now = handle.last_activity = trio.current_time()
         if not bucket.allow(now):
             if bucket.flooding:
-                session.request_close(CloseCode.RATE_LIMITED, "rate limit exceeded repeatedly")
+                handle.close(CloseCode.RATE_LIMITED, "rate limit exceeded repeatedly")
                 return
-            reply_error(session, ErrorCode.RATE_LIMITED, "slow down: rate limit exceeded", None)
+            reply_error(handle, ErrorCode.RATE_LIMITED, "slow down: rate limit exceeded", None)
         elif isinstance(message, bytes):
-            reply_error(session, ErrorCode.BINARY_UNSUPPORTED, "send JSON in text frames", None)
+            reply_error(handle, ErrorCode.BINARY_UNSUPPORTED, "send JSON in text frames", None)
         else:
-            await _handle_text(session, message, routes, now)
+            await _handle_text(handle, message, links, now)
 
 
-async def _handle_text(session: Session, text: str, routes: Routes, now: float) -> None:
+async def _handle_text(handle: Handle, text: str, links: ReaderLinks, now: float) -> None:
     try:
-        inbound = parse_client_message(
-            text, sender=session.user_id, max_size=routes.max_message_size
-        )
+        inbound = parse_client_message(text, sender=handle.user_id, max_size=links.max_message_size)
     except ProtocolError as exc:
-        reply_error(session, exc.code, exc.message, exc.ref_id)
+        reply_error(handle, exc.code, exc.message, exc.ref_id)
         return
     match inbound.type:
         case MessageType.PING:
             pong = encode_envelope(
-                MessageType.PONG, {}, message_id=inbound.ref_id, to_user_id=session.user_id
+                MessageType.PONG, {}, message_id=inbound.ref_id, to_user_id=handle.user_id
             )
-            if session.held is None:
-                session.send_or_close(text_frame(pong))
-            else:  # replaying stored messages: the pong comes after them, like live traffic
-                with _held_back(session):
-                    await routes.hub.cast(SendTo(session, text_frame(pong)))
+            handle.send(text_frame(pong))
         case MessageType.ACK:
-            with _held_back(session):
-                await _acknowledge(session, inbound, routes)
+            with _stalled(handle):
+                await _acknowledge(handle, inbound, links)
         case _:
-            with _held_back(session):
+            with _stalled(handle):
                 if inbound.to_user_id is not None:  # durable: wait while the store is behind
-                    await routes.backlog.wait_for_room()
-                await routes.hub.cast(_publish(session, inbound, now))
+                    await links.backpressure.wait_for_room()
+                answer = _Answer(handle)
+                await links.hub.cast(publish(inbound, handle.user_id, answer, received_at=now))
 
 
 @contextlib.contextmanager
-def _held_back(session: Session) -> Iterator[None]:
+def _stalled(handle: Handle) -> Iterator[None]:
     """The reader waits on the server (a full mailbox, the store behind): not the client's
     fault, and meanwhile its pongs go unread (see the heartbeat)."""
-    session.holds += 1
+    handle.stall_started()
     try:
         yield
     finally:
-        session.holds -= 1
-        session.last_held = trio.current_time()
+        handle.stall_ended()
 
 
-def _publish(session: Session, inbound: Inbound, now: float) -> Publish:
-    envelope = encode_envelope(
-        inbound.type,
-        inbound.data,
-        message_id=inbound.id,
-        from_user_id=session.user_id,
-        to_user_id=inbound.to_user_id,
-    )
-    return Publish(
-        inbound.id,
-        inbound.ref_id,
-        inbound.type.value,
-        inbound.to_user_id,
-        envelope,
-        now,
-        sender_id=session.user_id,
-        sender=session,
-    )
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """The sender's answer to one of its messages: an `error` first if it was not stored
+    (direct messages only), then its `ack`."""
+
+    handle: Handle
+
+    def __call__(self, delivery: Delivery) -> None:
+        handle = self.handle
+        if delivery.error is not None:
+            why = _NOT_STORED_BECAUSE[delivery.error]
+            reply_error(
+                handle, delivery.error, f"the message was not stored: {why}", delivery.ref_id
+            )
+        ack = encode_ack(
+            ref_id=delivery.ref_id,
+            message_id=delivery.message_id,
+            delivered=delivery.delivered,
+            stored=delivery.stored,
+            to_user_id=handle.user_id,
+        )
+        handle.send(text_frame(ack))
 
 
-async def _acknowledge(session: Session, inbound: Inbound, routes: Routes) -> None:
+async def _acknowledge(handle: Handle, inbound: Inbound, links: ReaderLinks) -> None:
     """`{"message_type": "ack", "data": {"ids": [...]}}`: these stored messages arrived."""
     ids = inbound.data.get("ids")
     if (
@@ -136,16 +143,15 @@ async def _acknowledge(session: Session, inbound: Inbound, routes: Routes) -> No
         or not all(isinstance(i, str) for i in ids)
     ):
         reply_error(
-            session,
+            handle,
             ErrorCode.INVALID_ENVELOPE,
             f"an ack needs data.ids: 1 to {MAX_ACK_IDS} message id strings",
             inbound.ref_id,
         )
         return
-    await routes.persistence.cast(Acknowledge(session.user_id, tuple(ids)))
+    await links.writer.cast(Acknowledge(handle.user_id, tuple(ids)))
 
 
-def reply_error(session: Session, code: ErrorCode, message: str, ref_id: str | None) -> None:
+def reply_error(handle: Handle, code: ErrorCode, message: str, ref_id: str | None) -> None:
     """An `error` envelope to this client only."""
-    error = encode_error(code, message, ref_id=ref_id, to_user_id=session.user_id)
-    session.send_or_close(text_frame(error))
+    handle.send(text_frame(encode_error(code, message, ref_id=ref_id, to_user_id=handle.user_id)))

@@ -1,6 +1,6 @@
 """The HTTP admin API (Quart-Trio), served by hypercorn on the same port as `/ws`."""
 
 from ._app import create_app
-from ._services import ACTOR_CALL_TIMEOUT, Services
+from ._services import Services
 
-__all__ = ["ACTOR_CALL_TIMEOUT", "Services", "create_app"]
+__all__ = ["Services", "create_app"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from quart import request
 
-from ..auth import AuthError
+from ..auth import AuthError, verify_user
 from ..protocol import ErrorCode
 from ..storage import StorageError, User
 from ._errors import ApiError
@@ -38,18 +38,12 @@ async def authenticate(services: Services) -> Principal:
             401, ErrorCode.TOKEN_MISSING, "send Authorization: Bearer <token> or X-API-Key"
         )
     try:
-        claims = services.codec.verify(token.strip())
+        user, _ = await verify_user(services.codec, token.strip(), services.store.get_user)
     except AuthError as exc:
-        raise ApiError(401, ErrorCode(exc.code), str(exc)) from None
-    try:
-        user = await services.store.get_user(claims.sub)
+        raise ApiError(exc.status, ErrorCode(exc.code), str(exc)) from None
     except StorageError:
         services.metrics.storage_errors.inc()
         raise ApiError(503, ErrorCode.UNAVAILABLE, "the database is unavailable") from None
-    if user is None:
-        raise ApiError(401, ErrorCode.USER_UNKNOWN, "the token's user does not exist")
-    if not user.is_active:
-        raise ApiError(403, ErrorCode.USER_DISABLED, "this user is disabled")
     return Principal(user)
 
 

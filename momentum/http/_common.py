@@ -10,10 +10,11 @@ from quart import current_app, request
 
 from actors import ActorError, ActorRef, Reply
 
+from ..config import CALL_TIMEOUT
 from ..protocol import ErrorCode
 from ..storage import User
 from ._errors import ApiError
-from ._services import ACTOR_CALL_TIMEOUT, Services
+from ._services import Services
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -62,7 +63,7 @@ async def ask(
     ref: ActorRef[M],
     build: Callable[[Reply[T]], M],
     *,
-    timeout: float = ACTOR_CALL_TIMEOUT,  # noqa: ASYNC109 - passed on to ActorRef.call
+    timeout: float = CALL_TIMEOUT,  # noqa: ASYNC109 - passed on to ActorRef.call
 ) -> T:
     """`ref.call(build)` for a request handler: an actor that cannot answer is a 503."""
     try:

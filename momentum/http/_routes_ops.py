@@ -8,7 +8,7 @@ from quart import Blueprint, Response
 
 from actors import ActorError
 
-from ..core import GetStats
+from ..hub import GetStats
 from ..observability import CONTENT_TYPE
 from ..storage import StorageError
 from ._auth import require_admin
@@ -31,7 +31,7 @@ async def health() -> Response:
         checks["database"] = {"status": "down", "backend": s.store.backend, "error": str(exc)}
     try:
         stats = await s.hub.call(GetStats, timeout=_PROBE_TIMEOUT)
-        checks["hub"] = {"status": "ok", "connections": stats["total_connections"]}
+        checks["hub"] = {"status": "ok", "connections": stats.total_connections}
     except ActorError as exc:
         checks["hub"] = {"status": "down", "error": str(exc)}
     ready = s.is_ready() and all(c["status"] == "ok" for c in checks.values())

@@ -9,7 +9,7 @@ import trio
 from quart import Blueprint, Response
 
 from ..auth import PREFIX_PATTERN, TokenCodec, provisioned_users
-from ..core import SetUserActive
+from ..hub import SetUserActive
 from ..protocol import ErrorCode
 from ..storage import StorageError, User, UserExists
 from ._auth import require_admin

@@ -1,4 +1,4 @@
-"""`/ws/*`: the seed's HTTP endpoints beside the WebSocket (SPEC §6)."""
+"""`/ws/*`: the HTTP endpoints beside the WebSocket (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,15 @@ from typing import Any
 import trio
 from quart import Blueprint, Response
 
-from ..core import Delivery, GetOnline, GetStats, Publish, RunNow
-from ..protocol import (
-    API_TYPES,
-    ErrorCode,
-    Inbound,
-    MessageType,
-    ProtocolError,
-    encode_envelope,
-    validate_fields,
-)
+from actors import Reply
+
+from ..config import CALL_TIMEOUT
+from ..hub import Delivery, GetOnline, GetStats, Publish, publish
+from ..janitor import RunNow
+from ..protocol import API_TYPES, ErrorCode, Inbound, MessageType, ProtocolError, validate_fields
 from ._auth import authenticate, require_admin
 from ._common import ask, json_body, services
 from ._errors import ApiError, error_response, json_response
-from ._services import ACTOR_CALL_TIMEOUT
 
 blueprint = Blueprint("ws", __name__)
 
@@ -55,7 +50,7 @@ async def stats() -> Response:
     s = services()
     await authenticate(s)
     snapshot = await ask(s.hub, GetStats)
-    return json_response(snapshot)
+    return json_response(snapshot.as_json())
 
 
 @blueprint.post("/ws/send")
@@ -69,8 +64,8 @@ async def send() -> Response:
     inbound = _validate(body, sender, allowed)
     if inbound.to_user_id is None:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "to_user_id is required (use /ws/broadcast)")
-    delivery = await _publish(inbound, sender, inbound.to_user_id)
-    if delivery.duplicate:
+    delivery = await _publish(inbound, sender)
+    if delivery.error is ErrorCode.DUPLICATE_ID:
         raise ApiError(
             409,
             ErrorCode.DUPLICATE_ID,
@@ -92,7 +87,7 @@ async def broadcast() -> Response:
     inbound = _validate(body, sender, API_TYPES)
     if inbound.to_user_id is not None:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "a broadcast has no to_user_id (use /ws/send)")
-    delivery = await _publish(inbound, sender, None)
+    delivery = await _publish(inbound, sender)
     return json_response({"id": inbound.id, "recipients": delivery.delivered})
 
 
@@ -100,7 +95,7 @@ async def broadcast() -> Response:
 async def cleanup() -> Response:
     s = services()
     await require_admin(s)
-    removed = await ask(s.janitor, RunNow, timeout=ACTOR_CALL_TIMEOUT * 2)
+    removed = await ask(s.janitor, RunNow, timeout=CALL_TIMEOUT * 2)
     return json_response({"removed": removed})
 
 
@@ -113,29 +108,16 @@ def _validate(
         raise ApiError(400, exc.code, exc.message) from None
 
 
-async def _publish(
-    inbound: Inbound, sender: uuid.UUID | None, to_user_id: uuid.UUID | None
-) -> Delivery:
+async def _publish(inbound: Inbound, sender: uuid.UUID | None) -> Delivery:
     """Route through the hub; a direct message's answer comes after it is stored."""
-    message_id, kind = inbound.id, inbound.type
-    envelope = encode_envelope(
-        kind, inbound.data, message_id=message_id, from_user_id=sender, to_user_id=to_user_id
-    )
-    if len(envelope) > services().settings.max_message_size:
-        raise ApiError(
-            413, ErrorCode.PAYLOAD_TOO_LARGE, "the message is larger than the frame limit"
-        )
     received_at = trio.current_time()
-    return await ask(
-        services().hub,
-        lambda reply: Publish(
-            message_id,
-            inbound.ref_id,
-            kind.value,
-            to_user_id,
-            envelope,
-            received_at,
-            sender,
-            reply=reply,
-        ),
-    )
+
+    def build(reply: Reply[Delivery]) -> Publish:
+        message = publish(inbound, sender, reply.send, received_at=received_at)
+        if len(message.envelope) > services().settings.max_message_size:
+            raise ApiError(
+                413, ErrorCode.PAYLOAD_TOO_LARGE, "the message is larger than the frame limit"
+            )
+        return message
+
+    return await ask(services().hub, build)

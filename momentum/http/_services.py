@@ -9,12 +9,10 @@ from actors import ActorRef
 
 from ..auth import PasswordHasher, TokenCodec
 from ..config import Settings
-from ..core import HubMsg, JanitorMsg
+from ..hub import HubMsg
+from ..janitor import JanitorMsg
 from ..observability import Metrics
 from ..storage import Store
-
-#: How long an HTTP handler waits for the hub or janitor before answering 503.
-ACTOR_CALL_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)

@@ -1,49 +1,48 @@
-"""The actors of the messaging core: hub, connections, janitor, and what they exchange."""
+"""The hub: registry of connections, routing, presence, and what its mailbox carries."""
 
-from ._admission import Admitted, Gatekeeper, Refused, origin_allowed
+from ._counters import HubStats
+from ._handle import ConnectionHandle
+from ._hub import DISABLED_MEMORY, Hub, HubConfig, serve_hub
 from ._messages import (
     CloseAll,
     Delivery,
     GetOnline,
     GetStats,
     HubMsg,
+    Join,
+    Leave,
     OnlineUser,
     Publish,
+    Refused,
+    Release,
+    Reserve,
     SetUserActive,
+    Sweep,
+    Tick,
+    publish,
 )
-from ._session import Session
-from .connection import ConnectionConfig, ConnectionContext, serve_connection
-from .hub import Hub, HubConfig, serve_hub
-from .janitor import JanitorMsg, Purge, RunNow, serve_janitor
-from .persistence import Acknowledge, Barrier, Persist, PersistenceMsg, serve_persistence
 
 __all__ = [
-    "Acknowledge",
-    "Admitted",
-    "Barrier",
+    "DISABLED_MEMORY",
     "CloseAll",
-    "ConnectionConfig",
-    "ConnectionContext",
+    "ConnectionHandle",
     "Delivery",
-    "Gatekeeper",
     "GetOnline",
     "GetStats",
     "Hub",
     "HubConfig",
     "HubMsg",
-    "JanitorMsg",
+    "HubStats",
+    "Join",
+    "Leave",
     "OnlineUser",
-    "Persist",
-    "PersistenceMsg",
     "Publish",
-    "Purge",
     "Refused",
-    "RunNow",
-    "Session",
+    "Release",
+    "Reserve",
     "SetUserActive",
-    "origin_allowed",
-    "serve_connection",
+    "Sweep",
+    "Tick",
+    "publish",
     "serve_hub",
-    "serve_janitor",
-    "serve_persistence",
 ]

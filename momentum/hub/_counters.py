@@ -1,8 +1,10 @@
-"""The hub's counters, and message rates sampled on its ticker."""
+"""The hub's counters, message rates sampled on its ticker, and its statistics snapshot."""
 
 from __future__ import annotations
 
 import collections
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 RATE_WINDOW = 10.0
@@ -48,17 +50,43 @@ class Counters:
             return 0.0, 0.0
         return (in1 - in0) / span, (out1 - out0) / span
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, **live: Any) -> HubStats:
+        """The counters now, with the hub's live figures (`live`: HubStats' first fields)."""
         rate_in, rate_out = self.rates()
-        return {
-            "connections_opened": self.connections_opened,
-            "peak_connections": self.peak_connections,
-            "messages_received": self.messages_in.total(),
-            "messages_by_type": dict(self.messages_in),
-            "deliveries": self.deliveries,
-            "deliveries_by_type": dict(self.deliveries_by_type),
-            "drops": dict(self.drops),
-            "presence_frames": self.presence_frames,
-            "messages_per_second": round(rate_in, 2),
-            "deliveries_per_second": round(rate_out, 2),
-        }
+        return HubStats(
+            **live,
+            connections_opened=self.connections_opened,
+            peak_connections=self.peak_connections,
+            messages_received=self.messages_in.total(),
+            messages_by_type=dict(self.messages_in),
+            deliveries=self.deliveries,
+            deliveries_by_type=dict(self.deliveries_by_type),
+            drops=dict(self.drops),
+            presence_frames=self.presence_frames,
+            messages_per_second=round(rate_in, 2),
+            deliveries_per_second=round(rate_out, 2),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HubStats:
+    """The hub's statistics at one moment (`GET /ws/stats`, `/metrics`, shutdown)."""
+
+    total_connections: int
+    unique_users: int
+    server_uptime: int
+    broker: str
+    hub_errors: int
+    connections_opened: int
+    peak_connections: int
+    messages_received: int
+    messages_by_type: dict[str, int]
+    deliveries: int
+    deliveries_by_type: dict[str, int]
+    drops: dict[str, int]
+    presence_frames: int
+    messages_per_second: float
+    deliveries_per_second: float
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

@@ -1,35 +1,38 @@
 """The hub actor: registry of connections, routing, presence and counters.
 
 One task owns all of this state, so none of it needs a lock. Connections and the HTTP API
-talk to it only through its bounded mailbox (see `_messages`). It never awaits a client:
-frames are handed over with `Session.deliver`, which never blocks, and a connection whose
-outbound queue is full is asked to close with 4009 (slow consumer) instead.
+talk to it only through its bounded mailbox (see `_messages`), and it reaches a connection
+only through its `ConnectionHandle`. It never awaits a client: frames are offered without
+waiting, and a connection whose outbound queue is full is asked to close with 4009 (slow
+consumer) instead.
 
 A failure while handling one message is logged and counted, and the hub goes on: one bad
 message must not drop every connection of the process. A failure of the hub's loop itself
-escalates to the root supervisor, which stops the process (one-for-all).
+crashes the actor; its supervisor restarts it together with the connections (rest-for-one),
+whose clients are closed with 1012 and reconnect.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import trio
 
 from actors import ActorError, ActorRef, Mailbox, MailboxFull
 
 from ..broker import BROADCAST, Broker, LocalBroker, user_topic
-from ..protocol import CloseCode, ErrorCode, MessageType, encode_envelope, text_frame
-from ..storage import NewMessage
-from ._counters import Counters
+from ..protocol import CloseCode, ErrorCode, text_frame
+from ..storage import Barrier, NewMessage, Persist, WriteResult, WriterMsg
+from ._counters import Counters, HubStats
+from ._handle import ConnectionHandle
 from ._messages import (
     CloseAll,
     Delivery,
@@ -40,19 +43,15 @@ from ._messages import (
     Leave,
     OnlineUser,
     Publish,
-    Refusal,
+    Refused,
     Release,
-    ReplayDone,
     Reserve,
-    SendTo,
     SetUserActive,
     Sweep,
     Tick,
 )
 from ._presence import PresenceBatch
 from ._reservations import Reservations
-from ._session import Session
-from .persistence import Barrier, Persist, PersistenceMsg, notify_sender
 
 log = logging.getLogger("momentum.hub")
 
@@ -63,6 +62,13 @@ DISABLED_MEMORY = 60.0
 BATCH = 256
 
 BrokerFactory = Callable[[Callable[[str, bytes], int]], Broker]
+
+#: Why a direct message is not stored, by the writer's result.
+_NOT_STORED = {
+    WriteResult.STORED: None,
+    WriteResult.FAILED: ErrorCode.STORAGE_UNAVAILABLE,
+    WriteResult.REFUSED: ErrorCode.DUPLICATE_ID,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +86,13 @@ class Hub:
     """The hub's state and handlers; `serve_hub` runs one in a task."""
 
     def __init__(
-        self,
-        config: HubConfig,
-        *,
-        started_at: float,
-        persistence: ActorRef[PersistenceMsg],
+        self, config: HubConfig, *, started_at: float, writer: ActorRef[WriterMsg]
     ) -> None:
         self.config = config
-        self.persistence = persistence
+        self.writer = writer
         self.started_at = started_at
-        self.sessions: dict[int, Session] = {}
-        self.by_user: dict[uuid.UUID, dict[int, Session]] = {}
+        self.connections: dict[int, ConnectionHandle] = {}
+        self.by_user: dict[uuid.UUID, dict[int, ConnectionHandle]] = {}
         self.reservations = Reservations(config.reservation_ttl)
         self.closing = False  # CloseAll was asked: shutting down
         self.disabled: dict[uuid.UUID, float] = {}  # users disabled (SetUserActive), until when
@@ -98,22 +100,24 @@ class Hub:
         self.counters = Counters()
         self.errors = 0
         self.broker = config.broker_factory(self.deliver_local)
-        self._dirty: list[Session] = []
-        self._barriers: collections.deque[Session] = (
-            collections.deque()
-        )  # sessions with frames buffered in this batch
+        self._offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
+        self._barriers: deque[trio.Event] = deque()  # for the writer, in join order
 
     # -- admission ----------------------------------------------------------------------------
 
-    def reserve(self, user_id: uuid.UUID) -> Refusal | int:
+    def reserve(self, user_id: uuid.UUID) -> Refused | int:
         if self.closing:
-            return Refusal("shutting_down", "the server is shutting down")
-        if len(self.sessions) + len(self.reservations) >= self.config.max_connections:
-            return Refusal("server_full", "the server has no room for more connections")
+            return Refused(503, ErrorCode.SHUTTING_DOWN, "the server is shutting down")
+        if len(self.connections) + len(self.reservations) >= self.config.max_connections:
+            return Refused(
+                503, ErrorCode.SERVER_FULL, "the server has no room for more connections"
+            )
         held = len(self.by_user.get(user_id, ())) + self.reservations.held_by(user_id)
         if held >= self.config.max_connections_per_user:
             limit = self.config.max_connections_per_user
-            return Refusal("too_many_connections", f"at most {limit} connections per user")
+            return Refused(
+                429, ErrorCode.TOO_MANY_CONNECTIONS, f"at most {limit} connections per user"
+            )
         return self.reservations.take(user_id, now=trio.current_time())
 
     def release(self, reservation: int) -> None:
@@ -125,57 +129,58 @@ class Hub:
         for user_id in [u for u, until in self.disabled.items() if until < now]:
             del self.disabled[user_id]
 
-    def join(self, session: Session, reservation: int) -> None:
+    def join(self, handle: ConnectionHandle, reservation: int, in_store: trio.Event) -> None:
         self.release(reservation)
         if self.closing:  # it got its slot before CloseAll: close it like the others
-            session.request_close(CloseCode.GOING_AWAY, "server shutting down")
-        elif session.user_id in self.disabled:  # authenticated before its user was disabled
-            session.request_close(CloseCode.USER_DISABLED, "user disabled")
-        self.sessions[session.conn_id] = session
-        mine = self.by_user.get(session.user_id)
+            handle.close(CloseCode.GOING_AWAY, "server shutting down")
+        elif handle.user_id in self.disabled:  # authenticated before its user was disabled
+            handle.close(CloseCode.USER_DISABLED, "user disabled")
+        self.connections[handle.conn_id] = handle
+        mine = self.by_user.get(handle.user_id)
         if mine is None:
-            mine = self.by_user[session.user_id] = {}
-            self.broker.subscribe(user_topic(session.user_id))
-            self.presence.joined(session.user_id, session.username)
-        mine[session.conn_id] = session
+            mine = self.by_user[handle.user_id] = {}
+            self.broker.subscribe(user_topic(handle.user_id))
+            self.presence.joined(handle.user_id, handle.username)
+        mine[handle.conn_id] = handle
         # The replay must wait for the messages routed here while the user was offline.
-        self._barriers.append(session)
+        self._barriers.append(in_store)
         self._send_barriers()
         self.counters.connections_opened += 1
-        self.counters.peak_connections = max(self.counters.peak_connections, len(self.sessions))
+        self.counters.peak_connections = max(self.counters.peak_connections, len(self.connections))
 
-    def leave(self, session: Session) -> None:
-        if self.sessions.pop(session.conn_id, None) is None:
+    def leave(self, handle: ConnectionHandle) -> None:
+        if self.connections.pop(handle.conn_id, None) is None:
             return
-        mine = self.by_user.get(session.user_id)
+        self._offered.pop(handle.conn_id, None)
+        mine = self.by_user.get(handle.user_id)
         if mine is None:
             return
-        mine.pop(session.conn_id, None)
+        mine.pop(handle.conn_id, None)
         if not mine:
-            del self.by_user[session.user_id]
-            self.broker.unsubscribe(user_topic(session.user_id))
-            self.presence.left(session.user_id, session.username)
+            del self.by_user[handle.user_id]
+            self.broker.unsubscribe(user_topic(handle.user_id))
+            self.presence.left(handle.user_id, handle.username)
 
     # -- routing ------------------------------------------------------------------------------
 
     def publish(self, msg: Publish) -> None:
-        """Deliver live now; a direct message then goes to the persistence actor, which
-        acks the sender after the commit. Broadcasts are live only: acked here."""
+        """Deliver live now; a direct message then goes to the store writer, which answers
+        the sender after the commit. Broadcasts are live only: answered here."""
         self.counters.messages_in[msg.message_type] += 1
         topic = BROADCAST if msg.to_user_id is None else user_topic(msg.to_user_id)
         delivered = self.broker.publish(topic, text_frame(msg.envelope)) or 0
         self.counters.deliveries_by_type[msg.message_type] += delivered
         self.config.observe_latency(trio.current_time() - msg.received_at)
         if msg.to_user_id is None:
-            self._answer(msg, Delivery(delivered, stored=False))
-        else:
-            if delivered == 0:
-                self.counters.drops["recipient_offline"] += 1
-            self._persist(msg, msg.to_user_id, delivered)
+            msg.answer(Delivery(msg.message_id, msg.ref_id, delivered, stored=False))
+            return
+        if delivered == 0:
+            self.counters.drops["recipient_offline"] += 1
+        self._persist(msg, msg.to_user_id, delivered)
 
     def _persist(self, msg: Publish, recipient: uuid.UUID, delivered: int) -> None:
         now = datetime.now(UTC)
-        stored = NewMessage(
+        message = NewMessage(
             msg.message_id,
             msg.sender_id,
             recipient,
@@ -185,108 +190,59 @@ class Hub:
             now + timedelta(seconds=self.config.message_ttl),
         )
         try:
-            self.persistence.cast_nowait(
-                Persist(stored, msg.ref_id, delivered, msg.sender, msg.reply)
-            )
+            self.writer.cast_nowait(Persist(message, partial(_written, msg, delivered)))
         except ActorError:
             self.counters.drops["storage_busy"] += 1
-            if msg.sender is not None:
-                notify_sender(
-                    msg.sender, msg.message_id, msg.ref_id, delivered, ErrorCode.STORAGE_BUSY
-                )
-            if msg.reply is not None:
-                msg.reply.send(Delivery(delivered, stored=False))
-
-    def _answer(self, msg: Publish, delivery: Delivery) -> None:
-        if msg.reply is not None:
-            msg.reply.send(delivery)
-        if msg.sender is not None:
-            ack = encode_envelope(
-                MessageType.ACK,
-                {
-                    "ref_id": msg.ref_id,
-                    "message_id": msg.message_id,
-                    "delivered": delivery.delivered,
-                    "stored": False,
-                },
-                to_user_id=msg.sender.user_id,
-            )
-            if self._buffer(msg.sender, text_frame(ack)):
-                self.counters.deliveries_by_type["ack"] += 1
+            busy = Delivery(msg.message_id, msg.ref_id, delivered, False, ErrorCode.STORAGE_BUSY)
+            msg.answer(busy)
 
     def deliver_local(self, topic: str, frame: bytes) -> int:
-        """Hand `frame` to every local connection of `topic`; close the ones that cannot keep up."""
+        """Offer `frame` to every local connection of `topic`; close the ones that cannot
+        keep up."""
         if topic == BROADCAST:
-            targets = self.sessions
+            targets = self.connections
         else:
             targets = self.by_user.get(uuid.UUID(topic.removeprefix("user:")), {})
+        offered = self._offered
         delivered = 0
-        for session in targets.values():
-            if self._buffer(session, frame):
+        for conn_id, handle in targets.items():
+            if handle.offer(frame):
+                offered[conn_id] = handle
                 delivered += 1
+            else:
+                self._refused(handle)
         self.counters.deliveries += delivered
         return delivered
 
-    def _buffer(self, session: Session, frame: bytes) -> bool:
-        """Queue `frame` for `session` until `flush`; close it if its queue is full.
-
-        While the session replays stored messages its live frames are held back, in order,
-        under the same bound, and released by `ReplayDone`.
-        """
-        if session.close_code is not None:  # closing: its close frame must be its last
-            return False
-        held = session.held
-        if held is not None:
-            if len(held) < session.wire.max_frames:
-                held.append(frame)
-                return True
-            self._overflow(session)
-            return False
-        wire = session.wire
-        if session.flush_pending:  # a second frame in this batch: coalesce it
-            accepted = wire.buffer_frame(frame)
-        else:  # the first: straight to the socket, as cheap as a write can be
-            accepted = wire.send_frame_nowait(frame)
-            session.flush_pending = True
-            self._dirty.append(session)
-        if not accepted:
-            self._overflow(session)
-        return accepted
+    def _refused(self, handle: ConnectionHandle) -> None:
+        """A connection did not take a frame: a slow consumer, unless it is closing anyway
+        (then the frame is simply not delivered, and nothing is counted)."""
+        if not handle.closing:
+            self.counters.drops["slow_consumer"] += 1
+            handle.close(CloseCode.SLOW_CONSUMER, "slow consumer: outbound queue full")
 
     def flush(self) -> None:
         """End of a batch: one write per connection that got frames; overdue bookkeeping."""
-        for session in self._dirty:
-            session.flush_pending = False
-            session.wire.flush_nowait()
-        self._dirty.clear()
+        for handle in self._offered.values():
+            handle.flush()
+        self._offered.clear()
         if self._barriers:
             self._send_barriers()
         if self.reservations:
             self._expire(trio.current_time())
 
     def _send_barriers(self) -> None:
-        """Hand the persistence actor the barriers of joined sessions, in join order; what
-        does not fit now (its mailbox is full) is tried again after the next batch."""
+        """Hand the writer the barriers of joined connections, in join order; what does not
+        fit now (its mailbox is full) is tried again after the next batch."""
         while self._barriers:
-            session = self._barriers[0]
+            in_store = self._barriers[0]
             try:
-                self.persistence.cast_nowait(Barrier(done=session.in_store))
+                self.writer.cast_nowait(Barrier(done=in_store))
             except MailboxFull:
                 return
-            except ActorError:  # the persistence actor is gone: the process is stopping
-                session.in_store.set()
+            except ActorError:  # the writer is gone: the process is stopping
+                in_store.set()
             self._barriers.popleft()
-
-    def replay_done(self, session: Session) -> None:
-        """Stored messages are out: release the live frames held meanwhile, then go live."""
-        held, session.held = session.held or [], None
-        for frame in held:
-            self._buffer(session, frame)
-
-    def _overflow(self, session: Session) -> None:
-        if session.close_code is None:
-            self.counters.drops["slow_consumer"] += 1
-        session.close_slow_consumer()
 
     # -- presence, janitor, admin -----------------------------------------------------------
 
@@ -301,11 +257,11 @@ class Hub:
                 self.counters.deliveries_by_type["presence"] += delivered
 
     def sweep(self, idle_before: float) -> int:
-        for gone in [s for s in self.sessions.values() if s.finished]:
+        for gone in [h for h in self.connections.values() if h.finished]:
             self.leave(gone)  # its Leave was lost (the mailbox stayed full): clean up here
-        stale = [s for s in self.sessions.values() if s.last_activity < idle_before]
-        for session in stale:
-            session.request_close(CloseCode.STALE, "idle for too long")
+        stale = [h for h in self.connections.values() if h.last_activity < idle_before]
+        for handle in stale:
+            handle.close(CloseCode.STALE, "idle for too long")
         self.counters.drops["idle"] += len(stale)
         return len(stale)
 
@@ -315,15 +271,15 @@ class Hub:
             return 0
         self.disabled[user_id] = trio.current_time() + DISABLED_MEMORY
         mine = list(self.by_user.get(user_id, {}).values())
-        for session in mine:
-            session.request_close(CloseCode.USER_DISABLED, "user disabled")
+        for handle in mine:
+            handle.close(CloseCode.USER_DISABLED, "user disabled")
         return len(mine)
 
     def close_all(self, code: int, reason: str) -> int:
         self.closing = True
-        for session in self.sessions.values():
-            session.request_close(code, reason)
-        return len(self.sessions)
+        for handle in self.connections.values():
+            handle.close(code, reason)
+        return len(self.connections)
 
     def online(self) -> list[OnlineUser]:
         return [
@@ -331,20 +287,19 @@ class Hub:
                 user_id=user_id,
                 username=next(iter(mine.values())).username,
                 connections=len(mine),
-                connected_since=min(s.connected_at for s in mine.values()),
+                connected_since=min(h.connected_at for h in mine.values()),
             )
             for user_id, mine in self.by_user.items()
         ]
 
-    def stats(self) -> dict[str, Any]:
-        return {
-            "total_connections": len(self.sessions),
-            "unique_users": len(self.by_user),
-            "server_uptime": int(trio.current_time() - self.started_at),
-            "broker": self.broker.name,
-            "hub_errors": self.errors,
-            **self.counters.snapshot(),
-        }
+    def stats(self) -> HubStats:
+        return self.counters.snapshot(
+            total_connections=len(self.connections),
+            unique_users=len(self.by_user),
+            server_uptime=int(trio.current_time() - self.started_at),
+            broker=self.broker.name,
+            hub_errors=self.errors,
+        )
 
     # -- dispatch -----------------------------------------------------------------------------
 
@@ -352,14 +307,10 @@ class Hub:
         match msg:
             case Publish():
                 self.publish(msg)
-            case ReplayDone(session=session):
-                self.replay_done(session)
-            case SendTo(session=session, frame=frame):
-                self._buffer(session, frame)
-            case Join(session=session, reservation=reservation):
-                self.join(session, reservation)
-            case Leave(session=session):
-                self.leave(session)
+            case Join(handle=handle, reservation=reservation, in_store=in_store):
+                self.join(handle, reservation, in_store)
+            case Leave(handle=handle):
+                self.leave(handle)
             case Reserve(user_id=user_id, reply=reply):
                 reply.send(self.reserve(user_id))
             case Release(reservation=reservation):
@@ -378,47 +329,46 @@ class Hub:
                 reply.send(self.close_all(code, reason))
 
 
+def _written(msg: Publish, delivered: int, result: WriteResult) -> None:
+    """The writer's answer for one direct message, passed on to its sender (called in the
+    writer's task: it touches no hub state)."""
+    error = _NOT_STORED[result]
+    msg.answer(Delivery(msg.message_id, msg.ref_id, delivered, error is None, error))
+
+
 async def serve_hub(
     mailbox: Mailbox[HubMsg],
     *,
     ref: ActorRef[HubMsg],
-    persistence: ActorRef[PersistenceMsg],
+    writer: ActorRef[WriterMsg],
     config: HubConfig,
     started_at: float,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
-    """Run a hub (fresh state on every start) on `mailbox` until cancelled."""
-    hub = Hub(config, started_at=started_at, persistence=persistence)
+    """Run a hub (fresh state on every start) on `mailbox` until cancelled.
+
+    It takes whatever is waiting (up to BATCH) as one batch and flushes once after it: under
+    light load a batch is one message and its frames go out at once; under heavy load each
+    connection gets one write per batch instead of one per frame.
+    """
+    hub = Hub(config, started_at=started_at, writer=writer)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(partial(_tick_forever, ref, config.presence_interval))
         task_status.started()
-        async for msg in mailbox:
-            _handle_batch(hub, mailbox, msg)
-    raise RuntimeError("the hub's mailbox was closed")
-
-
-def _handle_batch(hub: Hub, mailbox: Mailbox[HubMsg], first: HubMsg) -> None:
-    """Handle `first` and whatever else is already waiting (up to BATCH), then flush.
-
-    Under light load a batch is one message and its frames go out at once; under heavy load
-    each connection gets one write per batch instead of one per frame.
-    """
-    _handle_one(hub, first)
-    for _ in range(BATCH - 1):
         try:
-            msg = mailbox.receive_nowait()
-        except trio.WouldBlock:
-            break
-        _handle_one(hub, msg)
-    hub.flush()
-
-
-def _handle_one(hub: Hub, msg: HubMsg) -> None:
-    try:
-        hub.handle(msg)
-    except Exception:
-        hub.errors += 1
-        log.exception("hub failed to handle %s", type(msg).__name__)
+            while True:
+                for msg in await mailbox.receive_batch(BATCH):
+                    try:
+                        hub.handle(msg)
+                    except Exception:
+                        hub.errors += 1
+                        log.exception("hub failed to handle %s", type(msg).__name__)
+                hub.flush()
+        except Exception:
+            # Crashing: its supervisor restarts the connections with a fresh hub. Tell them
+            # why first, so that each client hears 1012 (reconnect) rather than 1001.
+            hub.close_all(CloseCode.SERVICE_RESTART, "service restart: reconnect")
+            raise
 
 
 async def _tick_forever(ref: ActorRef[HubMsg], interval: float) -> NoReturn:

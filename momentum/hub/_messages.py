@@ -1,21 +1,26 @@
-"""What the hub's mailbox carries (frozen types, dispatched by type in `_hub`)."""
+"""What the hub's mailbox carries: frozen types, dispatched by type in `_hub`."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+
+import trio
 
 from actors import Reply
 
-from ._session import Session
+from ..protocol import ErrorCode, Inbound, encode_envelope
+from ._counters import HubStats
+from ._handle import ConnectionHandle
 
 
 @dataclass(frozen=True, slots=True)
-class Refusal:
-    """Why the hub will not take one more connection (mapped to 429 / 503)."""
+class Refused:
+    """Why a connection is not taken: an HTTP status and the error body's code and message."""
 
-    code: str
+    status: int
+    code: ErrorCode
     message: str
 
 
@@ -28,7 +33,7 @@ class Reserve:
     """
 
     user_id: uuid.UUID
-    reply: Reply[Refusal | int]
+    reply: Reply[Refused | int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,65 +45,84 @@ class Release:
 
 @dataclass(frozen=True, slots=True)
 class Join:
-    """cast: an accepted connection, taking up its reservation."""
+    """cast: an accepted connection, taking up its reservation.
 
-    session: Session
+    `in_store` is set once every direct message routed to the user before this join is
+    committed: the connection replays stored messages after that.
+    """
+
+    handle: ConnectionHandle
     reservation: int
+    in_store: trio.Event
 
 
 @dataclass(frozen=True, slots=True)
 class Leave:
     """cast: the connection actor has finished."""
 
-    session: Session
+    handle: ConnectionHandle
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """What became of a message: live deliveries, and whether it is stored (direct only).
 
-    `duplicate` means the store holds another message under this id (the same sender reused
-    the id for another recipient): nothing was stored for this one.
+    `error` says why a direct message is not stored (`storage_unavailable`, `storage_busy`,
+    `duplicate_id`). `ref_id` is the id the sender knows the message by.
     """
 
+    message_id: str
+    ref_id: str
     delivered: int
     stored: bool
-    duplicate: bool = False
+    error: ErrorCode | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Publish:
-    """Route one message; `envelope` is encoded once by the sender, for every recipient.
+    """cast or call: route one message; `envelope` is encoded once, for every recipient.
 
-    From a connection it is a cast (`reply` None: the sender's session gets an `ack`); from
-    the HTTP API a call whose reply is the `Delivery`. `sender_id` None means the system.
+    `answer` is the sender's: the connection's (an `ack` frame) or the HTTP request's reply.
+    The hub answers a broadcast after its live delivery; a direct message is answered by
+    the store writer after the commit. `sender_id` None means the system.
     """
 
     message_id: str
-    ref_id: str  # the id the sender knows it by (its own choice, else `message_id`)
+    ref_id: str
     message_type: str
     to_user_id: uuid.UUID | None
     envelope: bytes
     received_at: float
-    sender_id: uuid.UUID | None = None
-    sender: Session | None = None
-    reply: Reply[Delivery] | None = None
+    sender_id: uuid.UUID | None
+    answer: Callable[[Delivery], object]
 
 
-@dataclass(frozen=True, slots=True)
-class SendTo:
-    """cast: one frame for one connection, in order with what the hub sends it (a pong
-    answered while stored messages are replayed comes after them)."""
-
-    session: Session
-    frame: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayDone:
-    """cast: the connection has sent its stored messages; release the held live frames."""
-
-    session: Session
+def publish(
+    inbound: Inbound,
+    sender_id: uuid.UUID | None,
+    answer: Callable[[Delivery], object],
+    *,
+    received_at: float,
+) -> Publish:
+    """Encode a validated message once, as its recipients will get it, for the hub (the
+    WebSocket reader and `POST /ws/send` both come here)."""
+    envelope = encode_envelope(
+        inbound.type,
+        inbound.data,
+        message_id=inbound.id,
+        from_user_id=sender_id,
+        to_user_id=inbound.to_user_id,
+    )
+    return Publish(
+        inbound.id,
+        inbound.ref_id,
+        inbound.type.value,
+        inbound.to_user_id,
+        envelope,
+        received_at,
+        sender_id,
+        answer,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +140,7 @@ class GetOnline:
 
 @dataclass(frozen=True, slots=True)
 class GetStats:
-    reply: Reply[dict[str, Any]]
+    reply: Reply[HubStats]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +181,6 @@ HubMsg = (
     | Join
     | Leave
     | Publish
-    | ReplayDone
-    | SendTo
     | GetOnline
     | GetStats
     | Sweep

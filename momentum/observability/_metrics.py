@@ -1,4 +1,4 @@
-"""Prometheus metrics (SPEC §11).
+"""Prometheus metrics (docs/operations.md lists them).
 
 Hot-path numbers (messages, deliveries, drops) are plain integers kept by the hub; a custom
 collector turns the hub's latest statistics into metric families at scrape time, so a
@@ -8,13 +8,13 @@ latency histogram use prometheus-client directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ..hub import HubStats
 from ..protocol import CloseCode
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -26,51 +26,51 @@ _LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 
 
 class _HubCollector(Collector):
     def __init__(self) -> None:
-        self.snapshot: Mapping[str, Any] = {}
+        self.snapshot: HubStats | None = None
 
     def collect(self) -> Iterator[Metric]:
         s = self.snapshot
-        if not s:
+        if s is None:
             return
         yield GaugeMetricFamily(
-            "momentum_connections", "Open WebSocket connections.", value=s["total_connections"]
+            "momentum_connections", "Open WebSocket connections.", value=s.total_connections
         )
-        yield GaugeMetricFamily("momentum_users", "Users online.", value=s["unique_users"])
+        yield GaugeMetricFamily("momentum_users", "Users online.", value=s.unique_users)
         yield CounterMetricFamily(
-            "momentum_connections_opened", "Connections accepted.", value=s["connections_opened"]
+            "momentum_connections_opened", "Connections accepted.", value=s.connections_opened
         )
         received = CounterMetricFamily(
             "momentum_messages_received",
             "Messages accepted from clients and the API.",
             labels=["type"],
         )
-        for kind, count in s["messages_by_type"].items():
+        for kind, count in s.messages_by_type.items():
             received.add_metric([kind], count)
         yield received
         yield CounterMetricFamily(
-            "momentum_deliveries", "Frames handed to connections.", value=s["deliveries"]
+            "momentum_deliveries", "Frames handed to connections.", value=s.deliveries
         )
         out = CounterMetricFamily(
             "momentum_messages_delivered",
             "Frames the hub handed to connections, by message type (presence: user_joined/left).",
             labels=["type"],
         )
-        for kind, count in s["deliveries_by_type"].items():
+        for kind, count in s.deliveries_by_type.items():
             out.add_metric([kind], count)
         yield out
         drops = CounterMetricFamily(
             "momentum_drops", "Messages or connections dropped.", labels=["reason"]
         )
-        for reason, count in s["drops"].items():
+        for reason, count in s.drops.items():
             drops.add_metric([reason], count)
         yield drops
         yield CounterMetricFamily(
             "momentum_slow_consumer_closes",
             "Connections closed with 4009.",
-            value=s["drops"].get("slow_consumer", 0),
+            value=s.drops.get("slow_consumer", 0),
         )
         yield CounterMetricFamily(
-            "momentum_hub_errors", "Hub handler failures.", value=s["hub_errors"]
+            "momentum_hub_errors", "Hub handler failures.", value=s.hub_errors
         )
 
 
@@ -116,6 +116,6 @@ class Metrics:
     def observe_latency(self, seconds: float) -> None:
         self.delivery_latency.observe(seconds)
 
-    def render(self, hub_snapshot: Mapping[str, Any]) -> bytes:
+    def render(self, hub_snapshot: HubStats) -> bytes:
         self._hub.snapshot = hub_snapshot
         return generate_latest(self.registry)

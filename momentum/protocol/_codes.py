@@ -14,6 +14,7 @@ class CloseCode(enum.IntEnum):
     POLICY_VIOLATION = 1008
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012  # the hub restarted after a crash: reconnect
     TOKEN_EXPIRED = 4001  # reconnect with a fresh token
     USER_DISABLED = 4003  # do not reconnect
     RATE_LIMITED = 4008  # sustained flooding

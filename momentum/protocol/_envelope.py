@@ -268,3 +268,16 @@ def encode_error(
         {"code": code.value, "message": message, "ref_id": ref_id},
         to_user_id=to_user_id,
     )
+
+
+def encode_ack(
+    *,
+    ref_id: str,
+    message_id: str,
+    delivered: int,
+    stored: bool,
+    to_user_id: uuid.UUID | None,
+) -> bytes:
+    """The sender's `ack` of one message: `data = {ref_id, message_id, delivered, stored}`."""
+    data = {"ref_id": ref_id, "message_id": message_id, "delivered": delivered, "stored": stored}
+    return encode_envelope(MessageType.ACK, data, to_user_id=to_user_id)

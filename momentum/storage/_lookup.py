@@ -1,11 +1,15 @@
-"""The directory actor: who a handshake's token belongs to, looked up in batches.
+"""The user lookup actor: who a handshake's token belongs to, looked up in batches.
 
 Every WebSocket handshake needs its user from the store (it must exist and be active). One
 query per handshake would cost a connection storm one database round trip each — with
 SQLite, one trip through the worker thread, whose GIL hand-overs dominate under load. The
-directory takes every lookup already waiting in its mailbox and answers them with one
+lookup actor takes every lookup already waiting in its mailbox and answers them with one
 `get_users` query. Overflow policy: callers `call` it under a timeout; a handshake that
 cannot be answered in time is refused with 503.
+
+Crashes: a failed query (`StorageError`) refuses that batch's handshakes and the actor goes
+on. Anything else is a bug: the batch's callers get a `StorageError` (503) and the actor
+crashes; its supervisor restarts it on the same mailbox.
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ import trio
 
 from actors import Mailbox, Reply
 
-from ..storage import StorageError, Store, User
+from ._errors import StorageError
+from ._protocol import Store
+from ._types import User
 
-log = logging.getLogger("momentum.directory")
+log = logging.getLogger("momentum.storage.lookup")
 
 #: Lookups answered by one query.
 BATCH = 1000
-DIRECTORY_MAILBOX = 4096
+LOOKUP_MAILBOX = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +43,11 @@ class Lookup:
     reply: Reply[User | None]
 
 
-DirectoryMsg = Lookup
+LookupMsg = Lookup
 
 
-async def serve_directory(
-    mailbox: Mailbox[DirectoryMsg],
+async def serve_lookup(
+    mailbox: Mailbox[LookupMsg],
     *,
     store: Store,
     on_error: Callable[[], None] = lambda: None,
@@ -54,13 +60,13 @@ async def serve_directory(
         try:
             users = await store.get_users([lookup.user_id for lookup in batch])
         except Exception as exc:
-            # A failed query (or a bug behind it) refuses these handshakes, and only them:
-            # the directory must not stop the process (the root is one-for-all).
             on_error()
             log.warning("user lookup failed for %d handshake(s): %r", len(batch), exc)
             failure = exc if isinstance(exc, StorageError) else StorageError(repr(exc))
             for lookup in batch:
                 lookup.reply.fail(failure)
-            continue
+            if isinstance(exc, StorageError):
+                continue
+            raise
         for lookup in batch:
             lookup.reply.send(users.get(lookup.user_id))

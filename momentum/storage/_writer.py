@@ -1,26 +1,31 @@
-"""The persistence actor: durable direct messages, written in batches (SPEC §7).
+"""The store writer actor: durable direct messages and client acks, written in batches.
 
 The hub hands it every direct message after the live delivery (`Persist`, a non-blocking
 cast: the hub never waits for the database); connections hand it what their clients
 acknowledged (`Acknowledge`). It takes everything already waiting in its mailbox as one
-batch — one transaction for all the messages of a burst — and only after the commit tells
-each sender `ack {stored: true}`. If the store fails the sender gets `stored: false` and an
-`error` envelope (`storage_unavailable`); the message was still delivered live if the
-recipient was online.
+batch — one transaction for all the messages of a burst — and only after the commit calls
+each message's `on_written` with the result. It never writes to a socket: `on_written` is
+the sender's (its connection's `ack`, or the HTTP request's reply).
 
-Overflow policy: the mailbox is bounded (`PERSIST_MAILBOX`). Connections wait before
-publishing a direct message while it is more than half full (`Backlog`): a client that
+Overflow policy: the mailbox is bounded (`WRITER_MAILBOX`). Connections wait before
+publishing a direct message while it is more than half full (`Backpressure`): a client that
 sends faster than the store writes is slowed down, not refused. The hub itself never waits:
-if the mailbox is full all the same, it refuses to take the message as durable and says so
-to the sender (`stored: false`, `storage_busy`).
+if the mailbox is full all the same, it refuses to take the message as durable.
+
+Crashes: a failure of the store (`StorageError`) fails the batch's messages (`FAILED`) and
+the writer goes on. Anything else is a bug: every message of the batch not yet answered is
+answered `FAILED` (nobody is told `stored` for what was not committed, nobody waits
+forever), barriers are released, and the writer crashes; its supervisor restarts it on the
+same mailbox and store.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -28,27 +33,31 @@ import trio
 
 from actors import ActorRef, Mailbox, Reply
 
-from ..protocol import ErrorCode, MessageType, encode_envelope, encode_error, text_frame
-from ..storage import NewMessage, Store
-from ._messages import Delivery
-from ._session import Session
+from ._errors import StorageError
+from ._protocol import Store
+from ._types import NewMessage
 
-log = logging.getLogger("momentum.persistence")
+log = logging.getLogger("momentum.storage.writer")
 
 #: Messages and acks taken from the mailbox for one transaction.
 BATCH = 500
-PERSIST_MAILBOX = 10_000
+WRITER_MAILBOX = 10_000
+
+
+class WriteResult(enum.Enum):
+    """What became of one `Persist`."""
+
+    STORED = "stored"  # committed
+    FAILED = "failed"  # the store failed (or the writer crashed): not stored
+    REFUSED = "refused"  # the store holds another message under this id: not stored
 
 
 @dataclass(frozen=True, slots=True)
 class Persist:
-    """cast (hub): store a direct message; then ack its sender (a session) or reply (HTTP)."""
+    """cast (hub): store a direct message; then `on_written(result)`, exactly once."""
 
     message: NewMessage
-    ref_id: str  # the id its sender knows it by
-    delivered: int
-    sender: Session | None = None
-    reply: Reply[Delivery] | None = None
+    on_written: Callable[[WriteResult], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +81,15 @@ class Barrier:
     reply: Reply[None] | None = None
 
 
-PersistenceMsg = Persist | Acknowledge | Barrier
+WriterMsg = Persist | Acknowledge | Barrier
 
 
-class Backlog:
-    """Back-pressure on the persistence actor's mailbox: senders wait while it is behind."""
+class Backpressure:
+    """Senders wait while the writer's mailbox is behind (`high_water` messages or more)."""
 
     __slots__ = ("_high_water", "_lot", "_ref")
 
-    def __init__(self, ref: ActorRef[PersistenceMsg], *, high_water: int) -> None:
+    def __init__(self, ref: ActorRef[WriterMsg], *, high_water: int) -> None:
         self._ref = ref
         self._high_water = high_water
         self._lot = trio.lowlevel.ParkingLot()
@@ -91,91 +100,83 @@ class Backlog:
             await self._lot.park()
 
     def progressed(self) -> None:
-        """The actor took a batch: wake as many waiting senders as there is room for (all of
-        them at once would overshoot the mailbox and get their messages refused)."""
+        """The writer took a batch: wake as many waiting senders as there is room for (all
+        of them at once would overshoot the mailbox and get their messages refused)."""
         room = self._high_water - self._ref.statistics().depth
         if room > 0:
             self._lot.unpark(count=room)
 
 
-async def serve_persistence(
-    mailbox: Mailbox[PersistenceMsg],
+async def serve_writer(
+    mailbox: Mailbox[WriterMsg],
     *,
     store: Store,
-    backlog: Backlog | None = None,
+    backpressure: Backpressure | None = None,
     on_error: Callable[[], None] = lambda: None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Write batches of messages and acks until cancelled."""
     task_status.started()
     while True:
-        batch = await mailbox.receive_batch(BATCH)
-        if backlog is not None:
-            backlog.progressed()
-        await _save(store, [m for m in batch if isinstance(m, Persist)], on_error)
-        await _acknowledge(store, [m for m in batch if isinstance(m, Acknowledge)], on_error)
-        for barrier in (m for m in batch if isinstance(m, Barrier)):
+        batch = _Batch(await mailbox.receive_batch(BATCH))
+        if backpressure is not None:
+            backpressure.progressed()
+        try:
+            await _save(store, batch, on_error)
+            await _acknowledge(store, batch.acks, on_error)
+        except Exception:
+            batch.abandon()
+            raise
+        batch.release_barriers()
+
+
+class _Batch:
+    """One batch from the mailbox, and which of its messages have been answered."""
+
+    __slots__ = ("acks", "answered", "barriers", "persists")
+
+    def __init__(self, messages: Sequence[WriterMsg]) -> None:
+        self.persists = [m for m in messages if isinstance(m, Persist)]
+        self.acks = [m for m in messages if isinstance(m, Acknowledge)]
+        self.barriers = [m for m in messages if isinstance(m, Barrier)]
+        self.answered = 0
+
+    def answer(self, results: Sequence[WriteResult]) -> None:
+        for persist, result in zip(self.persists[self.answered :], results, strict=True):
+            self.answered += 1
+            try:
+                persist.on_written(result)
+            except Exception:  # one sender's bug costs the others nothing
+                log.exception("answering a stored message failed")
+
+    def abandon(self) -> None:
+        """The writer is crashing: what is unanswered was not stored; let waiters go."""
+        self.answer([WriteResult.FAILED] * (len(self.persists) - self.answered))
+        self.release_barriers()
+
+    def release_barriers(self) -> None:
+        for barrier in self.barriers:
             if barrier.done is not None:
                 barrier.done.set()
             if barrier.reply is not None:
                 barrier.reply.send(None)
+        self.barriers = []
 
 
-async def _save(store: Store, persists: list[Persist], on_error: Callable[[], None]) -> None:
-    if not persists:
+async def _save(store: Store, batch: _Batch, on_error: Callable[[], None]) -> None:
+    if not batch.persists:
         return
-    refused: frozenset[NewMessage] = frozenset()
-    failure: ErrorCode | None = None
+    messages = [p.message for p in batch.persists]
     try:
-        refused = await store.save_messages([p.message for p in persists])
-    except Exception as exc:  # StorageError, or a bug: the senders hear of it either way
+        refused = await store.save_messages(messages)
+    except StorageError as exc:
         on_error()
-        log.warning("could not store %d message(s): %r", len(persists), exc)
-        failure = ErrorCode.STORAGE_UNAVAILABLE
-    for persist in persists:
-        error = failure
-        if error is None and refused and persist.message in refused:
-            error = ErrorCode.DUPLICATE_ID
-        if persist.reply is not None:
-            duplicate = error is ErrorCode.DUPLICATE_ID
-            persist.reply.send(Delivery(persist.delivered, error is None, duplicate))
-        if persist.sender is not None:
-            message = persist.message
-            notify_sender(persist.sender, message.id, persist.ref_id, persist.delivered, error)
-
-
-_NOT_STORED_BECAUSE = {
-    ErrorCode.STORAGE_BUSY: "the store is busy",
-    ErrorCode.STORAGE_UNAVAILABLE: "the store failed",
-    ErrorCode.DUPLICATE_ID: "its id is already taken by another of your messages",
-}
-
-
-def notify_sender(
-    sender: Session,
-    message_id: str,
-    ref_id: str,
-    delivered: int,
-    error: ErrorCode | None = None,
-) -> None:
-    """The sender's `ack` (stored unless `error`), after an `error` envelope if not stored."""
-    if error is not None:
-        why = _NOT_STORED_BECAUSE[error]
-        frame = encode_error(
-            error, f"the message was not stored: {why}", ref_id=ref_id, to_user_id=sender.user_id
-        )
-        sender.send_or_close(text_frame(frame))
-    ack = encode_envelope(
-        MessageType.ACK,
-        {
-            "ref_id": ref_id,
-            "message_id": message_id,
-            "delivered": delivered,
-            "stored": error is None,
-        },
-        to_user_id=sender.user_id,
+        log.warning("could not store %d message(s): %s", len(messages), exc)
+        batch.answer([WriteResult.FAILED] * len(messages))
+        return
+    batch.answer(
+        [WriteResult.REFUSED if refused and m in refused else WriteResult.STORED for m in messages]
     )
-    sender.send_or_close(text_frame(ack))
 
 
 async def _acknowledge(store: Store, acks: list[Acknowledge], on_error: Callable[[], None]) -> None:
@@ -185,6 +186,6 @@ async def _acknowledge(store: Store, acks: list[Acknowledge], on_error: Callable
     for recipient_id, ids in by_recipient.items():
         try:
             await store.ack_messages(recipient_id, ids)
-        except Exception as exc:  # the messages stay pending and come again: at-least-once
+        except StorageError as exc:  # the messages stay pending and come again: at-least-once
             on_error()
-            log.warning("could not record %d ack(s): %r", len(ids), exc)
+            log.warning("could not record %d ack(s): %s", len(ids), exc)

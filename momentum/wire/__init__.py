@@ -1,15 +1,16 @@
-"""Transport: the front listener, request heads, and the streams handed to protocol handlers."""
+"""The wire: the front listener on the one port, request heads, and the streams handed to
+the WebSocket connection (`WireStream`) and to hypercorn (`PrefixedStream`)."""
 
 from ._front import FrontConfig, HttpHandler, Spawn, WebSocketHandler, serve_front
 from ._head import HeadError, RequestHead, parse_head, read_head
-from ._replay import ReplayStream
-from ._wire import WireStream
+from ._prefixed import PrefixedStream
+from ._stream import WireStream
 
 __all__ = [
     "FrontConfig",
     "HeadError",
     "HttpHandler",
-    "ReplayStream",
+    "PrefixedStream",
     "RequestHead",
     "Spawn",
     "WebSocketHandler",

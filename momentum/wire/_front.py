@@ -1,8 +1,8 @@
-"""The front listener: one port, two kinds of traffic (SPEC §3).
+"""The front listener: one port, two kinds of traffic (docs/architecture.md, "One port").
 
 It accepts each TCP connection, reads the request head with a size limit and a deadline,
-and hands the stream — head bytes replayed — to the WebSocket handler when the request is
-an upgrade on `/ws`, or to the HTTP handler (hypercorn) for everything else.
+and hands the stream — the head bytes given back first — to the WebSocket handler when the
+request is an upgrade on `/ws`, or to the HTTP handler (hypercorn) for everything else.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from dataclasses import dataclass
 import trio
 
 from ._head import HeadError, RequestHead, read_head
-from ._replay import ReplayStream
+from ._prefixed import PrefixedStream
 
-log = logging.getLogger("momentum.transport")
+log = logging.getLogger("momentum.wire")
 
 WebSocketHandler = Callable[[trio.SocketStream, RequestHead], Awaitable[None]]
-HttpHandler = Callable[[ReplayStream], Awaitable[None]]
-Spawn = Callable[[str, Callable[[], Awaitable[None]]], None]
+HttpHandler = Callable[[PrefixedStream], Awaitable[None]]
+#: Starts `fn` as a task named `name`; False if it cannot now (the stream is then closed).
+Spawn = Callable[[str, Callable[[], Awaitable[None]]], bool]
 
 #: accept() errors that mean "out of resources for now": wait and go on (as trio does).
 _CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
@@ -92,7 +93,10 @@ async def serve_front(
         async def dispatch(stream: trio.SocketStream = stream) -> None:
             await _dispatch(stream, config, on_websocket, on_http, heads)
 
-        spawn(f"socket-{serial}", dispatch)
+        if not spawn(f"socket-{serial}", dispatch):
+            heads.release()
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
 
 
 async def _dispatch(
@@ -118,4 +122,4 @@ async def _dispatch(
         del head
         await serving
     else:
-        await on_http(ReplayStream(stream, head.raw))
+        await on_http(PrefixedStream(stream, head.raw))

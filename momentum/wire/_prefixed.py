@@ -5,8 +5,8 @@ from __future__ import annotations
 import trio
 
 
-class ReplayStream(trio.abc.HalfCloseableStream):
-    """Replays `prefix`, then reads from `stream`; writes go straight through.
+class PrefixedStream(trio.abc.HalfCloseableStream):
+    """Gives `prefix` first, then reads from `stream`; writes go straight through.
 
     It exposes `.socket` like `trio.SocketStream` (hypercorn reads the peer address from it)
     and has no `do_handshake`, so hypercorn treats it as plain TCP.

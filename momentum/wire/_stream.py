@@ -1,4 +1,5 @@
-"""The socket side of one connection: replayed request head, and one ordered write queue.
+"""The socket side of one connection: the request head given back first, and one ordered
+write queue.
 
 Two writers share a WebSocket connection's socket:
 
@@ -30,7 +31,8 @@ _CLOSE_FRAME_START = b"\x88"
 
 
 class WireStream(trio.abc.HalfCloseableStream):
-    """A `trio.SocketStream` with replayed head bytes and a shared, bounded write queue."""
+    """A `trio.SocketStream` that gives back the head bytes first, with a shared, bounded
+    write queue."""
 
     __slots__ = (
         "_data_stopped",
@@ -77,6 +79,11 @@ class WireStream(trio.abc.HalfCloseableStream):
     def socket(self) -> trio.socket.SocketType:
         """The underlying socket (hypercorn and trio-websocket read addresses from it)."""
         return self._stream.socket
+
+    @property
+    def broken(self) -> bool:
+        """Closed, or failed (peer gone, send deadline passed): nothing more goes out."""
+        return self._state is not None
 
     @property
     def backlog(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from momentum.core import origin_allowed
+from momentum.connection import origin_allowed
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from momentum.core._ratelimit import FLOOD_WINDOW, TokenBucket
+from momentum.connection._ratelimit import FLOOD_WINDOW, TokenBucket
 
 
 def allowed(bucket: TokenBucket, now: float, times: int) -> list[bool]:

@@ -1,28 +1,64 @@
-"""The hub's bookkeeping, driven directly: reservations, shutdown and disabled users.
+"""The hub driven directly, with fake connection handles: admission, routing, batching and
+flush, overflow, durable hand-off to the store writer, presence, sweeps and shutdown.
 
-Rules: a `Hub` object without its task (its handlers are plain methods), real sessions on
-real socket pairs (a `WireStream` needs a file descriptor), Trio's autojump clock for
-expiry; no server.
+Rules: a `Hub` object without its task (its handlers are plain methods) and without
+sockets: every connection is a `FakeHandle` recording what the hub did to it; the writer is
+a real mailbox the test reads. Trio's autojump clock for expiry; tests with no await need
+no `fail_after` (it could never fire).
 """
 
 from __future__ import annotations
 
-import socket
 import uuid
-from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
-import pytest
 import trio
 import trio.testing
 
-from actors import open_mailbox
-from momentum.core import Session
-from momentum.core.hub import DISABLED_MEMORY, Hub, HubConfig
-from momentum.core.persistence import PersistenceMsg
-from momentum.transport import WireStream
+from actors import Mailbox, open_mailbox
+from momentum.hub import DISABLED_MEMORY, Delivery, Hub, HubConfig, Publish
+from momentum.protocol import ErrorCode, text_frame
+from momentum.storage import Barrier, Persist, WriteResult, WriterMsg
 
 
-def make_hub(**overrides: object) -> Hub:
+@dataclass
+class FakeHandle:
+    """A connection as the hub sees it; `capacity` frames fit before it is full."""
+
+    conn_id: int
+    user_id: uuid.UUID
+    username: str = "u"
+    connected_at: str = "2026-01-01T00:00:00.000Z"
+    last_activity: float = 0.0
+    finished: bool = False
+    capacity: int = 100
+    broken: bool = False
+    frames: list[bytes] = field(default_factory=list)
+    flushes: int = 0
+    close_code: int | None = None
+
+    @property
+    def closing(self) -> bool:
+        return self.close_code is not None or self.broken
+
+    def offer(self, frame: bytes) -> bool:
+        if self.closing or len(self.frames) >= self.capacity:
+            return False
+        self.frames.append(frame)
+        return True
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+    def close(self, code: int, reason: str) -> None:
+        if self.close_code is None:
+            self.close_code = code
+
+
+_ids = iter(range(1, 1_000_000))
+
+
+def make_hub(writer_capacity: int = 100, **overrides: object) -> tuple[Hub, Mailbox[WriterMsg]]:
     settings: dict[str, object] = {
         "max_connections": 3,
         "max_connections_per_user": 2,
@@ -30,32 +66,48 @@ def make_hub(**overrides: object) -> Hub:
         "reservation_ttl": 30.0,
     }
     settings.update(overrides)
-    ref, _ = open_mailbox[PersistenceMsg]("persistence", 100)
-    return Hub(HubConfig(**settings), started_at=0.0, persistence=ref)  # type: ignore[arg-type]
+    ref, inbox = open_mailbox[WriterMsg]("writer", writer_capacity)
+    return Hub(HubConfig(**settings), started_at=0.0, writer=ref), inbox  # type: ignore[arg-type]
 
 
-@pytest.fixture
-async def wire() -> AsyncIterator[WireStream]:
-    a, b = socket.socketpair()
-    stream = WireStream(trio.SocketStream(trio.socket.from_stdlib_socket(a)), b"", max_frames=8)
-    try:
-        yield stream
-    finally:
-        await stream.aclose()
-        b.close()
+def joined(hub: Hub, user: uuid.UUID | None = None, **kwargs: object) -> FakeHandle:
+    user = user or uuid.uuid4()
+    reservation = hub.reserve(user)
+    assert isinstance(reservation, int), reservation
+    handle = FakeHandle(next(_ids), user, **kwargs)  # type: ignore[arg-type]
+    hub.join(handle, reservation, trio.Event())
+    return handle
 
 
-def session_for(wire: WireStream, user: uuid.UUID) -> Session:
-    return Session(1, user, "u", wire, connected_at="now", now=trio.current_time())
+def message(
+    to: uuid.UUID | None, answers: list[Delivery], *, sender: uuid.UUID | None = None
+) -> Publish:
+    message_id = str(uuid.uuid4())
+    envelope = f'{{"id":"{message_id}","message_type":"text"}}'.encode()
+    return Publish(message_id, message_id, "text", to, envelope, 0.0, sender, answers.append)
+
+
+def drain(inbox: Mailbox[WriterMsg]) -> list[WriterMsg]:
+    taken = []
+    while True:
+        try:
+            taken.append(inbox.receive_nowait())
+        except trio.WouldBlock:
+            return taken
+
+
+# -- admission ---------------------------------------------------------------------------
 
 
 async def test_an_abandoned_reservation_expires(autojump_clock: trio.testing.MockClock) -> None:
     with trio.fail_after(100):
-        hub, user = make_hub(), uuid.uuid4()
+        hub, _ = make_hub()
+        user = uuid.uuid4()
         first, second = hub.reserve(user), hub.reserve(user)
         assert isinstance(first, int) and isinstance(second, int)
         refusal = hub.reserve(user)
-        assert not isinstance(refusal, int) and refusal.code == "too_many_connections"
+        assert not isinstance(refusal, int)
+        assert (refusal.status, refusal.code) == (429, ErrorCode.TOO_MANY_CONNECTIONS)
         await trio.sleep(29)
         hub.tick()
         assert not isinstance(hub.reserve(user), int)  # not yet
@@ -65,48 +117,232 @@ async def test_an_abandoned_reservation_expires(autojump_clock: trio.testing.Moc
         assert len(hub.reservations) == 1 and hub.reservations.held_by(user) == 1
 
 
-async def test_release_and_join_give_back_the_reservation(wire: WireStream) -> None:
-    # no await below, so nothing to time out (a fail_after here would be inert)
-    hub, user = make_hub(), uuid.uuid4()
-    released, joined = hub.reserve(user), hub.reserve(user)
-    assert isinstance(released, int) and isinstance(joined, int)
+async def test_the_server_full_is_refused_503() -> None:
+    hub, _ = make_hub(max_connections=2)
+    joined(hub), joined(hub)
+    refusal = hub.reserve(uuid.uuid4())
+    assert not isinstance(refusal, int)
+    assert (refusal.status, refusal.code) == (503, ErrorCode.SERVER_FULL)
+
+
+async def test_release_and_join_give_back_the_reservation() -> None:
+    hub, _ = make_hub()
+    user = uuid.uuid4()
+    released = hub.reserve(user)
+    assert isinstance(released, int)
     hub.release(released)
     hub.release(released)  # twice is harmless
-    hub.join(session_for(wire, user), joined)
+    joined(hub, user)
     assert len(hub.reservations) == 0 and hub.reservations.held_by(user) == 0
-    assert len(hub.sessions) == 1
+    assert len(hub.connections) == 1
 
 
-async def test_after_close_all_reserve_refuses_and_a_late_join_is_closed_1001(
-    wire: WireStream,
-) -> None:
-    # no await below, so nothing to time out (a fail_after here would be inert)
-    hub, user = make_hub(), uuid.uuid4()
+async def test_after_close_all_reserve_refuses_and_a_late_join_is_closed_1001() -> None:
+    hub, _ = make_hub()
+    user = uuid.uuid4()
     reservation = hub.reserve(user)
     assert isinstance(reservation, int)
     assert hub.close_all(1001, "server shutting down") == 0
     refusal = hub.reserve(uuid.uuid4())
-    assert not isinstance(refusal, int) and refusal.code == "shutting_down"
-    late = session_for(wire, user)
-    hub.join(late, reservation)
+    assert not isinstance(refusal, int) and refusal.code == ErrorCode.SHUTTING_DOWN
+    late = FakeHandle(next(_ids), user)
+    hub.join(late, reservation, trio.Event())
     assert late.close_code == 1001
-    assert not late.deliver(b"\x81\x00")  # no data after the close decision
 
 
 async def test_a_user_disabled_during_its_handshake_is_closed_4003_on_join(
-    wire: WireStream, autojump_clock: trio.testing.MockClock
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
     with trio.fail_after(100):
-        hub, user = make_hub(), uuid.uuid4()
+        hub, _ = make_hub()
+        user = uuid.uuid4()
         reservation = hub.reserve(user)
         assert isinstance(reservation, int)
         assert hub.set_user_active(user, False) == 0
-        session = session_for(wire, user)
-        hub.join(session, reservation)
-        assert session.close_code == 4003
+        handle = FakeHandle(next(_ids), user)
+        hub.join(handle, reservation, trio.Event())
+        assert handle.close_code == 4003
         hub.set_user_active(user, True)
         assert user not in hub.disabled
         hub.set_user_active(user, False)
         await trio.sleep(DISABLED_MEMORY + 1)
         hub.tick()
         assert user not in hub.disabled
+
+
+# -- routing, batching, overflow ---------------------------------------------------------------
+
+
+async def test_a_direct_message_reaches_every_connection_of_its_user_and_no_one_else() -> None:
+    hub, _ = make_hub(max_connections=10)
+    bob = uuid.uuid4()
+    phone, laptop, other = joined(hub, bob), joined(hub, bob), joined(hub)
+    answers: list[Delivery] = []
+    msg = message(bob, answers)
+    hub.publish(msg)
+    frame = text_frame(msg.envelope)
+    assert phone.frames == [frame] and laptop.frames == [frame]
+    assert other.frames == []
+    assert hub.counters.deliveries == 2
+
+
+async def test_a_broadcast_reaches_everyone_and_is_answered_at_once_not_stored() -> None:
+    hub, inbox = make_hub(max_connections=10)
+    handles = [joined(hub) for _ in range(3)]
+    answers: list[Delivery] = []
+    msg = message(None, answers)
+    hub.publish(msg)
+    assert all(h.frames == [text_frame(msg.envelope)] for h in handles)
+    assert answers == [Delivery(msg.message_id, msg.ref_id, 3, stored=False)]
+    assert [m for m in drain(inbox) if isinstance(m, Persist)] == []
+
+
+async def test_each_connection_is_flushed_once_per_batch_whatever_it_was_offered() -> None:
+    hub, _ = make_hub(max_connections=10)
+    busy, quiet = joined(hub), joined(hub)
+    for _ in range(5):
+        hub.publish(message(busy.user_id, []))
+    hub.flush()
+    assert len(busy.frames) == 5 and busy.flushes == 1
+    assert quiet.flushes == 0
+    hub.flush()  # nothing offered since: nobody flushed again
+    assert busy.flushes == 1
+
+
+async def test_a_full_connection_is_closed_4009_and_counted_once() -> None:
+    hub, _ = make_hub(max_connections=10)
+    slow, fine = joined(hub, capacity=2), joined(hub)
+    for _ in range(4):
+        hub.publish(message(None, []))
+    assert slow.close_code == 4009 and len(slow.frames) == 2
+    assert fine.close_code is None and len(fine.frames) == 4
+    assert hub.counters.drops["slow_consumer"] == 1
+
+
+async def test_a_closing_connection_that_refuses_a_frame_is_not_a_slow_consumer() -> None:
+    hub, _ = make_hub(max_connections=10)
+    leaving, gone = joined(hub), joined(hub, broken=True)
+    leaving.close(1000, "bye")
+    answers: list[Delivery] = []
+    hub.publish(message(None, answers))
+    assert hub.counters.drops["slow_consumer"] == 0
+    assert gone.close_code is None  # its actor is ending by itself: no close decided here
+    assert answers[0].delivered == 0
+
+
+# -- durable hand-off -----------------------------------------------------------------------
+
+
+async def test_a_direct_message_goes_to_the_writer_and_its_result_reaches_the_sender() -> None:
+    hub, inbox = make_hub()
+    bob = joined(hub)
+    answers: list[Delivery] = []
+    msg = message(bob.user_id, answers, sender=uuid.uuid4())
+    hub.publish(msg)
+    assert answers == []  # the sender hears only after the commit
+    (persist,) = [m for m in drain(inbox) if isinstance(m, Persist)]
+    assert persist.message.id == msg.message_id
+    assert persist.message.recipient_id == bob.user_id
+    assert persist.message.envelope == msg.envelope
+    persist.on_written(WriteResult.STORED)
+    persist.on_written(WriteResult.REFUSED)
+    persist.on_written(WriteResult.FAILED)
+    assert answers == [
+        Delivery(msg.message_id, msg.ref_id, 1, True, None),
+        Delivery(msg.message_id, msg.ref_id, 1, False, ErrorCode.DUPLICATE_ID),
+        Delivery(msg.message_id, msg.ref_id, 1, False, ErrorCode.STORAGE_UNAVAILABLE),
+    ]
+
+
+async def test_a_full_writer_mailbox_is_answered_storage_busy_without_waiting() -> None:
+    hub, inbox = make_hub(writer_capacity=1)
+    hub.publish(message(uuid.uuid4(), []))  # fills the writer's mailbox
+    answers: list[Delivery] = []
+    msg = message(uuid.uuid4(), answers)
+    hub.publish(msg)
+    assert answers == [Delivery(msg.message_id, msg.ref_id, 0, False, ErrorCode.STORAGE_BUSY)]
+    assert hub.counters.drops["storage_busy"] == 1
+    assert hub.counters.drops["recipient_offline"] == 2
+    assert len(drain(inbox)) == 1
+
+
+async def test_barriers_go_to_the_writer_in_join_order_even_when_it_is_full() -> None:
+    hub, inbox = make_hub(writer_capacity=1, max_connections=10)
+    hub.publish(message(uuid.uuid4(), []))  # the writer's mailbox is full
+    events = [trio.Event() for _ in range(2)]
+    for event in events:
+        reservation = hub.reserve(uuid.uuid4())
+        assert isinstance(reservation, int)
+        hub.join(FakeHandle(next(_ids), uuid.uuid4()), reservation, event)
+    assert len(drain(inbox)) == 1  # the message; the barriers wait in the hub
+    hub.flush()  # one fits now; the next batch sends the other
+    (first,) = drain(inbox)
+    hub.flush()
+    (second,) = drain(inbox)
+    assert isinstance(first, Barrier) and isinstance(second, Barrier)
+    assert [first.done, second.done] == events
+
+
+# -- presence, sweeps, admin -----------------------------------------------------------------
+
+
+async def test_presence_is_coalesced_into_one_frame_per_tick() -> None:
+    hub, _ = make_hub(max_connections=10)
+    watcher = joined(hub)
+    hub.tick()
+    watcher.frames.clear()
+    for _ in range(3):
+        joined(hub)
+    assert watcher.frames == []  # nothing until the tick
+    hub.tick()
+    assert len(watcher.frames) == 1 and b"user_joined" in watcher.frames[0]
+    assert hub.counters.presence_frames == 2
+
+
+async def test_a_second_connection_of_a_user_is_not_announced_and_leave_of_the_last_is() -> None:
+    hub, _ = make_hub(max_connections=10)
+    watcher = joined(hub)
+    alice = uuid.uuid4()
+    first = joined(hub, alice)
+    hub.tick()
+    watcher.frames.clear()
+    second = joined(hub, alice)
+    hub.leave(first)
+    hub.tick()
+    assert watcher.frames == []
+    hub.leave(second)
+    hub.tick()
+    assert len(watcher.frames) == 1 and b"user_left" in watcher.frames[0]
+    assert alice not in hub.by_user
+
+
+async def test_sweep_closes_the_idle_and_forgets_finished_connections() -> None:
+    hub, _ = make_hub(max_connections=10)
+    idle, lively = joined(hub, last_activity=10.0), joined(hub, last_activity=100.0)
+    lost = joined(hub, last_activity=100.0)
+    lost.finished = True  # its Leave never arrived
+    assert hub.sweep(idle_before=50.0) == 1
+    assert idle.close_code == 4010 and lively.close_code is None
+    assert lost.conn_id not in hub.connections
+
+
+async def test_disabling_a_user_closes_each_of_its_connections_4003() -> None:
+    hub, _ = make_hub(max_connections=10)
+    alice = uuid.uuid4()
+    mine, other = [joined(hub, alice), joined(hub, alice)], joined(hub)
+    assert hub.set_user_active(alice, False) == 2
+    assert [h.close_code for h in mine] == [4003, 4003]
+    assert other.close_code is None
+
+
+async def test_stats_are_a_typed_snapshot() -> None:
+    hub, _ = make_hub(max_connections=10)
+    alice = uuid.uuid4()
+    joined(hub, alice), joined(hub, alice), joined(hub)
+    hub.publish(message(None, []))
+    stats = hub.stats()
+    assert (stats.total_connections, stats.unique_users) == (3, 2)
+    assert stats.messages_by_type == {"text": 1} and stats.deliveries == 3
+    assert stats.as_json()["total_connections"] == 3
+    online = {u.user_id: u.connections for u in hub.online()}
+    assert online[alice] == 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from momentum.core._counters import RATE_WINDOW, Counters
+from momentum.hub._counters import RATE_WINDOW, Counters
 
 
 def bump(counters: Counters, *, messages: int = 0, deliveries: int = 0) -> None:
@@ -92,7 +92,15 @@ def test_snapshot() -> None:
     counters.deliveries += 1
     counters.deliveries_by_type["text"] += 1
     counters.sample(3.0)
-    assert counters.snapshot() == {
+    live = {
+        "total_connections": 2,
+        "unique_users": 1,
+        "server_uptime": 5,
+        "broker": "local",
+        "hub_errors": 0,
+    }
+    assert counters.snapshot(**live).as_json() == {
+        **live,
         "connections_opened": 3,
         "peak_connections": 2,
         "messages_received": 3,

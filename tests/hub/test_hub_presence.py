@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from momentum.core._presence import MAX_LISTED, PresenceBatch
+from momentum.hub._presence import MAX_LISTED, PresenceBatch
 
 
 def user(n: int) -> uuid.UUID:

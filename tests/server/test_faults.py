@@ -21,7 +21,7 @@ import pytest
 import trio
 
 from momentum.auth import TokenCodec
-from momentum.core import _inbound as connection_module
+from momentum.connection import _reader as connection_module
 from momentum.protocol import parse_client_message
 from momentum.storage import NewUser, open_store
 

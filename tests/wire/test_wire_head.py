@@ -18,7 +18,7 @@ import pytest
 import trio
 import trio.testing
 
-from momentum.transport import HeadError, RequestHead, parse_head, read_head
+from momentum.wire import HeadError, RequestHead, parse_head, read_head
 
 TEST_DEADLINE = 60.0
 LIMIT = 16 * 1024

@@ -1,7 +1,7 @@
-"""ReplayStream: the request head the front listener read, given back before the socket.
+"""PrefixedStream: the request head the front listener read, given back before the socket.
 
 Rules of this module:
-- A real ``socketpair()`` stands in for the TCP connection (ReplayStream exposes ``.socket``).
+- A real ``socketpair()`` stands in for the TCP connection (PrefixedStream exposes ``.socket``).
 - No time passes; every async test still runs under an outer ``trio.fail_after(TEST_DEADLINE)``.
 """
 
@@ -12,16 +12,16 @@ from contextlib import asynccontextmanager
 
 import trio
 
-from momentum.transport import ReplayStream
+from momentum.wire import PrefixedStream
 
 TEST_DEADLINE = 5.0
 HEAD = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
 @asynccontextmanager
-async def open_pair(prefix: bytes) -> AsyncIterator[tuple[ReplayStream, trio.SocketStream]]:
+async def open_pair(prefix: bytes) -> AsyncIterator[tuple[PrefixedStream, trio.SocketStream]]:
     left, right = trio.socket.socketpair()
-    stream = ReplayStream(trio.SocketStream(left), prefix)
+    stream = PrefixedStream(trio.SocketStream(left), prefix)
     peer = trio.SocketStream(right)
     try:
         yield stream, peer
@@ -67,7 +67,7 @@ async def test_socket_is_the_underlying_one() -> None:
     with trio.fail_after(TEST_DEADLINE):
         left, right = trio.socket.socketpair()
         inner = trio.SocketStream(left)
-        stream = ReplayStream(inner, b"")
+        stream = PrefixedStream(inner, b"")
         assert stream.socket is inner.socket
         await stream.aclose()
         assert left.fileno() == -1

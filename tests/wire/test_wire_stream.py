@@ -26,7 +26,7 @@ import pytest
 import trio
 import trio.testing
 
-from momentum.transport import WireStream
+from momentum.wire import WireStream
 
 TEST_DEADLINE = 5.0  # real seconds
 VIRTUAL_DEADLINE = 600.0  # autojump seconds, above every deadline under test

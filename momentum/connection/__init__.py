@@ -1,0 +1,20 @@
+"""The connection actor: one per WebSocket, from the upgrade to the closed socket."""
+
+from ._actor import ConnectionConfig, ConnectionContext, serve_connection
+from ._admission import Admitted, Gatekeeper, origin_allowed
+from ._handle import Handle
+from ._reader import MAX_ACK_IDS
+from ._replay import BARRIER_WAIT, REPLAY_PAGE
+
+__all__ = [
+    "BARRIER_WAIT",
+    "MAX_ACK_IDS",
+    "REPLAY_PAGE",
+    "Admitted",
+    "ConnectionConfig",
+    "ConnectionContext",
+    "Gatekeeper",
+    "Handle",
+    "origin_allowed",
+    "serve_connection",
+]

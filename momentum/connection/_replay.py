@@ -1,0 +1,67 @@
+"""The replay: what was stored for a user and not yet acknowledged, sent when it connects."""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from ..protocol import text_frame
+from ..storage import StorageError, Store
+from ..wire import WireStream
+from ._handle import Handle
+
+log = logging.getLogger("momentum.connection")
+
+#: Stored messages read from the store at a time when a user connects.
+REPLAY_PAGE = 200
+#: How long a new connection waits for the store to catch up before it goes live without
+#: replaying (the stored messages stay pending for its next connection).
+BARRIER_WAIT = 5.0
+
+
+async def replay_then_go_live(handle: Handle, store: Store, in_store: trio.Event) -> None:
+    """Send the stored messages, oldest first; then release the frames held meanwhile.
+
+    It starts once the store writer has committed every message routed to the user before
+    this connection joined (`in_store`); from the join on, the handle holds this
+    connection's live frames, so stored and live messages reach the client in order. A
+    message stored and delivered live during the switch-over can come twice: at-least-once,
+    and ids let clients drop duplicates. The replay ends with the queue drained, so that the
+    held frames find room.
+    """
+    await _replay(handle, store, in_store)
+    handle.go_live()
+
+
+async def _replay(handle: Handle, store: Store, in_store: trio.Event) -> None:
+    with trio.move_on_after(BARRIER_WAIT) as waited:
+        await in_store.wait()
+    if waited.cancelled_caught:  # the store is far behind or down: go live without waiting
+        log.warning("stored messages for %s not replayed now: the store is behind", handle.user_id)
+        return
+    wire, after = handle.wire, 0
+    while True:
+        try:
+            page = await store.pending_messages(handle.user_id, after_seq=after, limit=REPLAY_PAGE)
+        except StorageError as exc:
+            log.warning("stored messages for %s not replayed now: %s", handle.user_id, exc)
+            return
+        for message in page:
+            frame = text_frame(message.envelope)
+            while not wire.send_frame_nowait(frame):
+                if not await _room(wire):
+                    return
+        if len(page) < REPLAY_PAGE:
+            await _room(wire)
+            return
+        after = page[-1].seq
+
+
+async def _room(wire: WireStream) -> bool:
+    """Wait until the queue has drained (a replay may wait; the hub never does)."""
+    try:
+        await wire.wait_send_all_might_not_block()
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        return False
+    return True

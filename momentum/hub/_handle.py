@@ -1,0 +1,59 @@
+"""What the hub holds of a connection: who it is, and a narrow way to hand it frames.
+
+The connection actor owns its socket, its outbound queue and its close; the hub reaches
+them only through these verbs. Tests give the hub fake handles.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol
+
+
+class ConnectionHandle(Protocol):
+    """One open connection, as the hub sees it."""
+
+    @property
+    def conn_id(self) -> int: ...
+
+    @property
+    def user_id(self) -> uuid.UUID: ...
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def connected_at(self) -> str:
+        """Wall-clock time of the connect, ISO 8601 (for people)."""
+        ...
+
+    @property
+    def last_activity(self) -> float:
+        """Trio time of the last frame or pong from the client (for the janitor)."""
+        ...
+
+    @property
+    def finished(self) -> bool:
+        """The connection actor has ended (its `Leave` may have been lost)."""
+        ...
+
+    @property
+    def closing(self) -> bool:
+        """A close was asked for, or the socket failed: it takes no more frames."""
+        ...
+
+    def offer(self, frame: bytes) -> bool:
+        """Take one pre-built frame; False if it cannot (closing, or its queue is full).
+
+        The first frame since the last `flush` may be written at once; later ones wait for
+        `flush`, so that a batch costs one write per connection. Never blocks.
+        """
+        ...
+
+    def flush(self) -> None:
+        """Write what the frames offered since the last flush left queued, without waiting."""
+        ...
+
+    def close(self, code: int, reason: str) -> None:
+        """Ask the connection to close with `code` (the first request wins)."""
+        ...
