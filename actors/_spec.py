@@ -30,6 +30,10 @@ class Strategy(enum.Enum):
     #: Every child: stop all in reverse start order, start all in start order.
     #: For children that cannot run without each other (root services).
     ONE_FOR_ALL = "one_for_all"
+    #: The crashed child and every child started after it: stop those in reverse
+    #: start order, start them in start order; earlier children run on. For a
+    #: group whose later members hold references into earlier ones.
+    REST_FOR_ONE = "rest_for_one"
 
 
 class Restart(enum.Enum):
@@ -87,7 +91,8 @@ class SupervisorStatistics:
 
     `children` lists the non-temporary children in start order; temporary
     children (possibly thousands) are only counted in `temporary_running`.
-    `restarts` counts restart decisions (one per one-for-all round).
+    `restarts` counts restart decisions (one per one-for-all or rest-for-one
+    round).
     """
 
     name: str

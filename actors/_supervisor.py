@@ -1,7 +1,9 @@
 """Supervisors: own a nursery of children, restart them by strategy, stop them in order.
 
 Each child is exactly one Trio task; restarts under one-for-one happen inside
-that task, so a child costs one task, one `Child` and one cancel scope.
+that task, so a child costs one task, one `Child` and one cancel scope. Under
+one-for-all and rest-for-one, a crash asks for a restart round instead: one
+task of the supervisor stops and starts the children concerned, in order.
 Children run in shielded cancel scopes once ready: only the supervisor stops
 them (temporary ones together, then the others one at a time in reverse start
 order), even when the scope around the supervisor is cancelled.
@@ -180,17 +182,17 @@ class Supervisor:
                 if child.scope.cancelled_caught:
                     raise ActorGone(f"child {child.spec.name!r} stopped before it was ready")
                 raise RuntimeError(f"child {child.spec.name!r} returned before it was ready")
-            status.started()  # release the waiting one-for-all round
+            status.started()  # release the waiting restart round
         return crashed
 
     def _after_exit(self, child: Child, crashed: bool) -> bool:
         """Decide what a child's end means; True to restart it in place now."""
         if child.stop_reason == "restart" and not child.temporary:
-            return False  # the one-for-all round that stopped it starts it again
+            return False  # the round that stopped it starts it again
         if child.stop_reason or self._closing or not _wants_restart(child.spec.restart, crashed):
             self._forget(child)
             return False
-        if self._strategy is Strategy.ONE_FOR_ALL:
+        if self._strategy is not Strategy.ONE_FOR_ONE:
             self._request_round()
             return False
         if not self._count_restart():
@@ -229,30 +231,54 @@ class Supervisor:
         if self._round_scope is None:
             self._round_scope = trio.CancelScope()
             self._round_done = trio.Event()
-            self._nursery.start_soon(self._run_rounds, name=f"{self._name} one-for-all")
+            self._nursery.start_soon(self._run_rounds, name=f"{self._name} restart rounds")
 
     async def _run_rounds(self) -> None:
-        """One-for-all: while a crash is pending, stop everyone and start everyone."""
+        """While a crash is pending, run a round: restart the children it concerns.
+
+        A crash during a round asks for another one, run after it; each round
+        counts as one restart.
+        """
         assert self._round_scope is not None
         try:
             with self._round_scope:
                 while self._round_pending and not self._closing:
                     self._round_pending = False
+                    children = self._round_children()
+                    if not children:
+                        continue  # the child that asked was stopped for good meanwhile
                     if not self._count_restart():
                         self._escalate()
                         return
-                    await self._restart_all()
+                    await self._restart(children)
         finally:
             self._round_scope = None
             self._round_done.set()
 
-    async def _restart_all(self) -> None:
-        for child in reversed(list(self._children.values())):
+    def _round_children(self) -> list[Child]:
+        """The children a round restarts, in start order.
+
+        One-for-all: all of them. Rest-for-one: the first child waiting for a
+        round and every child started after it. A registered child that is not
+        running is one waiting for a round (temporary children are forgotten
+        as soon as they end).
+        """
+        children = list(self._children.values())
+        if self._strategy is Strategy.ONE_FOR_ALL:
+            return children
+        for position, child in enumerate(children):
+            if not child.running:
+                return children[position:]
+        return []
+
+    async def _restart(self, children: list[Child]) -> None:
+        """Stop `children` in reverse start order, then start them again in start order."""
+        for child in reversed(children):
             if child.running:
                 await self._stop(child, "restart")
-        for child in list(self._children.values()):
-            if child.running or self._closing:
-                continue  # started meanwhile by someone else, or we are shutting down
+        for child in children:
+            if self._closing or self._children.get(child.spec.name) is not child:
+                continue  # we are shutting down, or it was stopped for good meanwhile
             logger.info("supervisor %r: restarting child %r", self._name, child.spec.name)
             child.restarts += 1
             child.stop_reason = ""

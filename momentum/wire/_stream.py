@@ -9,7 +9,8 @@ Two writers share a WebSocket connection's socket:
   while the queue is empty it is one non-blocking write(2) straight to the socket.
 
 Both go through one FIFO, so bytes never interleave or reorder. Whatever the kernel does
-not take at once waits in the queue for `serve_writer`, the connection's writer task.
+not take at once waits in the queue for a writer task, started only while bytes wait (see
+`write_on_demand`).
 The queue is the connection's outbound mailbox: it holds at most `max_frames` data frames,
 and `send_frame_nowait` answers False on overflow so that the caller can close the slow
 consumer. Control bytes from trio-websocket are never refused.
@@ -46,7 +47,6 @@ class WireStream(trio.abc.HalfCloseableStream):
         "_spawn",
         "_state",
         "_stream",
-        "_wakeup",
         "_writing",
         "data_frames",
         "last_words",
@@ -64,13 +64,12 @@ class WireStream(trio.abc.HalfCloseableStream):
         # was dropped (data only), so a `send_all` is done once this reaches its ticket.
         self._flushed = 0
         self._drained = trio.lowlevel.ParkingLot()
-        self._wakeup = trio.lowlevel.ParkingLot()
         self._state: type[trio.BrokenResourceError] | type[trio.ClosedResourceError] | None = None
         self.max_frames = max_frames
         self._data_stopped = False
         self._spawn: Callable[[Callable[[], Awaitable[None]]], object] | None = None
         self._send_deadline = 10.0
-        self._writing = False  # an on-demand writer task is running
+        self._writing = False  # a writer task is running
         #: asked at close for bytes to send first (a close frame the protocol layer owes)
         self.last_words: Callable[[], bytes | None] | None = None
         self.data_frames = 0  # data frames waiting in the queue
@@ -198,21 +197,6 @@ class WireStream(trio.abc.HalfCloseableStream):
 
     # -- the writer task -------------------------------------------------------------------
 
-    async def serve_writer(self, *, send_deadline: float) -> None:
-        """Flush the queue whenever the socket takes more; abort after `send_deadline` stuck.
-
-        Returns when the stream is closed or broken. (`write_on_demand` is the alternative
-        that keeps no task while nothing waits.)
-        """
-        self._send_deadline = send_deadline
-        while self._state is None:
-            if not self._queue:
-                await self._wakeup.park()
-                continue
-            if not await self._wait_writable():
-                return
-            self._flush_some()
-
     def write_on_demand(
         self, spawn: Callable[[Callable[[], Awaitable[None]]], object], *, send_deadline: float
     ) -> None:
@@ -246,9 +230,7 @@ class WireStream(trio.abc.HalfCloseableStream):
         return True
 
     def _wake_writer(self) -> None:
-        if self._spawn is None:
-            self._wakeup.unpark_all()
-        elif not self._writing and self._state is None:
+        if self._spawn is not None and not self._writing and self._state is None:
             self._writing = True
             try:
                 self._spawn(self._drain_queue)
@@ -312,4 +294,3 @@ class WireStream(trio.abc.HalfCloseableStream):
         self._queue.clear()
         self.data_frames = 0
         self._drained.unpark_all()
-        self._wakeup.unpark_all()

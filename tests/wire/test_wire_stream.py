@@ -12,6 +12,9 @@ Rules of this module:
 - Before asserting on what another task did, wait with ``wait_all_tasks_blocked()``.
 - Control bytes go through ``send_all`` in tasks started with ``start_send_all``, which
   records how each call ended instead of raising into the nursery.
+- A test that needs the writer calls ``write_on_demand(nursery, wire)`` before it queues
+  anything: the wire then starts its writer task as soon as bytes wait, and that task
+  waits, having written nothing more, for as long as the peer reads nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 
 import pytest
 import trio
@@ -51,8 +53,9 @@ async def open_pair(
         await peer.aclose()
 
 
-def start_writer(nursery: trio.Nursery, wire: WireStream) -> None:
-    nursery.start_soon(partial(wire.serve_writer, send_deadline=SEND_DEADLINE))
+def write_on_demand(nursery: trio.Nursery, wire: WireStream) -> None:
+    """Have `wire` start its writer task in `nursery` whenever bytes wait for the socket."""
+    wire.write_on_demand(nursery.start_soon, send_deadline=SEND_DEADLINE)
 
 
 def start_send_all(nursery: trio.Nursery, wire: WireStream, data: bytes) -> list[object]:
@@ -106,35 +109,35 @@ async def test_frame_is_written_at_once_without_a_writer_task() -> None:
 
 async def test_frames_queue_up_to_max_frames_then_are_refused() -> None:
     with trio.fail_after(TEST_DEADLINE):
-        async with open_pair(max_frames=3) as (wire, peer):
+        async with open_pair(max_frames=3) as (wire, peer), trio.open_nursery() as nursery:
+            write_on_demand(nursery, wire)
             assert wire.send_frame_nowait(BIG)  # partly written, the rest queued
             assert (wire.backlog, wire.data_frames) == (1, 1)
             assert wire.send_frame_nowait(b"<d1>")
             assert wire.send_frame_nowait(b"<d2>")
             assert (wire.backlog, wire.data_frames) == (3, 3)
             assert not wire.send_frame_nowait(b"<d3>")
+            await trio.testing.wait_all_tasks_blocked()
             assert (wire.backlog, wire.data_frames) == (3, 3)
-            async with trio.open_nursery() as nursery:
-                start_writer(nursery, wire)
-                assert await read_exactly(peer, len(BIG) + 8) == BIG + b"<d1><d2>"
-                await trio.testing.wait_all_tasks_blocked()
-                assert (wire.backlog, wire.data_frames) == (0, 0)
-                assert_nothing_pending(peer)
-                assert wire.send_frame_nowait(b"<d4>")  # room again
-                assert await read_exactly(peer, 4) == b"<d4>"
-                nursery.cancel_scope.cancel()
+            assert await read_exactly(peer, len(BIG) + 8) == BIG + b"<d1><d2>"
+            await trio.testing.wait_all_tasks_blocked()
+            assert (wire.backlog, wire.data_frames) == (0, 0)
+            assert_nothing_pending(peer)
+            assert wire.send_frame_nowait(b"<d4>")  # room again
+            assert await read_exactly(peer, 4) == b"<d4>"
+            nursery.cancel_scope.cancel()
 
 
 async def test_control_bytes_are_never_refused() -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_pair(max_frames=1) as (wire, peer), trio.open_nursery() as nursery:
+            write_on_demand(nursery, wire)
             assert wire.send_frame_nowait(BIG)
             assert not wire.send_frame_nowait(b"<d1>")
             control = start_send_all(nursery, wire, b"[pong]")
             await trio.testing.wait_all_tasks_blocked()
             assert wire.backlog == 2
             assert control == []
-            start_writer(nursery, wire)
             assert await read_exactly(peer, len(BIG) + 6) == BIG + b"[pong]"
             await trio.testing.wait_all_tasks_blocked()
             assert control == ["done"]
@@ -147,6 +150,7 @@ async def test_control_bytes_are_never_refused() -> None:
 async def test_writer_flushes_data_and_control_in_fifo_order() -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_pair() as (wire, peer), trio.open_nursery() as nursery:
+            write_on_demand(nursery, wire)
             assert wire.send_frame_nowait(BIG)
             assert wire.send_frame_nowait(b"<d1>")
             c1 = start_send_all(nursery, wire, b"[c1]")
@@ -156,9 +160,6 @@ async def test_writer_flushes_data_and_control_in_fifo_order() -> None:
             await trio.testing.wait_all_tasks_blocked()
             assert wire.send_frame_nowait(b"<d3>")
             assert (wire.backlog, wire.data_frames) == (6, 4)
-
-            start_writer(nursery, wire)
-            await trio.testing.wait_all_tasks_blocked()
             assert (c1, c2) == ([], [])  # the peer reads nothing yet: nothing can complete
 
             expected = BIG + b"<d1>[c1]<d2>" + b"[c2]" * 3000 + b"<d3>"
@@ -173,13 +174,13 @@ async def test_writer_flushes_data_and_control_in_fifo_order() -> None:
 async def test_send_all_returns_only_once_its_bytes_are_written() -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_pair() as (wire, peer), trio.open_nursery() as nursery:
+            write_on_demand(nursery, wire)
             control = start_send_all(nursery, wire, BIG)  # partly written, rest queued
             await trio.testing.wait_all_tasks_blocked()
             assert control == []
             assert wire.backlog == 1
             assert wire.data_frames == 0
             assert wire.send_frame_nowait(b"<d1>")  # queued behind the control bytes
-            start_writer(nursery, wire)
             head = await read_exactly(peer, len(BIG) // 2)
             await trio.testing.wait_all_tasks_blocked()
             assert control == []
@@ -201,6 +202,7 @@ async def test_send_all_on_an_empty_queue_writes_directly() -> None:
 async def test_wait_send_all_might_not_block_waits_for_an_empty_queue() -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_pair() as (wire, peer), trio.open_nursery() as nursery:
+            write_on_demand(nursery, wire)
             await wire.wait_send_all_might_not_block()  # empty queue: at once
             assert wire.send_frame_nowait(BIG)
             ready: list[bool] = []
@@ -210,7 +212,6 @@ async def test_wait_send_all_might_not_block_waits_for_an_empty_queue() -> None:
                 ready.append(True)
 
             nursery.start_soon(wait_ready)
-            start_writer(nursery, wire)
             await trio.testing.wait_all_tasks_blocked()
             assert ready == []
             assert await read_exactly(peer, len(BIG)) == BIG
@@ -225,6 +226,7 @@ async def test_wait_send_all_might_not_block_waits_for_an_empty_queue() -> None:
 async def test_drop_queued_data_keeps_the_partly_written_head_and_control_bytes() -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_pair() as (wire, peer), trio.open_nursery() as nursery:
+            write_on_demand(nursery, wire)
             assert wire.send_frame_nowait(BIG)
             assert wire.send_frame_nowait(b"<d1>")
             c1 = start_send_all(nursery, wire, b"[c1]")
@@ -240,7 +242,6 @@ async def test_drop_queued_data_keeps_the_partly_written_head_and_control_bytes(
             assert (c1, c2) == ([], [])  # still queued: their send_all must not return yet
 
             assert wire.send_frame_nowait(b"<d4>")  # e.g. nothing; the queue takes more
-            start_writer(nursery, wire)
             expected = BIG + b"[c1][c2]<d4>"
             assert await read_exactly(peer, len(expected)) == expected
             await trio.testing.wait_all_tasks_blocked()
@@ -253,13 +254,13 @@ async def test_drop_queued_data_keeps_the_partly_written_head_and_control_bytes(
 async def test_drop_queued_data_with_a_control_chunk_at_the_head() -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_pair() as (wire, peer), trio.open_nursery() as nursery:
+            write_on_demand(nursery, wire)
             control = start_send_all(nursery, wire, BIG)
             await trio.testing.wait_all_tasks_blocked()
             assert wire.send_frame_nowait(b"<d1>")
             assert wire.send_frame_nowait(b"<d2>")
             assert wire.drop_queued_data() == 2
             assert (wire.backlog, wire.data_frames) == (1, 0)
-            start_writer(nursery, wire)
             assert await read_exactly(peer, len(BIG)) == BIG
             await trio.testing.wait_all_tasks_blocked()
             assert control == ["done"]
@@ -282,13 +283,17 @@ async def test_writer_aborts_after_the_send_deadline(
 ) -> None:
     with trio.fail_after(VIRTUAL_DEADLINE):
         async with open_pair() as (wire, peer), trio.open_nursery() as nursery:
-            assert wire.send_frame_nowait(BIG)
+            write_on_demand(nursery, wire)
+            start = trio.current_time()
+            assert wire.send_frame_nowait(BIG)  # the writer starts: the peer never reads
             control = start_send_all(nursery, wire, b"[close]")
             await trio.testing.wait_all_tasks_blocked()
-            start = trio.current_time()
-            await wire.serve_writer(send_deadline=SEND_DEADLINE)
+            assert (control, len(nursery.child_tasks)) == ([], 2)
+            with pytest.raises(trio.BrokenResourceError):
+                await wire.wait_send_all_might_not_block()  # returns when the writer gives up
             assert trio.current_time() == start + SEND_DEADLINE
             await trio.testing.wait_all_tasks_blocked()
+            assert not nursery.child_tasks  # the writer ended
             assert control == [trio.BrokenResourceError]
             assert (wire.backlog, wire.data_frames) == (0, 0)
             assert not wire.send_frame_nowait(b"<d1>")
@@ -308,8 +313,8 @@ async def test_send_deadline_is_per_stall_not_per_queue(
     payload = BIG[: 64 * 1024]
     with trio.fail_after(VIRTUAL_DEADLINE):
         async with open_pair() as (wire, peer), trio.open_nursery() as nursery:
+            write_on_demand(nursery, wire)
             assert wire.send_frame_nowait(payload)
-            start_writer(nursery, wire)
             start = trio.current_time()
             received = bytearray()
             while len(received) < len(payload):
@@ -326,19 +331,14 @@ async def test_send_deadline_is_per_stall_not_per_queue(
 async def test_aclose_stops_sending_and_the_writer() -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_pair() as (wire, peer), trio.open_nursery() as nursery:
+            write_on_demand(nursery, wire)
             assert wire.send_frame_nowait(BIG)
             control = start_send_all(nursery, wire, b"[c1]")
-            writer_done: list[bool] = []
-
-            async def writer() -> None:
-                await wire.serve_writer(send_deadline=SEND_DEADLINE)
-                writer_done.append(True)
-
-            nursery.start_soon(writer)
             await trio.testing.wait_all_tasks_blocked()
+            assert len(nursery.child_tasks) == 2  # the writer and the control sender
             await wire.aclose()
             await trio.testing.wait_all_tasks_blocked()
-            assert writer_done == [True]
+            assert not nursery.child_tasks  # the writer ended
             assert control == [trio.ClosedResourceError]
             assert not wire.send_frame_nowait(b"<d1>")
             with pytest.raises(trio.ClosedResourceError):
@@ -349,14 +349,17 @@ async def test_aclose_stops_sending_and_the_writer() -> None:
             assert received == BIG[: len(received)]
 
 
-async def test_aclose_with_an_idle_writer() -> None:
+async def test_aclose_while_no_bytes_wait() -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_pair() as (wire, _), trio.open_nursery() as nursery:
-            start_writer(nursery, wire)
+            write_on_demand(nursery, wire)
+            assert wire.send_frame_nowait(b"x")
             await trio.testing.wait_all_tasks_blocked()
+            assert not nursery.child_tasks  # the socket took it all: no writer
             await wire.aclose()
             assert not wire.send_frame_nowait(b"x")
-        # the nursery exits: the writer returned by itself
+            assert not nursery.child_tasks
+        # the nursery exits at once: closing started no task
 
 
 async def test_peer_gone_breaks_the_stream() -> None:
@@ -372,12 +375,14 @@ async def test_peer_gone_breaks_the_stream() -> None:
 async def test_peer_gone_while_data_is_queued_ends_the_writer() -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_pair() as (wire, peer), trio.open_nursery() as nursery:
+            write_on_demand(nursery, wire)
             assert wire.send_frame_nowait(BIG)
             control = start_send_all(nursery, wire, b"[c1]")
             await trio.testing.wait_all_tasks_blocked()
+            assert len(nursery.child_tasks) == 2  # the writer and the control sender
             await peer.aclose()
-            await wire.serve_writer(send_deadline=SEND_DEADLINE)
             await trio.testing.wait_all_tasks_blocked()
+            assert not nursery.child_tasks  # the writer ended
             assert control == [trio.BrokenResourceError]
             assert (wire.backlog, wire.data_frames) == (0, 0)
             assert not wire.send_frame_nowait(b"<d1>")
