@@ -19,7 +19,9 @@ class Mode(enum.Enum):
 
     AWAITED = enum.auto()  # Supervisor.start: the caller gets the error
     SOON = enum.auto()  # start_soon or an in-place restart: nobody waits
-    RESTART = enum.auto()  # a one-for-all round waits: release it, then report the crash
+    RESTART = (
+        enum.auto()
+    )  # a restart round (one-for-all, rest-for-one) waits: release it, then report the crash
 
 
 class Child:

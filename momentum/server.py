@@ -227,7 +227,7 @@ async def _serve_hub_group(
     )
     async with open_supervisor(
         "hub-group",
-        strategy=Strategy.ONE_FOR_ALL,
+        strategy=Strategy.REST_FOR_ONE,
         max_restarts=MAX_RESTARTS,
         period=RESTART_PERIOD,
     ) as group:
