@@ -20,7 +20,7 @@ from typing import NoReturn
 
 import trio
 
-from actors import ActorError, ActorRef, Mailbox, Reply
+from actors import ActorError, ActorGone, ActorRef, Mailbox, Reply
 
 from .config import CALL_TIMEOUT
 from .hub import HubMsg, Sweep
@@ -64,9 +64,14 @@ async def serve_janitor(
         request: RunNow | None = None
         with trio.move_on_at(next_sweep):
             request = await mailbox.receive()
-        removed = await _sweep(hub, idle_timeout)
-        if retention is not None:
-            await _purge(retention)
+        try:
+            removed = await _sweep(hub, idle_timeout)
+            if retention is not None:
+                await _purge(retention)
+        except Exception:  # crashing: whoever asked hears it now, not at its timeout
+            if request is not None:
+                request.reply.fail(ActorGone("the janitor crashed"))
+            raise
         if request is not None:
             request.reply.send(removed)
         else:

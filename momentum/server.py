@@ -92,7 +92,6 @@ class Running:
 
     port: int
     services: Services
-    root: Supervisor
 
 
 async def serve(
@@ -144,8 +143,17 @@ async def _run(
     refs = _Refs(hub_ref, writer_ref, lookup_ref, janitor_ref)
     backpressure = Backpressure(writer_ref, high_water=WRITER_MAILBOX // 2)
     lifecycle = _Lifecycle()
+    tree = _Tree()
     services = Services(
-        settings, store, codec, hasher, hub_ref, janitor_ref, metrics, lambda: lifecycle.accepting
+        settings,
+        store,
+        codec,
+        hasher,
+        hub_ref,
+        janitor_ref,
+        metrics,
+        lambda: lifecycle.accepting,
+        tree.restarts,
     )
     app = create_app(services)
     slot = _ConnectionsSlot()
@@ -154,13 +162,16 @@ async def _run(
     children = [
         actor_spec("writer", _writer_main(store, backpressure, metrics), writer_inbox),
         actor_spec("lookup", _lookup_main(store, metrics), lookup_inbox),
-        ChildSpec("hub-group", partial(_serve_hub_group, settings, metrics, refs, hub_inbox, slot)),
+        ChildSpec(
+            "hub-group", partial(_serve_hub_group, settings, metrics, refs, hub_inbox, slot, tree)
+        ),
         actor_spec("janitor", _janitor_main(settings, refs, store), janitor_inbox),
         ChildSpec("http", partial(_serve_lifespan, app)),
     ]
     async with open_supervisor(
         "root", strategy=Strategy.ONE_FOR_ONE, max_restarts=MAX_RESTARTS, period=RESTART_PERIOD
     ) as root:
+        tree.root = root
         for spec in children:
             await root.start(spec)
         on_websocket, on_http = _handlers(
@@ -184,7 +195,7 @@ async def _run(
         log.info(
             "Momentum listening on %s (ws://…:%d/ws), store: %s", settings.bind, port, store.backend
         )
-        task_status.started(Running(port, services, root))
+        task_status.started(Running(port, services))
         await shutdown_trigger()
         await _drain(root, listener, refs, lifecycle, settings.drain_timeout)
 
@@ -207,6 +218,7 @@ async def _serve_hub_group(
     refs: _Refs,
     hub_inbox: Mailbox[HubMsg],
     slot: _ConnectionsSlot,
+    tree: _Tree,
     *,
     task_status: trio.TaskStatus[None],
 ) -> None:
@@ -231,6 +243,7 @@ async def _serve_hub_group(
         max_restarts=MAX_RESTARTS,
         period=RESTART_PERIOD,
     ) as group:
+        tree.hub_group = group
         await group.start(actor_spec("hub", hub_main, hub_inbox))
         await group.start(ChildSpec("connections", slot.serve_connections))
         task_status.started()
@@ -255,31 +268,50 @@ class _Lifecycle:
         self.http_context = WorkerContext(None)
 
 
+class _Tree:
+    """The supervisors of this process, read for their restart counts."""
+
+    def __init__(self) -> None:
+        self.root: Supervisor | None = None
+        self.hub_group: Supervisor | None = None  # the current run's
+
+    def restarts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for supervisor in (self.root, self.hub_group):
+            if supervisor is not None:
+                for child in supervisor.statistics().children:
+                    counts[child.name] = child.restarts
+        return counts
+
+
 class _ConnectionsSlot:
     """Where the front starts each accepted socket: the connections supervisor of the hub
-    group's current run (a new one after each restart of the group)."""
+    group's current run (a new one after each restart of the group). While the group
+    restarts, the front waits here: new connections queue in the listen backlog and are
+    served by the fresh hub, instead of being dropped."""
 
     def __init__(self) -> None:
         self._supervisor: Supervisor | None = None
+        self._ready = trio.Event()
 
-    def spawn(self, name: str, fn: Callable[[], Awaitable[None]]) -> bool:
-        supervisor = self._supervisor
-        if supervisor is None:  # the hub group is restarting: refuse this socket
-            return False
+    async def spawn(self, name: str, fn: Callable[[], Awaitable[None]]) -> bool:
+        await self._ready.wait()
+        assert self._supervisor is not None
         try:
-            supervisor.start_soon(ChildSpec(name, _ready_at_once(fn), Restart.TEMPORARY))
-        except ActorError:
+            self._supervisor.start_soon(ChildSpec(name, _ready_at_once(fn), Restart.TEMPORARY))
+        except ActorError:  # it is stopping
             return False
         return True
 
     async def serve_connections(self, *, task_status: trio.TaskStatus[None]) -> None:
         async with open_supervisor("connections", strategy=Strategy.ONE_FOR_ONE) as supervisor:
             self._supervisor = supervisor
+            self._ready.set()
             try:
                 task_status.started()
                 await trio.sleep_forever()
             finally:
-                self._supervisor = None
+                self._supervisor, self._ready = None, trio.Event()
 
 
 def _handlers(

@@ -45,4 +45,4 @@ async def metrics() -> Response:
     if s.settings.metrics_require_key:
         await require_admin(s)
     snapshot = await ask(s.hub, GetStats, timeout=_PROBE_TIMEOUT)
-    return Response(s.metrics.render(snapshot), content_type=CONTENT_TYPE)
+    return Response(s.metrics.render(snapshot, s.restarts()), content_type=CONTENT_TYPE)

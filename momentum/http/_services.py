@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from actors import ActorRef
@@ -25,3 +25,5 @@ class Services:
     janitor: ActorRef[JanitorMsg]
     metrics: Metrics
     is_ready: Callable[[], bool]
+    #: restarts of each supervised actor since the start (`momentum_actor_restarts_total`)
+    restarts: Callable[[], Mapping[str, int]]

@@ -8,7 +8,7 @@ latency histogram use prometheus-client directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -27,8 +27,17 @@ _LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 
 class _HubCollector(Collector):
     def __init__(self) -> None:
         self.snapshot: HubStats | None = None
+        self.restarts: Mapping[str, int] = {}
 
     def collect(self) -> Iterator[Metric]:
+        restarts = CounterMetricFamily(
+            "momentum_actor_restarts",
+            "Restarts of a supervised actor after a crash, by actor.",
+            labels=["actor"],
+        )
+        for actor, count in sorted(self.restarts.items()):
+            restarts.add_metric([actor], count)
+        yield restarts
         s = self.snapshot
         if s is None:
             return
@@ -116,6 +125,7 @@ class Metrics:
     def observe_latency(self, seconds: float) -> None:
         self.delivery_latency.observe(seconds)
 
-    def render(self, hub_snapshot: HubStats) -> bytes:
+    def render(self, hub_snapshot: HubStats, restarts: Mapping[str, int]) -> bytes:
         self._hub.snapshot = hub_snapshot
+        self._hub.restarts = restarts
         return generate_latest(self.registry)

@@ -21,8 +21,9 @@ log = logging.getLogger("momentum.wire")
 
 WebSocketHandler = Callable[[trio.SocketStream, RequestHead], Awaitable[None]]
 HttpHandler = Callable[[PrefixedStream], Awaitable[None]]
-#: Starts `fn` as a task named `name`; False if it cannot now (the stream is then closed).
-Spawn = Callable[[str, Callable[[], Awaitable[None]]], bool]
+#: Starts `fn` as a task named `name`, waiting while the place for it is being restarted;
+#: False if it cannot (the server is stopping: the stream is then closed).
+Spawn = Callable[[str, Callable[[], Awaitable[None]]], Awaitable[bool]]
 
 #: accept() errors that mean "out of resources for now": wait and go on (as trio does).
 _CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
@@ -93,7 +94,7 @@ async def serve_front(
         async def dispatch(stream: trio.SocketStream = stream) -> None:
             await _dispatch(stream, config, on_websocket, on_http, heads)
 
-        if not spawn(f"socket-{serial}", dispatch):
+        if not await spawn(f"socket-{serial}", dispatch):
             heads.release()
             with trio.CancelScope(shield=True):
                 await stream.aclose()

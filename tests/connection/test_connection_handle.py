@@ -1,0 +1,140 @@
+"""A connection's handle: the hub's batched writes, replies in order, frames held during the
+replay of stored messages, and the close decision.
+
+Rules: a real `WireStream` on a socket pair (the handle writes to a file descriptor), the
+peer end read with plain non-blocking `recv`; no server, no actor. Tests with no await need
+no `fail_after` (it could never fire).
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import pytest
+import trio
+
+from momentum.connection import Handle
+from momentum.protocol import CloseCode
+from momentum.wire import WireStream
+
+MAX_FRAMES = 4
+
+
+@contextmanager
+def socket_pair() -> Iterator[tuple[WireStream, socket.socket]]:
+    ours, peer = socket.socketpair()
+    peer.setblocking(False)
+    wire = WireStream(
+        trio.SocketStream(trio.socket.from_stdlib_socket(ours)), b"", max_frames=MAX_FRAMES
+    )
+    try:
+        yield wire, peer
+    finally:
+        peer.close()
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[tuple[Handle, socket.socket]]:
+    with socket_pair() as (wire, peer):
+        handle = Handle(1, uuid.uuid4(), "u", wire, connected_at="now", now=0.0)
+        try:
+            yield handle, peer
+        finally:
+            await wire.aclose()
+
+
+def received(peer: socket.socket) -> bytes:
+    try:
+        return peer.recv(1 << 16)
+    except BlockingIOError:
+        return b""
+
+
+async def test_the_hubs_first_frame_goes_out_at_once_later_ones_at_flush(
+    pair: tuple[Handle, socket.socket],
+) -> None:
+    handle, peer = pair
+    handle.go_live()
+    assert handle.offer(b"one")
+    assert received(peer) == b"one"
+    assert handle.offer(b"two") and handle.offer(b"three")
+    assert received(peer) == b""  # coalesced until the end of the hub's batch
+    handle.flush()
+    assert received(peer) == b"twothree"
+    assert handle.offer(b"four")  # a new batch: straight out again
+    assert received(peer) == b"four"
+
+
+async def test_frames_are_held_during_the_replay_and_follow_the_stored_ones(
+    pair: tuple[Handle, socket.socket],
+) -> None:
+    handle, peer = pair
+    assert handle.replaying
+    assert handle.offer(b"[live]")
+    assert handle.send(b"[pong]")  # a reply, too, waits behind the stored messages
+    assert handle.wire.send_frame_nowait(b"[stored]")  # what the replay writes
+    assert received(peer) == b"[stored]"
+    handle.go_live()
+    assert not handle.replaying
+    assert received(peer) == b"[live][pong]"
+
+
+async def test_held_frames_are_bounded_like_the_queue(pair: tuple[Handle, socket.socket]) -> None:
+    handle, _ = pair
+    for i in range(MAX_FRAMES):
+        assert handle.offer(b"%d" % i)
+    assert not handle.offer(b"one too many")  # the hub closes it as a slow consumer
+    assert not handle.closing  # that is the hub's decision, not the handle's
+    assert not handle.send(b"a reply")  # a reply that does not fit closes it itself
+    assert handle.close_code == CloseCode.SLOW_CONSUMER
+
+
+async def test_a_close_decision_stops_data_frames(pair: tuple[Handle, socket.socket]) -> None:
+    handle, peer = pair
+    handle.go_live()
+    handle.close(CloseCode.USER_DISABLED, "user disabled")
+    handle.close(CloseCode.STALE, "late")  # the first decision wins
+    assert handle.closing and handle.close_code == CloseCode.USER_DISABLED
+    assert not handle.offer(b"data") and not handle.send(b"data")
+    assert received(peer) == b""
+
+
+async def test_a_slow_consumer_close_drops_what_is_queued(
+    pair: tuple[Handle, socket.socket],
+) -> None:
+    handle, _ = pair
+    handle.go_live()
+    handle.offer(b"first")
+    for _ in range(MAX_FRAMES - 1):
+        assert handle.offer(b"queued")
+    assert handle.wire.data_frames == MAX_FRAMES - 1
+    handle.close(CloseCode.SLOW_CONSUMER, "slow consumer")
+    # the queue's head stays (it may be partly written: cutting it would break the stream)
+    assert handle.wire.data_frames == 1
+
+
+async def test_a_failed_socket_makes_the_handle_closing() -> None:
+    with socket_pair() as (wire, peer):
+        handle = Handle(1, uuid.uuid4(), "u", wire, connected_at="now", now=0.0)
+        handle.go_live()
+        peer.close()
+        while handle.offer(b"x" * 65536):  # until the write fails: the peer is gone
+            handle.flush()
+        assert handle.closing and handle.close_code is None
+        await wire.aclose()
+
+
+async def test_stalls_of_the_reader_are_remembered_for_the_heartbeat(
+    pair: tuple[Handle, socket.socket],
+) -> None:
+    handle, _ = pair
+    start = trio.current_time()
+    assert not handle.stalled_since(start)
+    handle.stall_started()
+    assert handle.stalled_since(start)
+    handle.stall_ended()
+    assert handle.stalled_since(start)  # it ended after `start`
+    assert not handle.stalled_since(trio.current_time() + 1)
