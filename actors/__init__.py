@@ -5,7 +5,7 @@ nursery that restarts its children by strategy and stops them in order. The
 package knows nothing of the application built on it. See ``docs/actors.md``.
 """
 
-from ._actor import ActorMain, actor_spec, spawn
+from ._actor import ActorMain, actor_spec
 from ._errors import ActorError, ActorGone, CallTimeout, MailboxFull, RestartIntensityExceeded
 from ._mailbox import ActorRef, Mailbox, MailboxStatistics, open_mailbox
 from ._reply import Reply
@@ -40,5 +40,4 @@ __all__ = [
     "actor_spec",
     "open_mailbox",
     "open_supervisor",
-    "spawn",
 ]

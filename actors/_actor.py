@@ -7,11 +7,10 @@ from typing import Protocol, TypeVar
 
 import trio
 
-from ._mailbox import ActorRef, Mailbox, open_mailbox
+from ._mailbox import Mailbox
 from ._spec import ChildSpec, Restart
-from ._supervisor import Supervisor
 
-__all__ = ["ActorMain", "actor_spec", "spawn"]
+__all__ = ["ActorMain", "actor_spec"]
 
 M = TypeVar("M")
 
@@ -45,19 +44,3 @@ def actor_spec(
         await run(inbox, task_status=task_status)
 
     return ChildSpec(name, start, restart, shutdown_timeout, on_exit=inbox.close)
-
-
-async def spawn(
-    supervisor: Supervisor,
-    name: str,
-    run: ActorMain[M],
-    *,
-    capacity: int,
-    restart: Restart = Restart.PERMANENT,
-    shutdown_timeout: float | None = None,
-) -> ActorRef[M]:
-    """Open a mailbox, start `run` on it under `supervisor`, return its ref once ready."""
-    ref, inbox = open_mailbox[M](name, capacity)
-    spec = actor_spec(name, run, inbox, restart=restart, shutdown_timeout=shutdown_timeout)
-    await supervisor.start(spec)
-    return ref

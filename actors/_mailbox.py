@@ -172,11 +172,6 @@ class Mailbox(Generic[M]):
         """
         self._receive.close()
 
-    async def aclose(self) -> None:
-        """Close the mailbox (see `close`); a Trio checkpoint."""
-        self.close()
-        await trio.lowlevel.checkpoint()
-
 
 @final
 class open_mailbox(tuple[ActorRef[M], Mailbox[M]]):  # trio's open_memory_channel idiom

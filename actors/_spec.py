@@ -41,8 +41,6 @@ class Restart(enum.Enum):
 
     #: Always: after a crash and after a normal return.
     PERMANENT = "permanent"
-    #: Only after a crash; a normal return ends it for good.
-    TRANSIENT = "transient"
     #: Never; its crash is logged and disturbs no sibling.
     TEMPORARY = "temporary"
 

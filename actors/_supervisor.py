@@ -22,7 +22,7 @@ import trio
 
 from ._child import Child, Mode, ReadyStatus, StopReason
 from ._errors import ActorGone, RestartIntensityExceeded
-from ._spec import ChildSpec, ChildStatistics, Restart, Strategy, SupervisorStatistics
+from ._spec import ChildSpec, ChildStatistics, Strategy, SupervisorStatistics
 
 __all__ = ["Supervisor", "open_supervisor"]
 
@@ -102,11 +102,6 @@ class Supervisor:
         await self._stop(child, "stop")
         return True
 
-    async def aclose(self) -> None:
-        """Stop every child (see `open_supervisor`) and refuse new ones."""
-        with trio.CancelScope(shield=True):
-            await self._stop_all()
-
     def statistics(self) -> SupervisorStatistics:
         """A snapshot; temporary children are only counted."""
         children = tuple(
@@ -152,9 +147,9 @@ class Supervisor:
     ) -> None:
         """The child's task: run it, and under one-for-one restart it in place."""
         try:
-            crashed = await self._run_once(child, mode, task_status)
-            while self._after_exit(child, crashed):
-                crashed = await self._run_once(child, Mode.SOON, trio.TASK_STATUS_IGNORED)
+            await self._run_once(child, mode, task_status)
+            while self._after_exit(child):
+                await self._run_once(child, Mode.SOON, trio.TASK_STATUS_IGNORED)
         except BaseException:
             self._forget(child)
             raise
@@ -163,17 +158,15 @@ class Supervisor:
             if child.exited is not None:
                 child.exited.set()
 
-    async def _run_once(self, child: Child, mode: Mode, task_status: trio.TaskStatus[Any]) -> bool:
-        """Run the child's ``start`` once; True if it crashed."""
+    async def _run_once(self, child: Child, mode: Mode, task_status: trio.TaskStatus[Any]) -> None:
+        """Run the child's ``start`` once; log a crash (one before ready goes to `start`)."""
         status = None if mode is Mode.SOON else ReadyStatus(task_status, child.scope)
-        crashed = False
         with child.scope:
             try:
                 await child.spec.start(task_status=status or trio.TASK_STATUS_IGNORED)
             except Exception as exc:
                 if status is not None and not status.ready and mode is Mode.AWAITED:
                     raise
-                crashed = True
                 logger.error(
                     "supervisor %r: child %r crashed", self._name, child.spec.name, exc_info=exc
                 )
@@ -183,13 +176,12 @@ class Supervisor:
                     raise ActorGone(f"child {child.spec.name!r} stopped before it was ready")
                 raise RuntimeError(f"child {child.spec.name!r} returned before it was ready")
             status.started()  # release the waiting restart round
-        return crashed
 
-    def _after_exit(self, child: Child, crashed: bool) -> bool:
+    def _after_exit(self, child: Child) -> bool:
         """Decide what a child's end means; True to restart it in place now."""
         if child.stop_reason == "restart" and not child.temporary:
             return False  # the round that stopped it starts it again
-        if child.stop_reason or self._closing or not _wants_restart(child.spec.restart, crashed):
+        if child.stop_reason or self._closing or child.temporary:
             self._forget(child)
             return False
         if self._strategy is not Strategy.ONE_FOR_ONE:
@@ -336,12 +328,6 @@ class Supervisor:
         for child in reversed(children):
             if not child.temporary:
                 await self._stop(child, "stop")
-
-
-def _wants_restart(restart: Restart, crashed: bool) -> bool:
-    if restart is Restart.PERMANENT:
-        return True
-    return restart is Restart.TRANSIENT and crashed
 
 
 @asynccontextmanager

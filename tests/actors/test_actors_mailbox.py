@@ -27,9 +27,10 @@ from actors import (
     MailboxFull,
     MailboxStatistics,
     Reply,
+    Supervisor,
+    actor_spec,
     open_mailbox,
     open_supervisor,
-    spawn,
 )
 
 TEST_DEADLINE = 30.0
@@ -81,10 +82,17 @@ async def counter(
                 await trio.sleep_forever()
 
 
+async def start_counter(sup: Supervisor) -> ActorRef[CounterMsg]:
+    """Start a `counter` named "counter" under `sup`; its ref once it is ready."""
+    ref, inbox = open_mailbox[CounterMsg]("counter", 8)
+    await sup.start(actor_spec("counter", counter, inbox))
+    return ref
+
+
 async def test_cast_then_call_round_trip() -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_supervisor("test") as sup:
-            ref = await spawn(sup, "counter", counter, capacity=8)
+            ref = await start_counter(sup)
             ref.cast_nowait(Add(2))
             await ref.cast(Add(3))
             assert await ref.call(Get, timeout=1) == 5
@@ -95,7 +103,7 @@ async def test_cast_then_call_round_trip() -> None:
 async def test_reply_fail_raises_in_the_caller() -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_supervisor("test") as sup:
-            ref = await spawn(sup, "counter", counter, capacity=8)
+            ref = await start_counter(sup)
             with pytest.raises(ZeroDivisionError):
                 await ref.call(lambda r: Divide(0, r), timeout=1)
             assert await ref.call(Get, timeout=1) == 0  # the actor lives on
@@ -135,7 +143,7 @@ async def test_late_answer_after_timeout_is_a_no_op(autojump_clock: trio.abc.Clo
 async def test_cast_and_call_to_a_closed_mailbox_raise_actor_gone() -> None:
     with trio.fail_after(TEST_DEADLINE):
         ref, inbox = open_mailbox[CounterMsg]("closed", 4)
-        await inbox.aclose()
+        inbox.close()
         with pytest.raises(ActorGone):
             ref.cast_nowait(Add(1))
         with pytest.raises(ActorGone):
@@ -150,7 +158,7 @@ async def test_call_to_a_stopped_actor_raises_actor_gone(
 ) -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_supervisor("test") as sup:
-            ref = await spawn(sup, "counter", counter, capacity=8)
+            ref = await start_counter(sup)
             await sup.stop_child("counter")
             with pytest.raises(ActorGone):
                 await ref.call(Get, timeout=5)
@@ -183,7 +191,7 @@ async def test_actor_stopped_while_holding_a_call_wakes_the_caller(
 ) -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_supervisor("test") as sup:
-            ref = await spawn(sup, "counter", counter, capacity=8)
+            ref = await start_counter(sup)
             outcome: list[str] = []
 
             async def caller() -> None:

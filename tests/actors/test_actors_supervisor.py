@@ -1,4 +1,4 @@
-"""Supervision: restarts, restart intensity, strategies and ordered shutdown.
+"""Supervision: one-for-one restarts, restart types, restart intensity, ordered shutdown.
 
 Rules of this module:
 - Time is Trio's: tests take ``autojump_clock`` and assert exact times and
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 import trio
@@ -24,6 +24,7 @@ import trio.testing
 
 from actors import (
     ActorGone,
+    ActorRef,
     ChildSpec,
     ChildStatistics,
     Mailbox,
@@ -31,80 +32,14 @@ from actors import (
     RestartIntensityExceeded,
     Strategy,
     Supervisor,
+    actor_spec,
+    open_mailbox,
     open_supervisor,
-    spawn,
 )
 
+from ._children import Injected, Journal, probe
+
 TEST_DEADLINE = 60.0
-
-
-class Injected(Exception):
-    """The fault the tests inject into children."""
-
-
-@dataclass
-class Journal:
-    """What children did, with the Trio time they did it."""
-
-    events: list[tuple[str, str, float]] = field(default_factory=list)
-
-    def log(self, what: str, name: str) -> None:
-        self.events.append((what, name, trio.current_time()))
-
-    def of(self, what: str) -> list[str]:
-        return [name for kind, name, _ in self.events if kind == what]
-
-
-def probe(
-    journal: Journal,
-    name: str,
-    *,
-    crash_after: float | None = None,
-    return_after: float | None = None,
-    cleanup: float = 0.0,
-    restart: Restart = Restart.PERMANENT,
-    shutdown_timeout: float | None = None,
-) -> ChildSpec[str]:
-    """A child that logs start/stop, may crash or return, and takes `cleanup` s to stop."""
-
-    async def start(*, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
-        journal.log("start", name)
-        task_status.started(name)
-        try:
-            if crash_after is not None:
-                await trio.sleep(crash_after)
-                journal.log("crash", name)
-                raise Injected(name)
-            if return_after is not None:
-                await trio.sleep(return_after)
-                journal.log("return", name)
-                return
-            await trio.sleep_forever()
-        except trio.Cancelled:
-            with trio.CancelScope(shield=True):
-                await trio.sleep(cleanup)
-            journal.log("stop", name)
-            raise
-
-    return ChildSpec(name, start, restart, shutdown_timeout)
-
-
-def fails_its_first_restart(journal: Journal, name: str) -> ChildSpec[str]:
-    """A `probe` whose second run crashes 1 s after it starts, before it is ready."""
-    runs = 0
-
-    async def start(*, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
-        nonlocal runs
-        runs += 1
-        if runs != 2:
-            await probe(journal, name).start(task_status=task_status)
-            return
-        journal.log("start", name)
-        await trio.sleep(1)
-        journal.log("crash", name)
-        raise Injected(name)
-
-    return ChildSpec(name, start)
 
 
 @dataclass(frozen=True)
@@ -117,8 +52,11 @@ class Crash:
     pass
 
 
+BumperMsg = Bump | Crash
+
+
 async def bumper(
-    inbox: Mailbox[Bump | Crash], *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    inbox: Mailbox[BumperMsg], *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
 ) -> None:
     """An actor with state (bumps seen) that crashes on request."""
     bumps = 0
@@ -132,19 +70,26 @@ async def bumper(
                 raise Injected(f"after {bumps} bumps")
 
 
+async def start_bumper(sup: Supervisor, name: str, *, capacity: int) -> ActorRef[BumperMsg]:
+    """Start a `bumper` under `sup` on a fresh mailbox; its ref once it is ready."""
+    ref, inbox = open_mailbox[BumperMsg](name, capacity)
+    await sup.start(actor_spec(name, bumper, inbox))
+    return ref
+
+
 async def test_start_returns_the_started_value_and_statistics_list_children() -> None:
     with trio.fail_after(TEST_DEADLINE):
         journal = Journal()
         async with open_supervisor("sup") as sup:
             assert await sup.start(probe(journal, "a")) == "a"
-            sup.start_soon(probe(journal, "b", restart=Restart.TRANSIENT))
+            sup.start_soon(probe(journal, "b"))
             await trio.testing.wait_all_tasks_blocked()
             stats = sup.statistics()
             assert stats.name == "sup"
             assert stats.strategy is Strategy.ONE_FOR_ONE
             assert stats.children == (
                 ChildStatistics("a", Restart.PERMANENT, 0, True),
-                ChildStatistics("b", Restart.TRANSIENT, 0, True),
+                ChildStatistics("b", Restart.PERMANENT, 0, True),
             )
             with pytest.raises(ValueError, match="already runs"):
                 await sup.start(probe(journal, "a"))
@@ -157,7 +102,7 @@ async def test_crashed_actor_restarts_with_fresh_state_and_the_same_ref(
     with trio.fail_after(TEST_DEADLINE):
         caplog.set_level(logging.INFO)
         async with open_supervisor("sup") as sup:
-            ref = await spawn(sup, "bumper", bumper, capacity=8)
+            ref = await start_bumper(sup, "bumper", capacity=8)
             await ref.cast(Bump())
             await ref.cast(Bump())
             await ref.cast(Crash())
@@ -229,193 +174,24 @@ async def test_temporary_child_crash_is_not_restarted_and_siblings_are_untouched
             assert journal.of("stop") == []
 
 
-async def test_transient_restarts_only_after_a_crash_permanent_also_after_return(
+async def test_permanent_restarts_after_a_crash_and_a_return_temporary_after_neither(
     autojump_clock: trio.abc.Clock,
 ) -> None:
     with trio.fail_after(TEST_DEADLINE):
         journal = Journal()
         async with open_supervisor("sup", max_restarts=100, period=5) as sup:
-            await sup.start(probe(journal, "t-ok", return_after=1, restart=Restart.TRANSIENT))
-            await sup.start(probe(journal, "t-bad", crash_after=1, restart=Restart.TRANSIENT))
+            await sup.start(probe(journal, "t-ok", return_after=1, restart=Restart.TEMPORARY))
+            await sup.start(probe(journal, "t-bad", crash_after=1, restart=Restart.TEMPORARY))
             await sup.start(probe(journal, "p-ok", return_after=1))
+            await sup.start(probe(journal, "p-bad", crash_after=1))
             await trio.sleep(3.5)
-            names = [c.name for c in sup.statistics().children]
-            assert names == ["t-bad", "p-ok"]
+            stats = sup.statistics()
+            assert [c.name for c in stats.children] == ["p-ok", "p-bad"]
+            assert stats.temporary_running == 0
         assert journal.of("start").count("t-ok") == 1
-        assert journal.of("start").count("t-bad") == 4
+        assert journal.of("start").count("t-bad") == 1
         assert journal.of("start").count("p-ok") == 4
-
-
-async def test_one_for_all_restarts_every_child_in_order(autojump_clock: trio.abc.Clock) -> None:
-    with trio.fail_after(TEST_DEADLINE):
-        journal = Journal()
-        async with open_supervisor("root", strategy=Strategy.ONE_FOR_ALL) as sup:
-            await sup.start(probe(journal, "a", cleanup=1))
-            await sup.start(probe(journal, "b", crash_after=1))
-            await sup.start(probe(journal, "c", cleanup=1))
-            await trio.sleep(3.5)
-            assert journal.events[3:] == [
-                ("crash", "b", 1),
-                ("stop", "c", 2),  # reverse start order, each waited for
-                ("stop", "a", 3),
-                ("start", "a", 3),  # start order
-                ("start", "b", 3),
-                ("start", "c", 3),
-            ]
-            stats = sup.statistics()
-            assert stats.restarts == 1
-            assert [c.restarts for c in stats.children] == [1, 1, 1]
-            await sup.stop_child("b")  # not a crash: nobody else restarts
-            await trio.testing.wait_all_tasks_blocked()
-            assert [c.name for c in sup.statistics().children] == ["a", "c"]
-
-
-async def test_one_for_all_without_restarts_escalates_on_the_first_crash(
-    autojump_clock: trio.abc.Clock, count_tasks: Callable[[], int]
-) -> None:
-    with trio.fail_after(TEST_DEADLINE):
-        journal = Journal()
-        tasks_before = count_tasks()
-        with pytest.raises(RestartIntensityExceeded):
-            async with open_supervisor(
-                "root", strategy=Strategy.ONE_FOR_ALL, max_restarts=0
-            ) as sup:
-                for name in ("a", "b", "c"):
-                    await sup.start(probe(journal, name, cleanup=0.5))
-                sup.start_soon(probe(journal, "d", crash_after=2))
-                await trio.sleep_forever()
-        assert journal.of("stop") == ["c", "b", "a"]
-        assert trio.current_time() == 3.5
-        assert count_tasks() == tasks_before
-
-
-@pytest.mark.parametrize(
-    ("crashing", "after_the_crash", "restarts"),
-    [
-        (
-            "a",
-            [
-                ("stop", "c", 4),
-                ("stop", "b", 5),
-                ("start", "a", 5),
-                ("start", "b", 5),
-                ("start", "c", 5),
-            ],
-            [1, 1, 1],
-        ),
-        ("b", [("stop", "c", 4), ("start", "b", 4), ("start", "c", 4)], [0, 1, 1]),
-        ("c", [("start", "c", 3)], [0, 0, 1]),
-    ],
-    ids=["a-crashes", "b-crashes", "c-crashes"],
-)
-async def test_rest_for_one_restarts_the_crashed_child_and_every_later_one(
-    autojump_clock: trio.abc.Clock,
-    crashing: str,
-    after_the_crash: list[tuple[str, str, float]],
-    restarts: list[int],
-) -> None:
-    with trio.fail_after(TEST_DEADLINE):
-        journal = Journal()
-        async with open_supervisor("group", strategy=Strategy.REST_FOR_ONE) as sup:
-            for name in ("a", "b", "c"):
-                crash_after = 3 if name == crashing else None
-                await sup.start(probe(journal, name, crash_after=crash_after, cleanup=1))
-            await trio.sleep(5.5)
-            # Later children stopped in reverse start order, each waited for, then the
-            # crashed one and those after it started in start order; earlier ones run on.
-            assert journal.events[3:] == [("crash", crashing, 3), *after_the_crash]
-            stats = sup.statistics()
-            assert stats.restarts == 1
-            assert [c.restarts for c in stats.children] == restarts
-        assert journal.of("stop")[-3:] == ["c", "b", "a"]  # start order kept
-
-
-@pytest.mark.parametrize(
-    "strategy", [Strategy.ONE_FOR_ALL, Strategy.REST_FOR_ONE], ids=["ONE_FOR_ALL", "REST_FOR_ONE"]
-)
-async def test_every_round_counts_as_one_restart_and_too_many_escalate(
-    autojump_clock: trio.abc.Clock, count_tasks: Callable[[], int], strategy: Strategy
-) -> None:
-    with trio.fail_after(TEST_DEADLINE):
-        journal = Journal()
-        tasks_before = count_tasks()
-        stats = None
-        with pytest.raises(RestartIntensityExceeded):
-            async with open_supervisor("group", strategy=strategy, max_restarts=1) as sup:
-                await sup.start(probe(journal, "a"))
-                await sup.start(probe(journal, "b", crash_after=1))
-                await sup.start(probe(journal, "c"))
-                try:
-                    await trio.sleep_forever()
-                finally:
-                    stats = sup.statistics()
-        # The crash at 1 starts a round; the one at 2 would be a second round within 5 s.
-        assert [t for kind, _, t in journal.events if kind == "crash"] == [1, 2]
-        assert journal.of("stop")[-2:] == ["c", "a"]
-        assert trio.current_time() == 2
-        assert stats is not None and stats.restarts == 1
-        assert count_tasks() == tasks_before
-
-
-@pytest.mark.parametrize(
-    ("strategy", "rounds", "restarts"),
-    [
-        (
-            Strategy.ONE_FOR_ALL,
-            [
-                # round 1
-                ("stop", "c", 3),
-                ("stop", "a", 3),
-                ("start", "a", 3),
-                ("start", "b", 3),
-                ("start", "c", 3),
-                ("crash", "c", 4),
-                # round 2
-                ("stop", "b", 4),
-                ("stop", "a", 4),
-                ("start", "a", 4),
-                ("start", "b", 4),
-                ("start", "c", 4),
-            ],
-            [2, 2, 2],
-        ),
-        (
-            Strategy.REST_FOR_ONE,
-            [
-                # round 1
-                ("stop", "c", 3),
-                ("start", "b", 3),
-                ("start", "c", 3),
-                ("crash", "c", 4),
-                # round 2: from c, the earliest child waiting for it
-                ("start", "c", 4),
-            ],
-            [0, 1, 2],
-        ),
-    ],
-    ids=["ONE_FOR_ALL", "REST_FOR_ONE"],
-)
-async def test_a_crash_during_a_round_runs_another_round(
-    autojump_clock: trio.abc.Clock,
-    caplog: pytest.LogCaptureFixture,
-    strategy: Strategy,
-    rounds: list[tuple[str, str, float]],
-    restarts: list[int],
-) -> None:
-    with trio.fail_after(TEST_DEADLINE):
-        journal = Journal()
-        async with open_supervisor("group", strategy=strategy) as sup:
-            await sup.start(probe(journal, "a"))
-            await sup.start(probe(journal, "b", crash_after=3))
-            await sup.start(fails_its_first_restart(journal, "c"))
-            await trio.sleep(5)
-            # c crashes while the first round starts it again: a second round follows.
-            assert journal.events[3:] == [("crash", "b", 3), *rounds]
-            stats = sup.statistics()
-            assert stats.restarts == 2
-            assert [c.restarts for c in stats.children] == restarts
-        crashed = [r.message for r in caplog.records if "crashed" in r.message]
-        assert len(crashed) == 2 and "'b'" in crashed[0] and "'c'" in crashed[1]
+        assert journal.of("start").count("p-bad") == 4
 
 
 async def test_cancelling_the_root_stops_every_actor_in_reverse_order_within_the_deadline(
@@ -428,7 +204,7 @@ async def test_cancelling_the_root_stops_every_actor_in_reverse_order_within_the
             async with open_supervisor("root", strategy=Strategy.ONE_FOR_ALL) as sup:
                 for name in ("storage", "hub", "listener"):
                     await sup.start(probe(journal, name, cleanup=1))
-                refs = [await spawn(sup, f"actor-{i}", bumper, capacity=4) for i in range(3)]
+                refs = [await start_bumper(sup, f"actor-{i}", capacity=4) for i in range(3)]
                 async with open_supervisor("connections") as inner:
                     for i in range(3):
                         inner.start_soon(probe(journal, f"conn-{i}", restart=Restart.TEMPORARY))
@@ -524,9 +300,11 @@ async def test_stop_child_and_closed_supervisor(autojump_clock: trio.abc.Clock) 
             assert await sup.stop_child("a")
             assert not await sup.stop_child("a")
             assert journal.of("stop") == ["a"] and trio.current_time() == 1
-            await sup.aclose()
-            with pytest.raises(ActorGone):
-                sup.start_soon(probe(journal, "late"))
+        with pytest.raises(ActorGone):  # the block has ended: no new children
+            sup.start_soon(probe(journal, "late"))
+        with pytest.raises(ActorGone):
+            await sup.start(probe(journal, "late"))
+        assert journal.of("start") == ["a"]
 
 
 async def test_base_exceptions_are_not_crashes() -> None:
