@@ -1,15 +1,13 @@
 """Supervision that supervises: each actor crashed on purpose, and what survives.
 
-| actor   | crash injected                          | outcome asserted                               |
-|---------|-----------------------------------------|------------------------------------------------|
-| writer  | a bug in the store's `save_messages`    | that batch's senders hear `storage_unavailable` |
-|         |                                         | and `stored: false`; restarted; next is stored |
-| lookup  | a bug in the store's `get_users`        | that handshake refused 503; restarted; the     |
-|         |                                         | next one connects; open connections untouched  |
-| janitor | a bug in the store's `purge_messages`   | restarted; the next cleanup answers; open      |
-|         |                                         | connections untouched                          |
-| hub     | its loop fails (`Hub.flush` raises)     | every client closed 1012; they reconnect to a  |
-|         |                                         | fresh hub, and messages flow again             |
+- writer: a bug in the store's `save_messages` -> that batch's senders hear
+  `storage_unavailable` and `stored: false`; it is restarted; the next message is stored.
+- lookup: a bug in the store's `get_users` -> that handshake is refused 503; it is
+  restarted; the next handshake connects; open connections are untouched.
+- janitor: a bug in the store's `purge_messages` -> the cleanup asked meanwhile answers 503
+  at once; it is restarted; the next cleanup answers; open connections are untouched.
+- hub: its loop fails (`Hub.flush` raises) -> every client is closed 1012; they reconnect
+  to a fresh hub, and messages flow again.
 
 Rules: a real server on port 0 with the in-memory store (so that a crash can be injected
 into one call), real clients, real clock; each test under `fail_after`. A crash is a bug
