@@ -14,18 +14,18 @@ def user_topic(user_id: object) -> str:
 
 
 class Broker(Protocol):
-    """Carries pre-built frames to the hubs that hold a topic's subscribers.
+    """Carries pre-built frames to the other nodes that hold a topic's subscribers.
 
-    `publish` never blocks the hub: an implementation that talks to a network queues the
-    frame and returns None (delivery count unknown); the in-process one delivers at once and
-    returns how many local connections took the frame. A hub subscribes to a user's topic
-    when that user's first connection joins it and unsubscribes after the last one leaves,
-    so that a clustered broker routes only to the nodes that hold the recipients.
+    The hub delivers to its own connections itself and hands the broker only what must
+    cross processes. Every method returns at once: a broker that talks to a network queues
+    the work for its own tasks. The hub subscribes to a user's topic when the user's first
+    connection joins it and unsubscribes after the last one leaves, so that a clustered
+    broker routes only to the nodes that hold the recipients.
     """
 
     name: str
 
-    def publish(self, topic: str, frame: bytes) -> int | None: ...
+    def publish(self, topic: str, frame: bytes) -> None: ...
 
     def subscribe(self, topic: str) -> None: ...
 

@@ -1,23 +1,18 @@
-"""The in-process broker: one process is the whole cluster."""
+"""The in-process broker: one process is the whole cluster, so nothing crosses."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 
 class LocalBroker:
-    """Delivers through the local hub's `sink(topic, frame) -> deliveries` at once."""
+    """No other node: publishing and subscribing have nothing to do."""
 
     name = "local"
 
-    def __init__(self, sink: Callable[[str, bytes], int]) -> None:
-        self._sink = sink
-
-    def publish(self, topic: str, frame: bytes) -> int:
-        return self._sink(topic, frame)
+    def publish(self, topic: str, frame: bytes) -> None:
+        """Nothing to do: the hub has delivered to every connection there is."""
 
     def subscribe(self, topic: str) -> None:
-        """Nothing to do: the local hub already knows its own users."""
+        """Nothing to do: the hub already knows its own users."""
 
     def unsubscribe(self, topic: str) -> None:
-        """Nothing to do: the local hub already knows its own users."""
+        """Nothing to do: the hub already knows its own users."""

@@ -18,8 +18,8 @@ import contextlib
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import NoReturn
@@ -61,7 +61,7 @@ DISABLED_MEMORY = 60.0
 #: Messages handled between two flushes of the connections' write queues.
 BATCH = 256
 
-BrokerFactory = Callable[[Callable[[str, bytes], int]], Broker]
+_NOBODY: Mapping[int, ConnectionHandle] = {}
 
 #: Why a direct message is not stored, by the writer's result.
 _NOT_STORED = {
@@ -79,7 +79,7 @@ class HubConfig:
     reservation_ttl: float = 30.0  # longer than any handshake
     message_ttl: float = 7 * 24 * 3600.0
     observe_latency: Callable[[float], None] = lambda seconds: None
-    broker_factory: BrokerFactory = LocalBroker
+    broker: Broker = field(default_factory=LocalBroker)
 
 
 class Hub:
@@ -99,7 +99,7 @@ class Hub:
         self.presence = PresenceBatch()
         self.counters = Counters()
         self.errors = 0
-        self.broker = config.broker_factory(self.deliver_local)
+        self.broker = config.broker
         self._offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
         self._barriers: deque[trio.Event] = deque()  # for the writer, in join order
 
@@ -167,8 +167,13 @@ class Hub:
         """Deliver live now; a direct message then goes to the store writer, which answers
         the sender after the commit. Broadcasts are live only: answered here."""
         self.counters.messages_in[msg.message_type] += 1
-        topic = BROADCAST if msg.to_user_id is None else user_topic(msg.to_user_id)
-        delivered = self.broker.publish(topic, text_frame(msg.envelope)) or 0
+        frame = text_frame(msg.envelope)
+        if msg.to_user_id is None:
+            delivered = self._deliver(self.connections, frame)
+            self.broker.publish(BROADCAST, frame)
+        else:
+            delivered = self._deliver(self.by_user.get(msg.to_user_id, _NOBODY), frame)
+            self.broker.publish(user_topic(msg.to_user_id), frame)
         self.counters.deliveries_by_type[msg.message_type] += delivered
         self.config.observe_latency(trio.current_time() - msg.received_at)
         if msg.to_user_id is None:
@@ -196,13 +201,8 @@ class Hub:
             busy = Delivery(msg.message_id, msg.ref_id, delivered, False, ErrorCode.STORAGE_BUSY)
             msg.answer(busy)
 
-    def deliver_local(self, topic: str, frame: bytes) -> int:
-        """Offer `frame` to every local connection of `topic`; close the ones that cannot
-        keep up."""
-        if topic == BROADCAST:
-            targets = self.connections
-        else:
-            targets = self.by_user.get(uuid.UUID(topic.removeprefix("user:")), {})
+    def _deliver(self, targets: Mapping[int, ConnectionHandle], frame: bytes) -> int:
+        """Offer `frame` to each of `targets`; close the ones that cannot keep up."""
         offered = self._offered
         delivered = 0
         for conn_id, handle in targets.items():
@@ -253,7 +253,9 @@ class Hub:
         if self.presence:
             for envelope in self.presence.flush():
                 self.counters.presence_frames += 1
-                delivered = self.broker.publish(BROADCAST, text_frame(envelope)) or 0
+                frame = text_frame(envelope)
+                delivered = self._deliver(self.connections, frame)
+                self.broker.publish(BROADCAST, frame)
                 self.counters.deliveries_by_type["presence"] += delivered
 
     def sweep(self, idle_before: float) -> int:
