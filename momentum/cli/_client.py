@@ -1,4 +1,4 @@
-"""`momentum client`: the seed's interactive WebSocket client and its benchmark mode."""
+"""`momentum client`: the interactive WebSocket client and its benchmark mode."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`momentum stress`: the seed's load tests (storm, throughput, sustained)."""
+"""`momentum stress`: the load tests (storm, throughput, sustained)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`/auth/*`: registering accounts and logging in (SPEC §4)."""
+"""`/auth/*`: registering accounts and logging in (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`GET /ws/history`: the caller's direct conversation with one user, newest first (SPEC §7)."""
+"""`GET /ws/history`: the caller's direct conversation with one user, newest first."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Envelopes: parsing what clients send, encoding what the server sends.
 
-Every frame is one UTF-8 JSON object (the seed's envelope)::
+Every frame is one UTF-8 JSON object, the envelope of docs/protocol.md::
 
     {"id", "message_type", "data", "timestamp", "from_user_id", "to_user_id"}
 
@@ -233,7 +233,7 @@ class _MillisecondStamp:
         return self._text
 
 
-#: Now, as the seed writes it: ISO 8601 in UTC with milliseconds and a `Z`.
+#: Now, as envelopes carry it: ISO 8601 in UTC with milliseconds and a `Z`.
 utc_timestamp = _MillisecondStamp()
 
 

@@ -1,4 +1,4 @@
-"""The seed's tools: the interactive client (and its benchmark mode) and the stress tester.
+"""Momentum's tools: the interactive client (and its benchmark mode) and the stress tester.
 
 Terminal-free logic lives here; `momentum/cli/_client.py` and `_stress.py` parse flags.
 """

@@ -1,5 +1,5 @@
 """`momentum client --benchmark`: one connection sends N messages to itself at an interval
-and measures each round trip (send → server → back), then prints the seed's summary."""
+and measures each round trip (send → server → back), then prints a summary."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ def base_url(server_url: str) -> str:
 
 
 def ws_url(server_url: str, token: str) -> str:
-    """The WebSocket endpoint of `server_url`, with the token in the query (the seed's form)."""
+    """The WebSocket endpoint of `server_url`, with the token in the query (the documented form)."""
     parts = urllib.parse.urlsplit(base_url(server_url))
     scheme = "wss" if parts.scheme == "https" else "ws"
     query = urllib.parse.urlencode({"token": token})

@@ -18,7 +18,7 @@ from ._http import ServerUnreachable, ToolError, ws_url
 from ._identity import Credentials, Login, obtain_credentials
 from ._ws import DO_NOT_RECONNECT, HandshakeRefused, backoff_delay, close_code, open_ws
 
-#: Close codes after which a fresh token (a new login) is the way back in (SPEC §10: 4001).
+#: Close codes after which a fresh token (a new login) is the way back in (4001: the token expired).
 TOKEN_EXPIRED = 4001
 
 

@@ -1,4 +1,4 @@
-"""`momentum stress`: the three load tests of the seed, run by one process.
+"""`momentum stress`: the three load tests (storm, throughput, sustained), run by one process.
 
 Every test has the same phases, so that each measures one thing:
 

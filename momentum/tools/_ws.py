@@ -15,12 +15,12 @@ from ._http import ServerUnreachable, ToolError
 CONNECT_TIMEOUT = 10.0
 DISCONNECT_TIMEOUT = 2.0
 
-#: Close codes after which reconnecting cannot help (SPEC §10: 4003 user disabled).
+#: Close codes after which reconnecting cannot help (4003: the user is disabled).
 DO_NOT_RECONNECT = frozenset({4003})
 
 
 class HandshakeRefused(ToolError):
-    """The server answered the upgrade with an HTTP error (SPEC §4)."""
+    """The server answered the upgrade with an HTTP error (docs/protocol.md)."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"handshake refused: {status} {code}: {message}")

@@ -51,7 +51,7 @@ def test_defaults() -> None:
     assert settings.api_key is None
     assert settings.allowed_origins is None
     assert settings.hypercorn == {}
-    # SPEC §10 defaults
+    # the documented defaults (docs/operations.md)
     assert settings.max_message_size == 64 * 1024
     assert (settings.rate_limit, settings.rate_burst) == (20.0, 40)
     assert settings.max_connections_per_user == 10

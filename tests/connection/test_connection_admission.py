@@ -1,4 +1,4 @@
-"""Origin checks for the WebSocket handshake (SPEC §4, §10).
+"""Origin checks for the WebSocket handshake (docs/protocol.md).
 
 Rules of this module:
 - Only the pure ``origin_allowed`` decision is tested here; handshakes with tokens and a

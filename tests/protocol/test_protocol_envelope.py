@@ -1,4 +1,4 @@
-"""Parsing client envelopes and encoding server envelopes (SPEC §5).
+"""Parsing client envelopes and encoding server envelopes (docs/protocol.md).
 
 Rules of this module:
 - Parsing and encoding are synchronous and touch no clock, so these are plain sync tests

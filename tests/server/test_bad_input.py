@@ -2,11 +2,11 @@
 
 Rules: a real server on port 0 with a real SQLite file; real trio-websocket clients, and a
 raw socket client (tests/server/_raw.py) where a frame no library would send is needed; the
-real clock; an outer `trio.fail_after` in every test. For each bad input of SPEC §5 the
+real clock; an outer `trio.fail_after` in every test. For each bad input of docs/protocol.md the
 sender gets an `error` envelope with `data = {code, message, ref_id}` and its connection
 stays open (a ping still gets its pong); another client, connected all along, sees no
 error and still receives what is sent afterwards. Frames over the size limit close with
-1009, invalid UTF-8 with 1007, and a sustained flood with 4008 (SPEC §10).
+1009, invalid UTF-8 with 1007, and a sustained flood with 4008 (docs/protocol.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Durable direct messages (SPEC §7): stored before `stored: true`, replayed in order on
+"""Durable direct messages (docs/protocol.md, Delivery semantics): stored before `stored: true`, replayed in order on
 connect, removed only after the recipient's ack, expired after their TTL, kept as history.
 
 Rules: a real server on port 0 and real clients on the real clock (SQLite answers from a

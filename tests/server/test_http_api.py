@@ -1,4 +1,4 @@
-"""The HTTP API on a real server: every endpoint of SPEC §6 with the right credentials.
+"""The HTTP API on a real server: every endpoint of docs/api.md with the right credentials.
 
 Rules: a real server on port 0 with a real SQLite file; a real HTTP client (httpx) and real
 trio-websocket clients; the real clock; an outer `trio.fail_after` in every test. Every

@@ -1,4 +1,4 @@
-"""End to end on a real server: the seed's happy path.
+"""End to end on a real server: the documented happy path.
 
 Rules: a real server on port 0 with a real SQLite file; real trio-websocket clients and a
 real HTTP client; real clock (the store answers from a thread); every test under fail_after.

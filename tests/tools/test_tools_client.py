@@ -227,7 +227,7 @@ async def test_benchmark_summary_is_consistent(
     assert summary["connections"]["opened"] == 1
 
 
-def test_help_lists_the_seed_flags() -> None:
+def test_help_lists_the_documented_flags() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "momentum", "client", "--help"],
         capture_output=True,
