@@ -3,8 +3,8 @@
 Rules: a real server on port 0 with a real SQLite file; real trio-websocket clients (and a
 bare wsproto client where the test must see exactly what the server logs); the real clock;
 an outer `trio.fail_after` in every test. A refused handshake is answered before the
-upgrade with an HTTP status and a JSON body `{"error": {"code", "message"}}` (docs/protocol.md,
-§10), and after every refusal the server still serves a good client.
+upgrade with an HTTP status and a JSON body `{"error": {"code", "message"}}`
+(docs/protocol.md), and after every refusal the server still serves a good client.
 """
 
 from __future__ import annotations
