@@ -1,5 +1,6 @@
-"""Durable direct messages (docs/protocol.md, Delivery semantics): stored before `stored: true`, replayed in order on
-connect, removed only after the recipient's ack, expired after their TTL, kept as history.
+"""Durable direct messages (docs/protocol.md, "Delivery semantics"): stored before
+`stored: true`, replayed in order on connect, removed only after the recipient's ack,
+expired after their TTL, kept as history.
 
 Rules: a real server on port 0 and real clients on the real clock (SQLite answers from a
 thread); a failing store is the in-memory test store with `save_messages` raising. The
