@@ -2,7 +2,8 @@
 
 Rules: a real server on port 0 with a real SQLite file; real trio-websocket clients, and a
 raw socket client (tests/server/_raw.py) where a frame no library would send is needed; the
-real clock; an outer `trio.fail_after` in every test. For each bad input of docs/protocol.md the
+real clock, except for the rate limit's refill (Trio's autojump clock, the in-memory store);
+an outer `trio.fail_after` in every test. For each bad input of docs/protocol.md the
 sender gets an `error` envelope with `data = {code, message, ref_id}` and its connection
 stays open (a ping still gets its pong); another client, connected all along, sees no
 error and still receives what is sent afterwards. Frames over the size limit close with
@@ -21,6 +22,7 @@ from typing import Any
 import orjson
 import pytest
 import trio
+import trio.testing
 import trio_websocket
 
 from ._live import (
@@ -28,8 +30,11 @@ from ._live import (
     LiveServer,
     assert_serves,
     custom_server,
+    open_live_server,
     received_until_roundtrip,
+    settings_for,
 )
+from ._memory_store import MemoryStore
 from ._raw import Frame, open_raw
 
 MAX_MESSAGE_SIZE = 4096
@@ -254,11 +259,14 @@ async def test_invalid_utf8_closes_1007(small: LiveServer) -> None:
 # -- rate limit ------------------------------------------------------------------------------
 
 
-async def test_rate_limit_refuses_the_excess_with_rate_limited(tmp_path: Path) -> None:
+async def test_rate_limit_refuses_the_excess_with_rate_limited(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # On Trio's clock (so the in-memory store): the bucket refills by the clock alone.
+    settings = settings_for("sqlite:///:memory:", rate_limit=2, rate_burst=5)
     with trio.fail_after(15):
         async with (
-            # 2/s rather than faster: the 8 sends would need half a second to earn a token.
-            custom_server(tmp_path, rate_limit=2, rate_burst=5) as server,
+            open_live_server(settings, store=MemoryStore()) as server,
             AsyncExitStack() as stack,
         ):
             pair = await open_pair(server, stack)
@@ -277,7 +285,7 @@ async def test_rate_limit_refuses_the_excess_with_rate_limited(tmp_path: Path) -
             assert (acks, errors) == (5, 3)
             got = [(await pair.bystander.receive_type("text"))["data"]["n"] for _ in range(5)]
             assert got == [0, 1, 2, 3, 4]
-            await trio.sleep(1.1)  # two tokens back (2/s): one ping, one text
+            await trio.sleep(1.0)  # two tokens back (2/s): one ping, one text
             await pair.sender.roundtrip()
             await assert_bystander_undisturbed(pair)
 

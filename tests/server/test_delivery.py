@@ -138,11 +138,12 @@ async def test_history_pages_newest_first(server: LiveServer) -> None:
 
 async def test_expired_messages_are_not_delivered_and_are_purged(tmp_path: Path) -> None:
     with trio.fail_after(30):
-        async with custom_server(tmp_path, message_ttl=0.5, cleanup_interval=3600) as server:
+        # Expiry is judged by the wall clock (it is stored with the message): a TTL of a
+        # millisecond has passed by the time the recipient connects.
+        async with custom_server(tmp_path, message_ttl=0.001, cleanup_interval=3600) as server:
             alice, bob = await server.create_user(), await server.create_user()
             async with server.connect(alice) as a:
                 await send_stored(a, bob, 3)
-            await trio.sleep(0.6)
             async with server.connect(bob) as b:
                 assert await texts_until_quiet(b) == []
             admin = await server.create_user(admin=True)
@@ -236,22 +237,29 @@ async def test_messages_survive_kill_9(tmp_path: Path) -> None:
                 assert await texts_until_quiet(Client(ws, bob)) == []
 
 
-class SlowStore(MemoryStore):
-    """Commits take a while: a connection can arrive while its messages are being written."""
+class GatedStore(MemoryStore):
+    """Commits wait for the test to open the gate: a connection arrives while its messages
+    are being written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = trio.Event()
 
     async def save_messages(self, messages: Any) -> frozenset[NewMessage]:
-        await trio.sleep(0.3)
+        await self.gate.wait()
         return await super().save_messages(messages)
 
 
 async def test_a_message_being_stored_when_its_recipient_connects_is_not_missed() -> None:
     settings = settings_for("sqlite:///:memory:")
     with trio.fail_after(20):
-        async with open_live_server(settings, store=SlowStore()) as server:
+        store = GatedStore()
+        async with open_live_server(settings, store=store) as server:
             alice, bob = await server.create_user(), await server.create_user()
             async with server.connect(alice) as a:
                 await a.send(message_type="text", data={"i": 7}, to_user_id=str(bob.id))
                 await a.roundtrip()  # routed (bob offline), the commit still in flight
                 async with server.connect(bob) as b:
+                    store.gate.set()  # bob joined: now the commit may finish
                     assert [m["data"]["i"] for m in await texts_until_quiet(b)] == [7]
                 assert (await a.receive_type("ack"))["data"]["stored"] is True
