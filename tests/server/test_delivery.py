@@ -24,9 +24,9 @@ import trio
 
 from momentum.auth import TokenCodec
 from momentum.storage import NewMessage, NewUser, StorageError, User, open_store
+from tests._memory_store import MemoryStore
 
 from ._live import SECRET, Client, LiveServer, custom_server, open_live_server, settings_for
-from ._memory_store import MemoryStore
 
 
 async def send_stored(sender: Client, to: User, count: int, *, start: int = 0) -> list[str]:

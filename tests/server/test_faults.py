@@ -40,24 +40,27 @@ async def test_crashed_connection_actor_is_cleaned_up_and_others_carry_on(
     monkeypatch.setattr(connection_module, "parse_client_message", exploding_parse)
     with trio.fail_after(20):
         victim_user, other_user = await server.create_user(), await server.create_user()
-        async with server.connect(victim_user) as victim, server.connect(other_user) as other:
-            await server.wait_connections(2)
-            # presence is coalesced: wait until the victim's arrival has been announced
-            joined: set[str] = set()
-            while str(victim_user.id) not in joined:
-                announced = await other.receive_type("user_joined")
-                joined |= {u["user_id"] for u in announced["data"]["users"]}
-            await victim.send(message_type="text", data={"content": "boom"})
-            assert await victim.wait_closed() == 1011
+        # `other` is connected first, so the victim's arrival is announced to it
+        async with server.connect(other_user) as other:
             await server.wait_connections(1)
-            left = await other.receive_type("user_left")
-            assert left["data"]["user_id"] == str(victim_user.id)
-            await other.send(message_type="text", data={"content": "still here"})
-            got = await other.receive_type("text")
-            assert got["data"] == {"content": "still here"}
-            stats = await server.stats()
-            assert stats["unique_users"] == 1
-            assert stats["hub_errors"] == 0
+            async with server.connect(victim_user) as victim:
+                await server.wait_connections(2)
+                # presence is coalesced: wait until the victim's arrival has been announced
+                joined: set[str] = set()
+                while str(victim_user.id) not in joined:
+                    announced = await other.receive_type("user_joined")
+                    joined |= {u["user_id"] for u in announced["data"]["users"]}
+                await victim.send(message_type="text", data={"content": "boom"})
+                assert await victim.wait_closed() == 1011
+                await server.wait_connections(1)
+                left = await other.receive_type("user_left")
+                assert left["data"]["user_id"] == str(victim_user.id)
+                await other.send(message_type="text", data={"content": "still here"})
+                got = await other.receive_type("text")
+                assert got["data"] == {"content": "still here"}
+                stats = await server.stats()
+                assert stats["unique_users"] == 1
+                assert stats["hub_errors"] == 0
         crash_logs = [
             r for r in caplog.records if "injected crash" in str(r.exc_info) + r.getMessage()
         ]

@@ -4,6 +4,8 @@ Rules: real server, real clients, real PostgreSQL (MOMENTUM_TEST_POSTGRES_URL; s
 the reason shown when unset, run by CI); each test gets its own schema, dropped afterwards.
 The restart test stops and starts the machine's PostgreSQL cluster, so it also needs
 MOMENTUM_TEST_PG_RESTART=1 (CI sets it; a shared laptop database is left alone).
+Skips are decided outside Trio (a `skipif` mark, a sync fixture): pytest-trio 0.8 reports a
+`pytest.skip` raised inside Trio without its reason.
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ from tests.storage.conftest import POSTGRES_ENV, open_pg_schema
 from ._live import API_KEY, LiveServer, open_live_server, settings_for
 from .test_delivery import send_stored, texts_until_quiet
 
-pytestmark = pytest.mark.postgres
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not os.environ.get(POSTGRES_ENV), reason=f"PostgreSQL: set {POSTGRES_ENV} to run"
+    ),
+]
 
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL: set {POSTGRES_ENV} to run")
-    async with open_pg_schema(base, "srv") as url:
+    async with open_pg_schema(os.environ[POSTGRES_ENV], "srv") as url:
         yield url
 
 
@@ -65,16 +69,20 @@ async def test_register_login_and_durable_delivery_on_postgres(pg_server: LiveSe
             await trio.sleep(0.02)
 
 
-def _cluster() -> str:
+@pytest.fixture
+def cluster() -> str:
+    """The version of the local PostgreSQL cluster that the restart test may restart."""
+    if os.environ.get("MOMENTUM_TEST_PG_RESTART") != "1":
+        pytest.skip("restarts the machine's PostgreSQL: set MOMENTUM_TEST_PG_RESTART=1")
     versions = sorted(os.listdir("/etc/postgresql")) if Path("/etc/postgresql").is_dir() else []
     if not versions:
         pytest.skip("no local PostgreSQL cluster to restart")
     return versions[-1]
 
 
-async def _pg_ctl(action: str) -> None:
+async def _pg_ctl(cluster: str, action: str) -> None:
     await trio.run_process(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", _cluster(), "main", action],
+        ["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", action],
         capture_stdout=True,
         capture_stderr=True,
     )
@@ -87,15 +95,13 @@ async def _health(server: LiveServer) -> tuple[int, str]:
 
 
 async def test_postgres_restart_fails_clearly_then_recovers_by_itself(
-    pg_server: LiveServer,
+    cluster: str, pg_server: LiveServer
 ) -> None:
-    if os.environ.get("MOMENTUM_TEST_PG_RESTART") != "1":
-        pytest.skip("restarts the machine's PostgreSQL: set MOMENTUM_TEST_PG_RESTART=1")
     server = pg_server
     alice, bob = await server.create_user(), await server.create_user()
     with trio.fail_after(90):
         assert await _health(server) == (200, "ok")
-        await _pg_ctl("stop")
+        await _pg_ctl(cluster, "stop")
         try:
             assert await _health(server) == (503, "down")
             async with server.http() as http:
@@ -114,7 +120,7 @@ async def test_postgres_restart_fails_clearly_then_recovers_by_itself(
             assert sent.status_code == 200
             assert sent.json()["stored"] is False
         finally:
-            await _pg_ctl("start")
+            await _pg_ctl(cluster, "start")
         while (await _health(server))[0] != 200:  # noqa: ASYNC110 - polling the server
             await trio.sleep(0.2)
         async with server.connect(alice) as a:

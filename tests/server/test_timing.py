@@ -15,8 +15,9 @@ from typing import Any
 import trio
 import trio.testing
 
+from tests._memory_store import MemoryStore
+
 from ._live import LiveServer, open_live_server, settings_for
-from ._memory_store import MemoryStore
 from ._raw import open_raw
 
 MARGIN = 0.5

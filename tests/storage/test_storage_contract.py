@@ -1,8 +1,9 @@
 """The storage contract, written once and run against every backend.
 
-Rules: every test runs against each `store_url` param (sqlite always;
-postgresql when MOMENTUM_TEST_POSTGRES_URL is set) on the real clock, since
-these tests talk to real databases; each body runs under `trio.fail_after`.
+Rules: every test runs against each `store_url` param (sqlite and the test suite's memory
+store always, except tests marked `database_only`; postgresql when
+MOMENTUM_TEST_POSTGRES_URL is set) on the real clock, since these tests talk to real
+databases; each body runs under `trio.fail_after`.
 Tests use only the public `momentum.storage` API.
 """
 
@@ -115,13 +116,14 @@ async def test_create_with_flags(store: Store) -> None:
         assert await store.get_user(user.id) == user
 
 
-async def test_check_and_count(store: Store) -> None:
+async def test_check_and_count(store: Store, backend: str) -> None:
     with trio.fail_after(TIMEOUT):
         await store.check()
         assert await store.count_users() == 0
-        assert store.backend in {"sqlite", "postgresql"}
+        assert store.backend == backend
 
 
+@pytest.mark.database_only("no migrations, and nothing outlives the store")
 async def test_migrations_are_applied_once(store_url: str) -> None:
     with trio.fail_after(TIMEOUT):
         async with open_store(store_url) as first:

@@ -1,9 +1,10 @@
 """The message half of the storage contract, run against every backend.
 
 Rules: as in test_storage_contract.py: each test runs against each `store_url`
-param on the real clock (real databases), under `trio.fail_after`, through the
-public `momentum.storage` API only. Times are built around the wall clock's
-now, because `pending_messages` and `count_pending` judge expiry by it.
+param (the memory store too, unless marked `database_only`) on the real clock (real
+databases), under `trio.fail_after`, through the public `momentum.storage` API only.
+Times are built around the wall clock's now, because `pending_messages` and
+`count_pending` judge expiry by it.
 """
 
 from __future__ import annotations
@@ -286,6 +287,7 @@ async def test_batch_of_5000(store: Store) -> None:
         assert await store.count_pending() == 0
 
 
+@pytest.mark.database_only("nothing outlives the store: there is no restart to survive")
 async def test_messages_survive_a_restart(store_url: str) -> None:
     with trio.fail_after(TIMEOUT):
         saved = [message(ALICE, sender=BOB) for _ in range(3)]

@@ -1,8 +1,8 @@
 """Upgrading a database that an older Momentum created.
 
 Rules: each test runs against each `store_url` param (sqlite always; postgresql
-when MOMENTUM_TEST_POSTGRES_URL is set) on the real clock, under
-`trio.fail_after`. A version-1 database is made the way an upgrade finds it:
+when MOMENTUM_TEST_POSTGRES_URL is set; not the memory store, which has no schema) on
+the real clock, under `trio.fail_after`. A version-1 database is made the way an upgrade finds it:
 open a current store, then undo migration 0002 with plain SQL (drop its table,
 forget its version), leaving exactly what 0001 created.
 """
@@ -13,6 +13,7 @@ import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import trio
 
 from momentum.storage import NewMessage, NewUser, open_store
@@ -36,6 +37,7 @@ async def downgrade_to_version_1(backend: str, store_url: str) -> None:
             await pg_fetchval(store_url, statement)
 
 
+@pytest.mark.database_only("no schema to migrate")
 async def test_0002_upgrades_a_version_1_database(backend: str, store_url: str) -> None:
     with trio.fail_after(TIMEOUT):
         async with open_store(store_url) as store:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -187,19 +188,28 @@ async def test_reconnects_with_backoff_when_the_server_comes_back(tmp_path: Path
 
 
 async def test_the_real_command_reads_commands_from_stdin(server: LiveServer) -> None:
+    # Input stays open until the echo of the text is shown: at end of input the client
+    # closes at once, and a reply still on its way then would be lost.
+    echo = b"[text] you: from a pipe"
+    output = bytearray()
     with trio.fail_after(30):
         user = await server.create_user("piper")
         command = [sys.executable, "-m", "momentum", "client", "--server-url", server.base_url]
         command += ["--token", server.token(user)]
-        done = await trio.run_process(
-            command,
-            stdin=b"text from a pipe\nping\nbogus\n",
-            capture_stdout=True,
-            capture_stderr=True,
-            check=False,
-        )
-    out = done.stdout.decode()
-    assert done.returncode == 0, done.stderr.decode()
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+        async with trio.open_nursery() as nursery:
+            process: trio.Process = await nursery.start(
+                partial(trio.run_process, command, check=False, **pipes)
+            )
+            assert process.stdin is not None and process.stdout is not None
+            await process.stdin.send_all(b"text from a pipe\nping\nbogus\n")
+            while echo not in output and (chunk := await process.stdout.receive_some()):
+                output += chunk
+            await process.stdin.aclose()
+            async for chunk in process.stdout:
+                output += chunk
+    out = output.decode()
+    assert process.returncode == 0, out
     assert "connected to" in out
     assert "[text] you: from a pipe" in out
     assert "unknown command 'bogus'" in out
