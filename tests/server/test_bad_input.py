@@ -25,6 +25,8 @@ import trio
 import trio.testing
 import trio_websocket
 
+from tests._memory_store import MemoryStore
+
 from ._live import (
     Client,
     LiveServer,
@@ -34,7 +36,6 @@ from ._live import (
     received_until_roundtrip,
     settings_for,
 )
-from ._memory_store import MemoryStore
 from ._raw import Frame, open_raw
 
 MAX_MESSAGE_SIZE = 4096

@@ -25,9 +25,9 @@ import trio
 
 from momentum.hub import Hub
 from momentum.storage import NewMessage, User
+from tests._memory_store import MemoryStore
 
 from ._live import LiveServer, Refusal, expect_refused, open_live_server, settings_for
-from ._memory_store import MemoryStore
 
 
 class FaultyStore(MemoryStore):
