@@ -245,3 +245,16 @@ async def received_until_roundtrip(client: Client) -> list[dict[str, Any]]:
         if message["message_type"] == "pong" and message["id"] == ping_id:
             return seen
         seen.append(message)
+
+
+async def texts_until_quiet(client: Client) -> list[dict[str, Any]]:
+    """Every text message received before the pong to a fresh ping."""
+    got = []
+    ping = str(uuid.uuid4())
+    await client.send(message_type="ping", id=ping)
+    while True:
+        message = await client.receive()
+        if message["message_type"] == "text":
+            got.append(message)
+        elif message["message_type"] == "pong" and message["id"] == ping:
+            return got

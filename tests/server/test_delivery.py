@@ -26,7 +26,15 @@ from momentum.auth import TokenCodec
 from momentum.storage import NewMessage, NewUser, StorageError, User, open_store
 from tests._memory_store import MemoryStore
 
-from ._live import SECRET, Client, LiveServer, custom_server, open_live_server, settings_for
+from ._live import (
+    SECRET,
+    Client,
+    LiveServer,
+    custom_server,
+    open_live_server,
+    settings_for,
+    texts_until_quiet,
+)
 
 
 async def send_stored(sender: Client, to: User, count: int, *, start: int = 0) -> list[str]:
@@ -39,19 +47,6 @@ async def send_stored(sender: Client, to: User, count: int, *, start: int = 0) -
         assert ack["data"]["stored"] is True, ack
         ids.append(ack["data"]["ref_id"])
     return ids
-
-
-async def texts_until_quiet(client: Client) -> list[dict[str, Any]]:
-    """Every text message received before the pong to a fresh ping."""
-    got = []
-    ping = "00000000-0000-4000-8000-00000000beef"
-    await client.send(message_type="ping", id=ping)
-    while True:
-        message = await client.receive()
-        if message["message_type"] == "text":
-            got.append(message)
-        elif message["message_type"] == "pong" and message["id"] == ping:
-            return got
 
 
 async def test_offline_messages_arrive_in_order_and_go_after_ack(server: LiveServer) -> None:

@@ -19,8 +19,8 @@ import trio
 
 from tests.storage.conftest import POSTGRES_ENV, open_pg_schema
 
-from ._live import API_KEY, LiveServer, open_live_server, settings_for
-from .test_delivery import send_stored, texts_until_quiet
+from ._live import API_KEY, LiveServer, open_live_server, settings_for, texts_until_quiet
+from .test_delivery import send_stored
 
 pytestmark = [
     pytest.mark.postgres,

@@ -13,7 +13,6 @@ real clock; every test under `trio.fail_after`.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import trio
@@ -21,7 +20,7 @@ import trio
 from momentum.protocol import derive_message_id
 from momentum.storage import User
 
-from ._live import Client, LiveServer
+from ._live import Client, LiveServer, texts_until_quiet
 
 CLIENT_ID = "9b0e3f4c-1d2a-4b5c-8d6e-7f8091a2b3c4"
 
@@ -42,16 +41,8 @@ async def stored_ack(client: Client) -> dict[str, Any]:
 
 async def pending_texts(server: LiveServer, user: User) -> list[dict[str, Any]]:
     """What `user` receives on connecting (its stored messages), up to a round trip."""
-    got = []
     async with server.connect(user) as client:
-        ping = str(uuid.uuid4())
-        await client.send(message_type="ping", id=ping)
-        while True:
-            message = await client.receive()
-            if message["message_type"] == "text":
-                got.append(message)
-            elif message["message_type"] == "pong" and message["id"] == ping:
-                return got
+        return await texts_until_quiet(client)
 
 
 async def test_two_senders_with_the_same_id_both_get_their_message_stored(
