@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Protocol
 
 #: Everyone online.
@@ -25,8 +26,23 @@ class Broker(Protocol):
 
     name: str
 
-    def publish(self, topic: str, frame: bytes) -> None: ...
+    def publish(self, topic: str, frame: bytes, kind: str) -> None:
+        """`kind`: the message type (`presence` for presence frames, `stored` for the
+        after-commit notice of a durable message, which has no frame)."""
+        ...
 
     def subscribe(self, topic: str) -> None: ...
 
     def unsubscribe(self, topic: str) -> None: ...
+
+
+class PresenceSink(Protocol):
+    """Who hears of a user's first connection on this node and of its last one leaving.
+
+    Without one, the hub announces those itself (one process is the whole cluster); a
+    cluster decides whether the user came online or went offline anywhere first.
+    """
+
+    def user_online(self, user_id: uuid.UUID, username: str) -> None: ...
+
+    def user_offline(self, user_id: uuid.UUID, username: str) -> None: ...

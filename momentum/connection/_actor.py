@@ -44,7 +44,7 @@ from ._handle import Handle
 from ._heartbeat import serve_heartbeat
 from ._ratelimit import TokenBucket
 from ._reader import ReaderLinks, read_frames
-from ._replay import replay_then_go_live
+from ._replay import catch_up, replay_then_go_live
 
 log = logging.getLogger("momentum.connection")
 
@@ -188,6 +188,7 @@ async def _serve(
             # The reader runs during the replay too: the client's acks of replayed messages
             # land as they come, so a replay cut short still makes progress.
             nursery.start_soon(replay_then_go_live, handle, ctx.store, in_store)
+            handle.on_catch_up = partial(nursery.start_soon, catch_up, handle, ctx.store)
             await read_frames(handle, ws, links, bucket)
             nursery.cancel_scope.cancel()
     except BaseException as exc:

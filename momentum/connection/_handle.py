@@ -10,7 +10,9 @@ the stored messages sent before it.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Callable
 
 import trio
 
@@ -22,6 +24,7 @@ class Handle:
     """One authenticated WebSocket connection (implements `hub.ConnectionHandle`)."""
 
     __slots__ = (
+        "_catch_up_wanted",
         "_held",
         "_offered",
         "_stalls",
@@ -30,8 +33,10 @@ class Handle:
         "conn_id",
         "connected_at",
         "finished",
+        "joined_at",
         "last_activity",
         "last_stall_end",
+        "on_catch_up",
         "scope",
         "user_id",
         "username",
@@ -54,6 +59,10 @@ class Handle:
         self.wire = wire
         self.connected_at = connected_at  # wall clock, for people
         self.last_activity = now  # Trio clock, for the janitor
+        self.joined_at = now
+        #: starts a catch-up from the store (set by the actor once it serves)
+        self.on_catch_up: Callable[[], object] | None = None
+        self._catch_up_wanted = False
         self.close_code: int | None = None
         self.close_reason = ""
         #: the serve nursery's scope, cancelled by `close` (None until serving starts)
@@ -124,6 +133,20 @@ class Handle:
         for frame in held:
             self.wire.buffer_frame(frame)
         self.wire.flush_nowait()
+        if self._catch_up_wanted:
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        """Send the stored messages again (at-least-once: a live frame may have been lost
+        between nodes); after the replay if it is still running, else now."""
+        if self.closing:
+            return
+        if self.replaying or self.on_catch_up is None:
+            self._catch_up_wanted = True
+            return
+        self._catch_up_wanted = False
+        with contextlib.suppress(RuntimeError):  # its nursery is closing: it is going anyway
+            self.on_catch_up()
 
     # -- closing ------------------------------------------------------------------------------
 

@@ -34,12 +34,23 @@ async def replay_then_go_live(handle: Handle, store: Store, in_store: trio.Event
     handle.go_live()
 
 
+async def catch_up(handle: Handle, store: Store) -> None:
+    """The stored messages again, on a live connection (after a broker interruption, or a
+    message committed by another node while this one was joining): at-least-once, so a
+    client may see a message twice and drops it by id."""
+    await _send_pending(handle, store)
+
+
 async def _replay(handle: Handle, store: Store, in_store: trio.Event) -> None:
     with trio.move_on_after(BARRIER_WAIT) as waited:
         await in_store.wait()
     if waited.cancelled_caught:  # the store is far behind or down: go live without waiting
         log.warning("stored messages for %s not replayed now: the store is behind", handle.user_id)
         return
+    await _send_pending(handle, store)
+
+
+async def _send_pending(handle: Handle, store: Store) -> None:
     wire, after = handle.wire, 0
     while True:
         try:

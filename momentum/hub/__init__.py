@@ -2,10 +2,12 @@
 
 from ._counters import HubStats
 from ._handle import ConnectionHandle
-from ._hub import DISABLED_MEMORY, Hub, HubConfig, serve_hub
+from ._hub import DISABLED_MEMORY, JOIN_WINDOW, Hub, HubConfig, serve_hub
 from ._messages import (
+    CatchUp,
     CloseAll,
     Delivery,
+    Forward,
     GetOnline,
     GetStats,
     HubMsg,
@@ -24,9 +26,12 @@ from ._messages import (
 
 __all__ = [
     "DISABLED_MEMORY",
+    "JOIN_WINDOW",
+    "CatchUp",
     "CloseAll",
     "ConnectionHandle",
     "Delivery",
+    "Forward",
     "GetOnline",
     "GetStats",
     "Hub",

@@ -57,3 +57,12 @@ class ConnectionHandle(Protocol):
     def close(self, code: int, reason: str) -> None:
         """Ask the connection to close with `code` (the first request wins)."""
         ...
+
+    @property
+    def joined_at(self) -> float:
+        """Trio time of the join."""
+        ...
+
+    def catch_up(self) -> None:
+        """Send the user's stored messages again (what a lost live frame may have missed)."""
+        ...

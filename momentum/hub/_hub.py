@@ -28,14 +28,16 @@ import trio
 
 from actors import ActorError, ActorRef, Mailbox, MailboxFull
 
-from ..broker import BROADCAST, Broker, LocalBroker, user_topic
+from ..broker import BROADCAST, Broker, LocalBroker, PresenceSink, user_topic
 from ..protocol import CloseCode, ErrorCode, text_frame
 from ..storage import Barrier, NewMessage, Persist, WriteResult, WriterMsg
 from ._counters import Counters, HubStats
 from ._handle import ConnectionHandle
 from ._messages import (
+    CatchUp,
     CloseAll,
     Delivery,
+    Forward,
     GetOnline,
     GetStats,
     HubMsg,
@@ -61,6 +63,11 @@ DISABLED_MEMORY = 60.0
 #: Messages handled between two flushes of the connections' write queues.
 BATCH = 256
 
+#: How long after its join a connection is caught up from the store when another node
+#: commits a message to its user: the live frame may have been published before this
+#: node subscribed to the user's topic.
+JOIN_WINDOW = 30.0
+
 _NOBODY: Mapping[int, ConnectionHandle] = {}
 
 #: Why a direct message is not stored, by the writer's result.
@@ -80,6 +87,8 @@ class HubConfig:
     message_ttl: float = 7 * 24 * 3600.0
     observe_latency: Callable[[float], None] = lambda seconds: None
     broker: Broker = field(default_factory=LocalBroker)
+    #: None: the hub announces presence itself; a cluster resolves it across nodes
+    presence: PresenceSink | None = None
 
 
 class Hub:
@@ -140,7 +149,10 @@ class Hub:
         if mine is None:
             mine = self.by_user[handle.user_id] = {}
             self.broker.subscribe(user_topic(handle.user_id))
-            self.presence.joined(handle.user_id, handle.username)
+            if self.config.presence is None:
+                self.presence.joined(handle.user_id, handle.username)
+            else:
+                self.config.presence.user_online(handle.user_id, handle.username)
         mine[handle.conn_id] = handle
         # The replay must wait for the messages routed here while the user was offline.
         self._barriers.append(in_store)
@@ -159,7 +171,10 @@ class Hub:
         if not mine:
             del self.by_user[handle.user_id]
             self.broker.unsubscribe(user_topic(handle.user_id))
-            self.presence.left(handle.user_id, handle.username)
+            if self.config.presence is None:
+                self.presence.left(handle.user_id, handle.username)
+            else:
+                self.config.presence.user_offline(handle.user_id, handle.username)
 
     # -- routing ------------------------------------------------------------------------------
 
@@ -170,10 +185,10 @@ class Hub:
         frame = text_frame(msg.envelope)
         if msg.to_user_id is None:
             delivered = self._deliver(self.connections, frame)
-            self.broker.publish(BROADCAST, frame)
+            self.broker.publish(BROADCAST, frame, msg.message_type)
         else:
             delivered = self._deliver(self.by_user.get(msg.to_user_id, _NOBODY), frame)
-            self.broker.publish(user_topic(msg.to_user_id), frame)
+            self.broker.publish(user_topic(msg.to_user_id), frame, msg.message_type)
         self.counters.deliveries_by_type[msg.message_type] += delivered
         self.config.observe_latency(trio.current_time() - msg.received_at)
         if msg.to_user_id is None:
@@ -195,7 +210,8 @@ class Hub:
             now + timedelta(seconds=self.config.message_ttl),
         )
         try:
-            self.writer.cast_nowait(Persist(message, partial(_written, msg, delivered)))
+            written = partial(_written, msg, delivered, self.broker)
+            self.writer.cast_nowait(Persist(message, written))
         except ActorError:
             self.counters.drops["storage_busy"] += 1
             busy = Delivery(msg.message_id, msg.ref_id, delivered, False, ErrorCode.STORAGE_BUSY)
@@ -255,7 +271,7 @@ class Hub:
                 self.counters.presence_frames += 1
                 frame = text_frame(envelope)
                 delivered = self._deliver(self.connections, frame)
-                self.broker.publish(BROADCAST, frame)
+                self.broker.publish(BROADCAST, frame, "presence")
                 self.counters.deliveries_by_type["presence"] += delivered
 
     def sweep(self, idle_before: float) -> int:
@@ -266,6 +282,30 @@ class Hub:
             handle.close(CloseCode.STALE, "idle for too long")
         self.counters.drops["idle"] += len(stale)
         return len(stale)
+
+    def forward(self, topic: str, frame: bytes, kind: str) -> None:
+        """A frame from another node: to this node's connections of `topic`."""
+        targets: Mapping[int, ConnectionHandle]
+        if topic == BROADCAST:
+            targets = self.connections
+        elif topic.startswith("user:"):
+            targets = self.by_user.get(uuid.UUID(topic.removeprefix("user:")), _NOBODY)
+        else:
+            return
+        delivered = self._deliver(targets, frame)
+        self.counters.deliveries_by_type[kind] += delivered
+
+    def catch_up(self, user_id: uuid.UUID | None) -> int:
+        """Replay stored messages to the connections that may have missed a live frame."""
+        if user_id is None:
+            chosen = list(self.connections.values())
+        else:
+            since = trio.current_time() - JOIN_WINDOW
+            mine = self.by_user.get(user_id)
+            chosen = [h for h in (mine or {}).values() if h.joined_at >= since]
+        for handle in chosen:
+            handle.catch_up()
+        return len(chosen)
 
     def set_user_active(self, user_id: uuid.UUID, active: bool) -> int:
         if active:
@@ -326,14 +366,22 @@ class Hub:
             case Sweep(idle_before=idle_before, reply=reply):
                 reply.send(self.sweep(idle_before))
             case SetUserActive(user_id=user_id, active=active, reply=reply):
-                reply.send(self.set_user_active(user_id, active))
+                closed = self.set_user_active(user_id, active)
+                if reply is not None:
+                    reply.send(closed)
+            case Forward(topic=topic, frame=frame, kind=kind):
+                self.forward(topic, frame, kind)
+            case CatchUp(user_id=user_id):
+                self.catch_up(user_id)
             case CloseAll(code=code, reason=reason, reply=reply):
                 reply.send(self.close_all(code, reason))
 
 
-def _written(msg: Publish, delivered: int, result: WriteResult) -> None:
-    """The writer's answer for one direct message, passed on to its sender (called in the
-    writer's task: it touches no hub state)."""
+def _written(msg: Publish, delivered: int, broker: Broker, result: WriteResult) -> None:
+    """The writer's answer for one direct message, passed on to its sender; once stored,
+    the other nodes hear of it too (called in the writer's task: it touches no hub state)."""
+    if result is WriteResult.STORED and msg.to_user_id is not None:
+        broker.publish(user_topic(msg.to_user_id), b"", "stored")
     error = _NOT_STORED[result]
     msg.answer(Delivery(msg.message_id, msg.ref_id, delivered, error is None, error))
 

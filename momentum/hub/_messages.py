@@ -158,7 +158,26 @@ class SetUserActive:
 
     user_id: uuid.UUID
     active: bool
-    reply: Reply[int]
+    reply: Reply[int] | None  # None: a cast (the command came from another node)
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """cast (the broker): a frame another node published on `topic`, for the local
+    connections of that topic; `kind` is its message type (for the counters)."""
+
+    topic: str
+    frame: bytes
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """cast (the broker): replay stored messages to `user_id`'s connections that joined in
+    the last `JOIN_WINDOW` (a message may have been published before their subscription
+    was active), or, with None, to every connection (after a broker interruption)."""
+
+    user_id: uuid.UUID | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +204,8 @@ HubMsg = (
     | GetStats
     | Sweep
     | SetUserActive
+    | Forward
+    | CatchUp
     | CloseAll
     | Tick
 )

@@ -16,7 +16,7 @@ import trio
 import trio.testing
 
 from actors import Mailbox, open_mailbox
-from momentum.hub import DISABLED_MEMORY, Delivery, Hub, HubConfig, Publish
+from momentum.hub import DISABLED_MEMORY, JOIN_WINDOW, Delivery, Hub, HubConfig, Publish
 from momentum.protocol import ErrorCode, text_frame
 from momentum.storage import Barrier, Persist, WriteResult, WriterMsg
 
@@ -36,6 +36,11 @@ class FakeHandle:
     frames: list[bytes] = field(default_factory=list)
     flushes: int = 0
     close_code: int | None = None
+    joined_at: float = 0.0
+    catch_ups: int = 0
+
+    def catch_up(self) -> None:
+        self.catch_ups += 1
 
     @property
     def closing(self) -> bool:
@@ -346,3 +351,109 @@ async def test_stats_are_a_typed_snapshot() -> None:
     assert stats.as_json()["total_connections"] == 3
     online = {u.user_id: u.connections for u in hub.online()}
     assert online[alice] == 2
+
+
+# -- across nodes ---------------------------------------------------------------------------
+
+
+@dataclass
+class RecordingBroker:
+    name: str = "recording"
+    published: list[tuple[str, bytes, str]] = field(default_factory=list)
+    topics: set[str] = field(default_factory=set)
+
+    def publish(self, topic: str, frame: bytes, kind: str) -> None:
+        self.published.append((topic, frame, kind))
+
+    def subscribe(self, topic: str) -> None:
+        self.topics.add(topic)
+
+    def unsubscribe(self, topic: str) -> None:
+        self.topics.discard(topic)
+
+
+@dataclass
+class RecordingPresence:
+    events: list[tuple[str, uuid.UUID]] = field(default_factory=list)
+
+    def user_online(self, user_id: uuid.UUID, username: str) -> None:
+        self.events.append(("online", user_id))
+
+    def user_offline(self, user_id: uuid.UUID, username: str) -> None:
+        self.events.append(("offline", user_id))
+
+
+async def test_the_broker_gets_one_publish_per_message_and_subscriptions_follow_users() -> None:
+    broker = RecordingBroker()
+    hub, _ = make_hub(max_connections=10, broker=broker)
+    bob = uuid.uuid4()
+    first, second = joined(hub, bob), joined(hub, bob)
+    assert broker.topics == {f"user:{bob}"}
+    msg = message(bob, [])
+    hub.publish(msg)
+    hub.publish(message(None, []))
+    assert [(t, k) for t, _, k in broker.published] == [
+        (f"user:{bob}", "text"),
+        ("broadcast", "text"),
+    ]
+    assert broker.published[0][1] == text_frame(msg.envelope)
+    hub.leave(first)
+    assert broker.topics == {f"user:{bob}"}
+    hub.leave(second)
+    assert broker.topics == set()
+
+
+async def test_a_stored_message_is_announced_to_the_other_nodes_after_the_commit() -> None:
+    broker = RecordingBroker()
+    hub, inbox = make_hub(broker=broker)
+    bob = uuid.uuid4()
+    hub.publish(message(bob, []))
+    (persist,) = [m for m in drain(inbox) if isinstance(m, Persist)]
+    broker.published.clear()
+    persist.on_written(WriteResult.FAILED)
+    assert broker.published == []
+    persist.on_written(WriteResult.STORED)
+    assert broker.published == [(f"user:{bob}", b"", "stored")]
+
+
+async def test_frames_from_other_nodes_reach_local_connections_of_their_topic() -> None:
+    hub, _ = make_hub(max_connections=10, broker=RecordingBroker())
+    bob = uuid.uuid4()
+    mine, other = joined(hub, bob), joined(hub)
+    hub.forward(f"user:{bob}", b"direct", "text")
+    hub.forward("broadcast", b"all", "presence")
+    hub.forward("nonsense", b"x", "text")
+    assert mine.frames == [b"direct", b"all"] and other.frames == [b"all"]
+    assert hub.counters.deliveries_by_type == {"text": 1, "presence": 2}
+
+
+async def test_catch_up_reaches_recent_joins_of_the_user_or_everyone(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with trio.fail_after(100):
+        hub, _ = make_hub(max_connections=10)
+        bob = uuid.uuid4()
+        old = joined(hub, bob, joined_at=trio.current_time())
+        await trio.sleep(JOIN_WINDOW + 1)
+        recent, other = joined(hub, bob, joined_at=trio.current_time()), joined(hub)
+        assert hub.catch_up(bob) == 1
+        assert (old.catch_ups, recent.catch_ups, other.catch_ups) == (0, 1, 0)
+        assert hub.catch_up(None) == 3
+
+
+async def test_a_cluster_presence_sink_replaces_local_announcements() -> None:
+    presence = RecordingPresence()
+    hub, _ = make_hub(max_connections=10, presence=presence)
+    watcher = joined(hub)
+    alice = uuid.uuid4()
+    first = joined(hub, alice)
+    second = joined(hub, alice)
+    hub.leave(first)
+    hub.leave(second)
+    hub.tick()
+    assert watcher.frames == []  # the cluster announces, not this hub
+    assert presence.events == [
+        ("online", watcher.user_id),
+        ("online", alice),
+        ("offline", alice),
+    ]
