@@ -59,6 +59,7 @@ class Settings:
     message_ttl: float = 7 * DAYS
     history_retention: float = 30 * DAYS
     presence_interval: float = 0.5 * SECONDS
+    node_ttl: float = 15 * SECONDS  # a node silent this long is gone (REDIS_URL only)
     hub_mailbox: int = 4096
     allowed_origins: frozenset[str] | None = None
     metrics_require_key: bool = False
@@ -103,6 +104,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "WS_HANDSHAKE_TIMEOUT": ("handshake_timeout", float),
     "WS_MAX_PENDING_HANDSHAKES": ("max_pending_handshakes", int),
     "WS_PRESENCE_INTERVAL": ("presence_interval", float),
+    "CLUSTER_NODE_TTL": ("node_ttl", float),
     "SHUTDOWN_TIMEOUT": ("drain_timeout", float),
     "MESSAGE_TTL": ("message_ttl", float),
     "HISTORY_RETENTION": ("history_retention", float),
@@ -187,6 +189,7 @@ def validate(s: Settings) -> None:
         "WS_HANDSHAKE_TIMEOUT": s.handshake_timeout,
         "JWT_TTL": s.jwt_ttl,
         "WS_PRESENCE_INTERVAL": s.presence_interval,
+        "CLUSTER_NODE_TTL": s.node_ttl,
         "SHUTDOWN_TIMEOUT": s.drain_timeout,
         "MESSAGE_TTL": s.message_ttl,
         "HISTORY_RETENTION": s.history_retention,
@@ -216,7 +219,12 @@ def validate(s: Settings) -> None:
         raise ConfigError(
             "--workers above 1 needs REDIS_URL: processes share state only through Redis"
         )
-    if s.workers > 1:
+    if s.redis_url and s.database_url.startswith("sqlite"):
         raise ConfigError(
-            "--workers above 1 (Redis scale-out) is not available in this version yet"
+            "REDIS_URL makes a cluster, and a cluster needs a shared store: set DATABASE_URL to"
+            " postgresql://… (SQLite is one process's file)"
         )
+    if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
+    if s.node_ttl < 3:
+        raise ConfigError(f"CLUSTER_NODE_TTL must be at least 3 (seconds), got {s.node_ttl}")

@@ -31,9 +31,10 @@ log = logging.getLogger("momentum.janitor")
 
 @dataclass(frozen=True, slots=True)
 class RunNow:
-    """call: sweep now; reply the number of connections closed."""
+    """call: sweep now; reply the number of connections closed (None: a cast, the cleanup
+    asked on another node of the cluster)."""
 
-    reply: Reply[int]
+    reply: Reply[int] | None
 
 
 JanitorMsg = RunNow
@@ -69,10 +70,10 @@ async def serve_janitor(
             if retention is not None:
                 await _purge(retention)
         except Exception:  # crashing: whoever asked hears it now, not at its timeout
-            if request is not None:
+            if request is not None and request.reply is not None:
                 request.reply.fail(ActorGone("the janitor crashed"))
             raise
-        if request is not None:
+        if request is not None and request.reply is not None:
             request.reply.send(removed)
         else:
             next_sweep = trio.current_time() + period

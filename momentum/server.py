@@ -26,9 +26,11 @@ children in reverse order.
 from __future__ import annotations
 
 import logging
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, replace
 from functools import partial
 
 import trio
@@ -54,6 +56,7 @@ from actors import (
 )
 
 from .auth import PasswordHasher, TokenCodec
+from .cluster import ClusterNode, open_cluster
 from .config import CALL_TIMEOUT, Settings
 from .connection import ConnectionConfig, ConnectionContext, Gatekeeper, serve_connection
 from .http import Services, create_app
@@ -100,20 +103,45 @@ async def serve(
     shutdown_trigger: Callable[[], Awaitable[object]],
     hasher: PasswordHasher | None = None,
     store: Store | None = None,
+    reuse_port: bool = False,
     task_status: trio.TaskStatus[Running] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run Momentum until `shutdown_trigger()` returns, then drain and stop.
 
-    `store` replaces the one `settings.database_url` names (tests pass their own).
+    `store` replaces the one `settings.database_url` names (tests pass their own);
+    `reuse_port` shares the address with the other workers of `--workers N`.
     """
-    listener = await _listen(settings)
-    async with listener:
+    listener = await _listen(settings, reuse_port=reuse_port)
+    mailboxes = _open_mailboxes(settings)
+    async with listener, AsyncExitStack() as stack:
+        if store is None:
+            store = await stack.enter_async_context(open_store(settings.database_url))
+        cluster = None
+        if settings.redis_url:
+            cluster = await stack.enter_async_context(
+                open_cluster(
+                    settings.redis_url,
+                    hub=mailboxes.refs.hub,
+                    janitor=mailboxes.refs.janitor,
+                    node_ttl=settings.node_ttl,
+                    presence_interval=settings.presence_interval,
+                )
+            )
         hasher = hasher or PasswordHasher()
-        if store is not None:
-            await _run(settings, listener, store, hasher, shutdown_trigger, task_status)
-            return
-        async with open_store(settings.database_url) as opened:
-            await _run(settings, listener, opened, hasher, shutdown_trigger, task_status)
+        await _run(
+            settings, listener, store, hasher, shutdown_trigger, task_status, mailboxes, cluster
+        )
+
+
+@dataclass(frozen=True)
+class _Mailboxes:
+    """The refs, and the inboxes the actors' specs own."""
+
+    refs: _Refs
+    hub: Mailbox[HubMsg]
+    janitor: Mailbox[JanitorMsg]
+    writer: Mailbox[WriterMsg]
+    lookup: Mailbox[LookupMsg]
 
 
 @dataclass(frozen=True)
@@ -126,6 +154,15 @@ class _Refs:
     janitor: ActorRef[JanitorMsg]
 
 
+def _open_mailboxes(settings: Settings) -> _Mailboxes:
+    hub_ref, hub_inbox = open_mailbox[HubMsg]("hub", settings.hub_mailbox)
+    janitor_ref, janitor_inbox = open_mailbox[JanitorMsg]("janitor", 16)
+    writer_ref, writer_inbox = open_mailbox[WriterMsg]("writer", WRITER_MAILBOX)
+    lookup_ref, lookup_inbox = open_mailbox[LookupMsg]("lookup", LOOKUP_MAILBOX)
+    refs = _Refs(hub_ref, writer_ref, lookup_ref, janitor_ref)
+    return _Mailboxes(refs, hub_inbox, janitor_inbox, writer_inbox, lookup_inbox)
+
+
 async def _run(
     settings: Settings,
     listener: trio.SocketListener,
@@ -133,39 +170,41 @@ async def _run(
     hasher: PasswordHasher,
     shutdown_trigger: Callable[[], Awaitable[object]],
     task_status: trio.TaskStatus[Running],
+    mailboxes: _Mailboxes,
+    cluster: ClusterNode | None,
 ) -> None:
     metrics = Metrics()
     codec = TokenCodec(settings.jwt_secret, ttl=settings.jwt_ttl, leeway=settings.jwt_leeway)
-    hub_ref, hub_inbox = open_mailbox[HubMsg]("hub", settings.hub_mailbox)
-    janitor_ref, janitor_inbox = open_mailbox[JanitorMsg]("janitor", 16)
-    writer_ref, writer_inbox = open_mailbox[WriterMsg]("writer", WRITER_MAILBOX)
-    lookup_ref, lookup_inbox = open_mailbox[LookupMsg]("lookup", LOOKUP_MAILBOX)
-    refs = _Refs(hub_ref, writer_ref, lookup_ref, janitor_ref)
-    backpressure = Backpressure(writer_ref, high_water=WRITER_MAILBOX // 2)
+    backpressure = Backpressure(mailboxes.refs.writer, high_water=WRITER_MAILBOX // 2)
     lifecycle = _Lifecycle()
     tree = _Tree()
+    refs = mailboxes.refs
     services = Services(
         settings,
         store,
         codec,
         hasher,
-        hub_ref,
-        janitor_ref,
+        refs.hub,
+        refs.janitor,
         metrics,
         lambda: lifecycle.accepting,
         tree.restarts,
+        cluster,
     )
     app = create_app(services)
     slot = _ConnectionsSlot()
     # Started in dependency order, each ready before the next; stopped in reverse, so the
     # writer is the last to go and commits what the others handed it.
+    hub_group = partial(
+        _serve_hub_group, settings, metrics, refs, mailboxes.hub, slot, tree, cluster
+    )
     children = [
-        actor_spec("writer", _writer_main(store, backpressure, metrics), writer_inbox),
-        actor_spec("lookup", _lookup_main(store, metrics), lookup_inbox),
-        ChildSpec(
-            "hub-group", partial(_serve_hub_group, settings, metrics, refs, hub_inbox, slot, tree)
-        ),
-        actor_spec("janitor", _janitor_main(settings, refs, store), janitor_inbox),
+        actor_spec("writer", _writer_main(store, backpressure, metrics), mailboxes.writer),
+        actor_spec("lookup", _lookup_main(store, metrics), mailboxes.lookup),
+        *([cluster.broker_spec()] if cluster else []),
+        ChildSpec("hub-group", hub_group),
+        *([cluster.registry_spec()] if cluster else []),
+        actor_spec("janitor", _janitor_main(settings, refs, store), mailboxes.janitor),
         ChildSpec("http", partial(_serve_lifespan, app)),
     ]
     async with open_supervisor(
@@ -175,7 +214,7 @@ async def _run(
         for spec in children:
             await root.start(spec)
         on_websocket, on_http = _handlers(
-            settings, services, app, lifecycle, codec, refs, backpressure
+            settings, services, app, lifecycle, codec, refs, backpressure, cluster
         )
         front = partial(
             serve_front,
@@ -219,6 +258,7 @@ async def _serve_hub_group(
     hub_inbox: Mailbox[HubMsg],
     slot: _ConnectionsSlot,
     tree: _Tree,
+    cluster: ClusterNode | None,
     *,
     task_status: trio.TaskStatus[None],
 ) -> None:
@@ -230,6 +270,8 @@ async def _serve_hub_group(
         message_ttl=settings.message_ttl,
         observe_latency=metrics.observe_latency,
     )
+    if cluster is not None:
+        config = replace(config, broker=cluster.broker, presence=cluster.registry)
     hub_main: ActorMain[HubMsg] = partial(
         serve_hub,
         ref=refs.hub,
@@ -322,6 +364,7 @@ def _handlers(
     codec: TokenCodec,
     refs: _Refs,
     backpressure: Backpressure,
+    cluster: ClusterNode | None,
 ) -> tuple[
     Callable[[trio.SocketStream, RequestHead], Awaitable[None]],
     Callable[[PrefixedStream], Awaitable[None]],
@@ -346,6 +389,7 @@ def _handlers(
             pong_timeout=settings.pong_timeout,
             rate_limit=settings.rate_limit,
             rate_burst=settings.rate_burst,
+            max_connections_per_user=settings.max_connections_per_user,
         ),
         hub=refs.hub,
         writer=refs.writer,
@@ -356,6 +400,7 @@ def _handlers(
         accepting=lambda: lifecycle.accepting,
         on_refused=services.metrics.handshake_refused,
         on_closed=services.metrics.connection_closed,
+        leases=cluster.registry if cluster else None,
     )
     hconfig = HypercornConfig.from_mapping(
         {k: v for k, v in settings.hypercorn.items() if k not in {"bind", "workers"}}
@@ -371,8 +416,21 @@ def _handlers(
     return on_websocket, on_http
 
 
-async def _listen(settings: Settings) -> trio.SocketListener:
+async def _listen(settings: Settings, *, reuse_port: bool) -> trio.SocketListener:
+    """The listening socket; with `reuse_port` (the workers of `--workers N`) it shares its
+    address with the other workers (SO_REUSEPORT: the kernel spreads the connections)."""
     host, port = settings.host_port
+    if reuse_port:
+        found = await trio.socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        family, kind, proto, _, address = found[0]
+        sock = trio.socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        await sock.bind(address)
+        sock.listen(1024)
+        return trio.SocketListener(sock)
     listeners = await trio.open_tcp_listeners(port, host=host, backlog=1024)
     if len(listeners) > 1:
         for extra in listeners[1:]:

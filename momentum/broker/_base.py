@@ -26,7 +26,7 @@ class Broker(Protocol):
 
     name: str
 
-    def publish(self, topic: str, frame: bytes, kind: str) -> None:
+    def publish(self, topic: str, frame: bytes, kind: str, message_id: str = "") -> None:
         """`kind`: the message type (`presence` for presence frames, `stored` for the
         after-commit notice of a durable message, which has no frame)."""
         ...

@@ -8,7 +8,7 @@ class LocalBroker:
 
     name = "local"
 
-    def publish(self, topic: str, frame: bytes, kind: str) -> None:
+    def publish(self, topic: str, frame: bytes, kind: str, message_id: str = "") -> None:
         """Nothing to do: the hub has delivered to every connection there is."""
 
     def subscribe(self, topic: str) -> None:

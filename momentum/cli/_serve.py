@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 from functools import partial
 from pathlib import Path
@@ -15,6 +16,7 @@ from ..config import ConfigError, load_settings
 from ..observability import configure_logging
 from ..server import serve
 from ..storage import StorageError
+from ._workers import WORKER_ENV, supervise_workers
 
 log = logging.getLogger("momentum")
 
@@ -47,15 +49,40 @@ def run(args: argparse.Namespace) -> int:
             "JWT_SECRET is not set: using a random secret for this run only. "
             "Tokens will not survive a restart; set JWT_SECRET in production."
         )
-    if settings.redis_url:
-        log.warning("REDIS_URL is set but this version routes in-process only; Redis is not used")
+    if settings.workers > 1:
+        worker_argv = [*_without_workers(args.argv), "--workers", "1"]
+        log.info("starting %d workers on %s", settings.workers, settings.bind)
+        trio.run(
+            partial(
+                supervise_workers,
+                settings.workers,
+                worker_argv,
+                stop_timeout=settings.drain_timeout + 5,
+            )
+        )
+        return 0
+    reuse_port = os.environ.get(WORKER_ENV) == "1"
     try:
-        trio.run(partial(serve, settings, shutdown_trigger=_wait_for_signal))
+        trio.run(partial(serve, settings, shutdown_trigger=_wait_for_signal, reuse_port=reuse_port))
     except StorageError as exc:
         raise ConfigError(f"cannot open the database {settings.database_url!r}: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"cannot listen on {settings.bind}: {exc.strerror or exc}") from None
     return 0
+
+
+def _without_workers(argv: list[str]) -> list[str]:
+    """The command line without its `--workers N` (the workers run one process each)."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--workers":
+            skip = True
+        elif not arg.startswith("--workers="):
+            kept.append(arg)
+    return kept
 
 
 async def _wait_for_signal() -> None:

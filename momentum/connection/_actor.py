@@ -23,9 +23,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 import orjson
 import trio
@@ -64,6 +66,17 @@ class ConnectionConfig:
     pong_timeout: float
     rate_limit: float  # messages per second; 0 disables
     rate_burst: int
+    max_connections_per_user: int = 10
+
+
+class Leases(Protocol):
+    """Connection leases across a cluster (the per-user limit); Redis errors propagate."""
+
+    async def acquire_lease(self, user_id: uuid.UUID, limit: int) -> str | None:
+        """A lease, or None when the user already holds `limit` connections."""
+        ...
+
+    def release_lease(self, user_id: uuid.UUID, lease: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +93,7 @@ class ConnectionContext:
     accepting: Callable[[], bool]
     on_refused: Callable[[str], None] = lambda code: None
     on_closed: Callable[[int], None] = lambda code: None
+    leases: Leases | None = None  # a cluster's; None: the hub's per-node limit is the limit
 
 
 async def serve_connection(
@@ -110,7 +124,7 @@ async def _handshake(
         request = await trio_websocket.wrap_server_stream(
             nursery, wire, message_queue_size=1, max_message_size=config.max_message_size
         )
-        verdict, reservation = await _admit(head, ctx)
+        verdict, reservation, lease = await _admit(head, ctx)
         if isinstance(verdict, Refused):
             ctx.on_refused(verdict.code.value)
             body = orjson.dumps({"error": {"code": verdict.code.value, "message": verdict.message}})
@@ -122,6 +136,8 @@ async def _handshake(
         except BaseException:
             with contextlib.suppress(ActorError):  # else the reservation expires by itself
                 ctx.hub.cast_nowait(Release(reservation))
+            if lease is not None and ctx.leases is not None:
+                ctx.leases.release_lease(user.id, lease)
             raise
         handle = Handle(
             next(_ids),
@@ -131,6 +147,7 @@ async def _handshake(
             connected_at=utc_timestamp(),
             now=trio.current_time(),
         )
+        handle.lease = lease
         wire.last_words = partial(_owed_close, ws, handle)
         await ctx.hub.cast(Join(handle, reservation, in_store))
         # The connection ends at `exp` (the leeway only absorbs clock skew when a token is
@@ -141,23 +158,39 @@ async def _handshake(
     return None, None, 0.0, in_store
 
 
-async def _admit(head: RequestHead, ctx: ConnectionContext) -> tuple[Admitted | Refused, int]:
-    """Credentials and Origin (the gatekeeper), then a slot (the hub): its reservation."""
+async def _admit(
+    head: RequestHead, ctx: ConnectionContext
+) -> tuple[Admitted | Refused, int, str | None]:
+    """Credentials and Origin (the gatekeeper), then a slot (the hub), then in a cluster a
+    lease: the reservation and the lease."""
     if not ctx.accepting():
-        return Refused(503, ErrorCode.SHUTTING_DOWN, "the server is shutting down"), 0
+        return Refused(503, ErrorCode.SHUTTING_DOWN, "the server is shutting down"), 0, None
     verdict = await ctx.gatekeeper.admit(head.target, list(head.headers))
     if isinstance(verdict, Refused):
-        return verdict, 0
+        return verdict, 0, None
     try:
         answer: Refused | int = await ctx.hub.call(
             lambda reply: Reserve(verdict.user.id, reply), timeout=CALL_TIMEOUT
         )
     except ActorError:
         busy = Refused(503, ErrorCode.UNAVAILABLE, "the server is too busy to take connections")
-        return busy, 0
-    if isinstance(answer, int):
-        return verdict, answer
-    return answer, 0
+        return busy, 0, None
+    if not isinstance(answer, int):
+        return answer, 0, None
+    if ctx.leases is None:
+        return verdict, answer, None
+    limit = ctx.config.max_connections_per_user
+    try:
+        lease = await ctx.leases.acquire_lease(verdict.user.id, limit)
+    except Exception as exc:  # Redis down: admitted, the per-node limit still holds
+        log.warning("no connection lease (per-node limit only): %r", exc)
+        return verdict, answer, None
+    if lease is None:
+        with contextlib.suppress(ActorError):
+            ctx.hub.cast_nowait(Release(answer))
+        message = f"at most {limit} connections per user, across the cluster"
+        return Refused(429, ErrorCode.TOO_MANY_CONNECTIONS, message), 0, None
+    return verdict, answer, lease
 
 
 async def _serve(
@@ -227,6 +260,8 @@ async def _close(
             await ws.aclose(handle.close_code or CloseCode.NORMAL, handle.close_reason or None)
     peer = ws.closed.code if ws.closed is not None else CloseCode.NORMAL
     ctx.on_closed(handle.close_code or peer)
+    if handle.lease is not None and ctx.leases is not None:
+        ctx.leases.release_lease(handle.user_id, handle.lease)
 
 
 def _only_cancelled(exc: BaseException) -> bool:

@@ -36,6 +36,7 @@ class Handle:
         "joined_at",
         "last_activity",
         "last_stall_end",
+        "lease",
         "on_catch_up",
         "scope",
         "user_id",
@@ -63,6 +64,7 @@ class Handle:
         #: starts a catch-up from the store (set by the actor once it serves)
         self.on_catch_up: Callable[[], object] | None = None
         self._catch_up_wanted = False
+        self.lease: str | None = None  # its connection lease in a cluster
         self.close_code: int | None = None
         self.close_reason = ""
         #: the serve nursery's scope, cancelled by `close` (None until serving starts)

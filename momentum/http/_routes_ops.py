@@ -34,6 +34,14 @@ async def health() -> Response:
         checks["hub"] = {"status": "ok", "connections": stats.total_connections}
     except ActorError as exc:
         checks["hub"] = {"status": "down", "error": str(exc)}
+    if s.cluster is not None:
+        broker = s.cluster.broker.statistics()
+        checks["broker"] = {
+            "status": "ok" if broker.state == "up" else "down",
+            "state": broker.state,
+            "node_id": s.cluster.broker.node_id,
+            "lag_seconds": broker.lag,
+        }
     ready = s.is_ready() and all(c["status"] == "ok" for c in checks.values())
     status = "ok" if ready else ("stopping" if not s.is_ready() else "degraded")
     return json_response({"status": status, "checks": checks}, 200 if ready else 503)

@@ -43,6 +43,9 @@ async def update_user(user_id: str) -> Response:
     closed = 0
     if is_active is not None:  # the hub closes a disabled user's connections, or forgets it
         closed = await ask(s.hub, lambda reply: SetUserActive(uid, is_active, reply))
+        if s.cluster is not None:  # its connections on every other node, too
+            op = "enable" if is_active else "disable"
+            s.cluster.broker.publish_control({"op": op, "user_id": str(uid)})
     return json_response({"user": user_json(user), "closed_connections": closed})
 
 

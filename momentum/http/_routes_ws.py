@@ -11,10 +11,11 @@ from quart import Blueprint, Response
 from actors import Reply
 
 from ..config import CALL_TIMEOUT
-from ..hub import Delivery, GetOnline, GetStats, Publish, publish
+from ..hub import Delivery, Publish, publish
 from ..janitor import RunNow
 from ..protocol import API_TYPES, ErrorCode, Inbound, MessageType, ProtocolError, validate_fields
 from ._auth import authenticate, require_admin
+from ._cluster import online_users, statistics
 from ._common import ask, json_body, services
 from ._errors import ApiError, error_response, json_response
 
@@ -32,7 +33,7 @@ async def websocket_without_upgrade() -> Response:
 async def online() -> Response:
     s = services()
     await authenticate(s)
-    users = await ask(s.hub, GetOnline)
+    users = await online_users(s)
     listed = [
         {
             "id": str(u.user_id),
@@ -49,8 +50,7 @@ async def online() -> Response:
 async def stats() -> Response:
     s = services()
     await authenticate(s)
-    snapshot = await ask(s.hub, GetStats)
-    return json_response(snapshot.as_json())
+    return json_response(await statistics(s))
 
 
 @blueprint.post("/ws/send")
@@ -96,6 +96,8 @@ async def cleanup() -> Response:
     s = services()
     await require_admin(s)
     removed = await ask(s.janitor, RunNow, timeout=CALL_TIMEOUT * 2)
+    if s.cluster is not None:  # every other node sweeps too; `removed` counts this one
+        s.cluster.broker.publish_control({"op": "cleanup"})
     return json_response({"removed": removed})
 
 

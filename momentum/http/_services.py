@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from actors import ActorRef
 
 from ..auth import PasswordHasher, TokenCodec
+from ..cluster import ClusterNode
 from ..config import Settings
 from ..hub import HubMsg
 from ..janitor import JanitorMsg
@@ -27,3 +28,5 @@ class Services:
     is_ready: Callable[[], bool]
     #: restarts of each supervised actor since the start (`momentum_actor_restarts_total`)
     restarts: Callable[[], Mapping[str, int]]
+    #: the cluster (REDIS_URL), or None: one process is the whole server
+    cluster: ClusterNode | None = None

@@ -67,6 +67,9 @@ BATCH = 256
 #: commits a message to its user: the live frame may have been published before this
 #: node subscribed to the user's topic.
 JOIN_WINDOW = 30.0
+#: Direct messages from other nodes whose ids the hub remembers (their `stored` notice
+#: then needs no catch-up).
+FORWARDED_MEMORY = 4096
 
 _NOBODY: Mapping[int, ConnectionHandle] = {}
 
@@ -111,6 +114,7 @@ class Hub:
         self.broker = config.broker
         self._offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
         self._barriers: deque[trio.Event] = deque()  # for the writer, in join order
+        self._forwarded = _RecentIds(FORWARDED_MEMORY)  # direct messages from other nodes
 
     # -- admission ----------------------------------------------------------------------------
 
@@ -188,7 +192,8 @@ class Hub:
             self.broker.publish(BROADCAST, frame, msg.message_type)
         else:
             delivered = self._deliver(self.by_user.get(msg.to_user_id, _NOBODY), frame)
-            self.broker.publish(user_topic(msg.to_user_id), frame, msg.message_type)
+            topic = user_topic(msg.to_user_id)
+            self.broker.publish(topic, frame, msg.message_type, msg.message_id)
         self.counters.deliveries_by_type[msg.message_type] += delivered
         self.config.observe_latency(trio.current_time() - msg.received_at)
         if msg.to_user_id is None:
@@ -283,7 +288,7 @@ class Hub:
         self.counters.drops["idle"] += len(stale)
         return len(stale)
 
-    def forward(self, topic: str, frame: bytes, kind: str) -> None:
+    def forward(self, topic: str, frame: bytes, kind: str, message_id: str = "") -> None:
         """A frame from another node: to this node's connections of `topic`."""
         targets: Mapping[int, ConnectionHandle]
         if topic == BROADCAST:
@@ -294,9 +299,14 @@ class Hub:
             return
         delivered = self._deliver(targets, frame)
         self.counters.deliveries_by_type[kind] += delivered
+        if message_id and delivered:
+            self._forwarded.remember(message_id)
 
-    def catch_up(self, user_id: uuid.UUID | None) -> int:
-        """Replay stored messages to the connections that may have missed a live frame."""
+    def catch_up(self, user_id: uuid.UUID | None, message_id: str = "") -> int:
+        """Replay stored messages to the connections that may have missed a live frame
+        (not for a message this node has just delivered live)."""
+        if message_id and message_id in self._forwarded:
+            return 0
         if user_id is None:
             chosen = list(self.connections.values())
         else:
@@ -369,19 +379,41 @@ class Hub:
                 closed = self.set_user_active(user_id, active)
                 if reply is not None:
                     reply.send(closed)
-            case Forward(topic=topic, frame=frame, kind=kind):
-                self.forward(topic, frame, kind)
-            case CatchUp(user_id=user_id):
-                self.catch_up(user_id)
+            case Forward(topic=topic, frame=frame, kind=kind, message_id=message_id):
+                self.forward(topic, frame, kind, message_id)
+            case CatchUp(user_id=user_id, message_id=message_id):
+                self.catch_up(user_id, message_id)
             case CloseAll(code=code, reason=reason, reply=reply):
                 reply.send(self.close_all(code, reason))
+
+
+class _RecentIds:
+    """The last `size` ids seen, for membership tests."""
+
+    __slots__ = ("_order", "_seen", "_size")
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._order: deque[str] = deque()
+        self._seen: set[str] = set()
+
+    def remember(self, message_id: str) -> None:
+        if message_id in self._seen:
+            return
+        self._order.append(message_id)
+        self._seen.add(message_id)
+        if len(self._order) > self._size:
+            self._seen.discard(self._order.popleft())
+
+    def __contains__(self, message_id: object) -> bool:
+        return message_id in self._seen
 
 
 def _written(msg: Publish, delivered: int, broker: Broker, result: WriteResult) -> None:
     """The writer's answer for one direct message, passed on to its sender; once stored,
     the other nodes hear of it too (called in the writer's task: it touches no hub state)."""
     if result is WriteResult.STORED and msg.to_user_id is not None:
-        broker.publish(user_topic(msg.to_user_id), b"", "stored")
+        broker.publish(user_topic(msg.to_user_id), b"", "stored", msg.message_id)
     error = _NOT_STORED[result]
     msg.answer(Delivery(msg.message_id, msg.ref_id, delivered, error is None, error))
 

@@ -169,6 +169,7 @@ class Forward:
     topic: str
     frame: bytes
     kind: str
+    message_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,7 @@ class CatchUp:
     was active), or, with None, to every connection (after a broker interruption)."""
 
     user_id: uuid.UUID | None
+    message_id: str = ""  # the stored message that caused it ("" after an interruption)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,9 +24,6 @@ Rules of this module:
 from __future__ import annotations
 
 import logging
-import signal
-import socket
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,6 +34,8 @@ import pytest
 import trio
 from coredis.patterns.pubsub import PubSub
 from coredis.typing import KeyT, ValueT
+
+from tests._private_redis import PrivateRedis
 
 pytestmark = pytest.mark.redis
 log = logging.getLogger(__name__)
@@ -214,62 +213,6 @@ async def test_cancelled_multiplexed_commands_leave_every_reply_with_its_command
 # acknowledged the subscription.
 
 PROBE_TIMEOUT = 0.5
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def answers_ping(port: int) -> bool:
-    try:
-        stream = await trio.open_tcp_stream("127.0.0.1", port)
-    except OSError:
-        return False
-    async with stream:
-        try:
-            await stream.send_all(b"PING\r\n")
-            return (await stream.receive_some(64)).startswith(b"+PONG")
-        except (OSError, trio.BrokenResourceError):
-            return False
-
-
-class PrivateRedis:
-    """A redis-server of the test's own: a free port, no persistence, killed with SIGKILL."""
-
-    def __init__(self, binary: str, workdir: Path) -> None:
-        self.binary = binary
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: trio.Process | None = None
-
-    async def start(self) -> None:
-        """Start it on its port (the same one every time) and wait until it answers PING."""
-        logfile = self.workdir / "redis.log"
-        self.process = await trio.lowlevel.open_process(
-            [
-                self.binary,
-                *("--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no"),
-                *("--dir", str(self.workdir), "--logfile", str(logfile)),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        with trio.fail_after(10):
-            while not await answers_ping(self.port):
-                assert self.process.returncode is None, logfile.read_text()
-                await trio.sleep(0.02)
-
-    async def kill(self) -> None:
-        if self.process is None:
-            return
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGKILL)
-        with trio.CancelScope(shield=True):
-            await self.process.wait()
 
 
 async def test_a_subscription_lost_in_a_restart_is_detected_and_replaced(

@@ -84,6 +84,7 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "WS_SEND_TIMEOUT": ("send_timeout", "2.5", 2.5),
     "WS_HANDSHAKE_TIMEOUT": ("handshake_timeout", "3", 3.0),
     "WS_PRESENCE_INTERVAL": ("presence_interval", "0.25", 0.25),
+    "CLUSTER_NODE_TTL": ("node_ttl", "30", 30.0),
     "SHUTDOWN_TIMEOUT": ("drain_timeout", "7", 7.0),
     "METRICS_REQUIRE_KEY": ("metrics_require_key", "true", True),
     "LOG_LEVEL": ("log_level", "DEBUG", "DEBUG"),
@@ -102,7 +103,9 @@ def test_every_variable_is_read() -> None:
 @pytest.mark.parametrize("name", sorted(EVERY_VARIABLE))
 def test_each_variable_alone(name: str) -> None:
     attr, raw, value = EVERY_VARIABLE[name]
-    settings = load({name: raw})
+    # a cluster (REDIS_URL) needs a shared store: the one variable that needs another
+    shared = {"DATABASE_URL": "postgresql://db/momentum"} if name == "REDIS_URL" else {}
+    settings = load({name: raw, **shared})
     assert getattr(settings, attr) == value
     assert type(getattr(settings, attr)) is type(value)
 
@@ -342,8 +345,25 @@ def test_workers_below_one() -> None:
     assert "--workers" in refusal({}, workers=0)
 
 
-def test_workers_above_one_with_redis_is_not_available_yet() -> None:
-    assert "not available" in refusal({"REDIS_URL": "redis://cache"}, workers=2)
+def test_a_cluster_needs_a_shared_store() -> None:
+    message = refusal({"REDIS_URL": "redis://cache"}, workers=2)
+    assert "postgresql://" in message and "SQLite" in message
+
+
+def test_workers_with_redis_and_postgresql_are_accepted() -> None:
+    env = {"REDIS_URL": "redis://cache:6379/0", "DATABASE_URL": "postgresql://db/momentum"}
+    settings = load(env, workers=3)
+    assert (settings.workers, settings.redis_url, settings.node_ttl) == (
+        3,
+        "redis://cache:6379/0",
+        15.0,
+    )
+
+
+def test_redis_url_and_node_ttl_are_checked() -> None:
+    pg = {"DATABASE_URL": "postgresql://db/momentum"}
+    assert "REDIS_URL" in refusal({**pg, "REDIS_URL": "http://cache"})
+    assert "CLUSTER_NODE_TTL" in refusal({**pg, "REDIS_URL": "redis://c", "CLUSTER_NODE_TTL": "1"})
 
 
 # -- WS_ALLOWED_ORIGINS ----------------------------------------------------------------------

@@ -361,9 +361,11 @@ class RecordingBroker:
     name: str = "recording"
     published: list[tuple[str, bytes, str]] = field(default_factory=list)
     topics: set[str] = field(default_factory=set)
+    ids: list[str] = field(default_factory=list)
 
-    def publish(self, topic: str, frame: bytes, kind: str) -> None:
+    def publish(self, topic: str, frame: bytes, kind: str, message_id: str = "") -> None:
         self.published.append((topic, frame, kind))
+        self.ids.append(message_id)
 
     def subscribe(self, topic: str) -> None:
         self.topics.add(topic)
@@ -414,6 +416,17 @@ async def test_a_stored_message_is_announced_to_the_other_nodes_after_the_commit
     assert broker.published == []
     persist.on_written(WriteResult.STORED)
     assert broker.published == [(f"user:{bob}", b"", "stored")]
+    assert broker.ids[-1] == persist.message.id
+
+
+async def test_a_stored_notice_of_a_message_delivered_live_here_needs_no_catch_up() -> None:
+    hub, _ = make_hub(max_connections=10)
+    bob = uuid.uuid4()
+    handle = joined(hub, bob, joined_at=trio.current_time())
+    hub.forward(f"user:{bob}", b"live", "text", "id-1")
+    assert hub.catch_up(bob, "id-1") == 0  # it came live: nothing missed
+    assert hub.catch_up(bob, "id-2") == 1  # its live frame never came here
+    assert handle.catch_ups == 1
 
 
 async def test_frames_from_other_nodes_reach_local_connections_of_their_topic() -> None:

@@ -1,0 +1,19 @@
+"""Scale-out over Redis: many Momentum processes and hosts as one server (docs/cluster.md).
+
+`RedisBroker` carries frames between the nodes' hubs; `Registry` keeps the cluster's shared
+state (nodes, presence, leases). Without `REDIS_URL` none of this runs.
+"""
+
+from ._broker import BrokerSink, BrokerStatistics, RedisBroker
+from ._node import ClusterNode, open_cluster
+from ._registry import NodeInfo, Registry
+
+__all__ = [
+    "BrokerSink",
+    "BrokerStatistics",
+    "ClusterNode",
+    "NodeInfo",
+    "RedisBroker",
+    "Registry",
+    "open_cluster",
+]

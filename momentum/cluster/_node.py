@@ -1,0 +1,109 @@
+"""What one node runs to be part of a cluster: the broker and the registry, on one Redis
+client, and where what arrives from the other nodes goes."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import coredis
+import trio
+
+from actors import ActorRef, ChildSpec
+
+from .. import __version__
+from ..config import CALL_TIMEOUT
+from ..hub import CatchUp, Forward, HubMsg, SetUserActive
+from ..janitor import JanitorMsg, RunNow
+from ._broker import RedisBroker
+from ._registry import Registry
+
+log = logging.getLogger("momentum.cluster")
+
+
+@dataclass(frozen=True, slots=True)
+class _LocalActors:
+    """`BrokerSink`: the frames and commands of the other nodes, to this node's actors."""
+
+    hub: ActorRef[HubMsg]
+    janitor: ActorRef[JanitorMsg]
+
+    async def forward(self, topic: str, frame: bytes, kind: str, message_id: str) -> None:
+        await self.hub.cast(Forward(topic, frame, kind, message_id))
+
+    async def catch_up(self, user_id: uuid.UUID | None, message_id: str) -> None:
+        await self.hub.cast(CatchUp(user_id, message_id))
+
+    async def control(self, command: dict[str, Any]) -> None:
+        op = command.get("op")
+        try:
+            if op in ("disable", "enable"):
+                user_id = uuid.UUID(str(command.get("user_id")))
+                await self.hub.cast(SetUserActive(user_id, op == "enable", None))
+            elif op == "cleanup":
+                await self.janitor.cast(RunNow(None))
+            else:
+                log.warning("ignored an unknown cluster command %r", op)
+        except ValueError:
+            log.warning("ignored a malformed cluster command %r", command)
+
+
+@dataclass(frozen=True)
+class ClusterNode:
+    """This node's broker and registry, and the children that run them."""
+
+    broker: RedisBroker
+    registry: Registry
+    sink: _LocalActors
+
+    @property
+    def node_id(self) -> str:
+        return self.broker.node_id
+
+    def broker_spec(self) -> ChildSpec[None]:
+        return ChildSpec("broker", partial(self.broker.serve, self.sink))
+
+    def registry_spec(self) -> ChildSpec[None]:
+        return ChildSpec("registry", self.registry.serve)
+
+
+@asynccontextmanager
+async def open_cluster(
+    url: str,
+    *,
+    hub: ActorRef[HubMsg],
+    janitor: ActorRef[JanitorMsg],
+    node_ttl: float,
+    presence_interval: float,
+) -> AsyncIterator[ClusterNode]:
+    """A node of the cluster on `url` (Redis need not answer yet: the node starts degraded
+    and connects when it does)."""
+    client: coredis.Redis[bytes] = coredis.Redis.from_url(url, decode_responses=False)
+    async with client:
+        broker = RedisBroker(client, uuid.uuid4().hex)
+        registry = Registry(
+            client,
+            broker,
+            hub,
+            version=__version__,
+            ttl=node_ttl,
+            heartbeat=node_ttl / 3,
+            presence_interval=presence_interval,
+            call_timeout=CALL_TIMEOUT,
+        )
+        log.info("cluster node %s on %s", broker.node_id, _redacted(url))
+        yield ClusterNode(broker, registry, _LocalActors(hub, janitor))
+        await trio.lowlevel.checkpoint()
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "…@" + rest.split("@", 1)[1]
+    return scheme + sep + rest
