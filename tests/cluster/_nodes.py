@@ -96,11 +96,18 @@ class Cluster:
         return node
 
     async def stop_all(self) -> None:
+        """SIGTERM (a clean leave, and coverage data written), SIGKILL past 15 s."""
         for node in self.nodes:
-            node.kill()
-        for node in self.nodes:
-            if node.process is not None:
-                with trio.CancelScope(shield=True):
+            if node.process is not None and node.process.returncode is None:
+                node.process.send_signal(signal.SIGTERM)
+        with trio.CancelScope(shield=True):
+            with trio.move_on_after(15):
+                for node in self.nodes:
+                    if node.process is not None:
+                        await node.process.wait()
+            for node in self.nodes:
+                node.kill()
+                if node.process is not None:
                     await node.process.wait()
 
 

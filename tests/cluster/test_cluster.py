@@ -68,9 +68,13 @@ async def test_online_stats_and_presence_are_cluster_wide(
             alice, bob, watcher = await create_users(one, 3)
             async with connect(three, watcher) as w:
                 async with connect(one, alice), connect(two, alice), connect(two, bob):
-                    online = await until(lambda: _online_with(three, 3))
-                    by_id = {u["id"]: u for u in online["users"]}
-                    assert by_id[str(alice.id)]["connections"] == 2
+
+                    async def alice_twice() -> bool:  # as of the nodes' heartbeats
+                        online = await get_json(three, "/ws/online")
+                        by_id = {u["id"]: u["connections"] for u in online["users"]}
+                        return by_id.get(str(alice.id)) == 2 and online["count"] == 3
+
+                    await until(alice_twice)
 
                     async def all_counted() -> object:  # other nodes: as of their heartbeat
                         stats = await get_json(one, "/ws/stats")
