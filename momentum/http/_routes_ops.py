@@ -53,4 +53,6 @@ async def metrics() -> Response:
     if s.settings.metrics_require_key:
         await require_admin(s)
     snapshot = await ask(s.hub, GetStats, timeout=_PROBE_TIMEOUT)
-    return Response(s.metrics.render(snapshot, s.restarts()), content_type=CONTENT_TYPE)
+    broker = s.cluster.broker.statistics() if s.cluster is not None else None
+    rendered = s.metrics.render(snapshot, s.restarts(), broker)
+    return Response(rendered, content_type=CONTENT_TYPE)

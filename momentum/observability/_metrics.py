@@ -9,6 +9,7 @@ latency histogram use prometheus-client directly.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -24,10 +25,45 @@ _KNOWN_CLOSES = frozenset(int(code) for code in CloseCode) | {1002, 1006}
 _LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 
 
+class BrokerFigures(Protocol):
+    """The broker's statistics, as `/metrics` reads them (a cluster's `BrokerStatistics`)."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def lag(self) -> float | None: ...
+    @property
+    def published(self) -> int: ...
+    @property
+    def received(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def resubscribes(self) -> int: ...
+
+
+def _broker_metrics(b: BrokerFigures) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "momentum_broker_up", "1 while the Redis subscription is up.", value=b.state == "up"
+    )
+    if b.lag is not None:
+        yield GaugeMetricFamily(
+            "momentum_broker_lag_seconds", "Round trip of the last broker probe.", value=b.lag
+        )
+    for name, value, text in (
+        ("published", b.published, "Frames published to other nodes."),
+        ("received", b.received, "Frames received from other nodes."),
+        ("dropped", b.dropped, "Frames that could not be published (queue full, Redis down)."),
+        ("resubscribes", b.resubscribes, "Subscriptions replaced after an interruption."),
+    ):
+        yield CounterMetricFamily(f"momentum_broker_{name}", text, value=value)
+
+
 class _HubCollector(Collector):
     def __init__(self) -> None:
         self.snapshot: HubStats | None = None
         self.restarts: Mapping[str, int] = {}
+        self.broker: BrokerFigures | None = None
 
     def collect(self) -> Iterator[Metric]:
         restarts = CounterMetricFamily(
@@ -38,6 +74,8 @@ class _HubCollector(Collector):
         for actor, count in sorted(self.restarts.items()):
             restarts.add_metric([actor], count)
         yield restarts
+        if self.broker is not None:
+            yield from _broker_metrics(self.broker)
         s = self.snapshot
         if s is None:
             return
@@ -111,9 +149,6 @@ class Metrics:
         self.storage_errors = Counter(
             "momentum_storage_errors", "Failed storage operations.", registry=self.registry
         )
-        self.broker_errors = Counter(
-            "momentum_broker_errors", "Failed broker operations.", registry=self.registry
-        )
 
     def handshake_refused(self, reason: str) -> None:
         self.handshake_failures.labels(reason).inc()
@@ -125,7 +160,13 @@ class Metrics:
     def observe_latency(self, seconds: float) -> None:
         self.delivery_latency.observe(seconds)
 
-    def render(self, hub_snapshot: HubStats, restarts: Mapping[str, int]) -> bytes:
+    def render(
+        self,
+        hub_snapshot: HubStats,
+        restarts: Mapping[str, int],
+        broker: BrokerFigures | None = None,
+    ) -> bytes:
         self._hub.snapshot = hub_snapshot
         self._hub.restarts = restarts
+        self._hub.broker = broker
         return generate_latest(self.registry)

@@ -53,6 +53,12 @@ async def test_direct_and_broadcast_cross_nodes_exactly_once(
             assert sorted(m["data"]["n"] for m in got_b) == [1, 2]
             assert [m["data"]["n"] for m in got_c] == [2]
             assert got_b[0]["from_user_id"] == str(alice.id)
+            async with httpx.AsyncClient() as http:
+                metrics = (await http.get(one.http + "/metrics")).text.splitlines()
+                health = (await http.get(one.http + "/health")).json()
+            assert "momentum_broker_up 1.0" in metrics
+            assert any(line.startswith("momentum_broker_published_total") for line in metrics)
+            assert health["checks"]["broker"]["state"] == "up"
 
 
 async def _online_count(node: Node, count: int) -> bool:
