@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from ..config import ConfigError
 from . import _client, _serve, _stress, _users
 
@@ -14,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="momentum", description="Momentum: a real-time messaging server on Trio."
     )
+    parser.add_argument("--version", action="version", version=f"momentum {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve.add_parser(commands)
     _users.add_parser(commands)

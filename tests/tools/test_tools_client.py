@@ -246,3 +246,12 @@ def test_help_lists_the_documented_flags() -> None:
     ).stdout
     for flag in ("--username", "--email", "--benchmark", "--messages", "--interval"):
         assert flag in out
+
+
+def test_version_is_printed() -> None:
+    from momentum import __version__
+
+    out = subprocess.run(
+        [sys.executable, "-m", "momentum", "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == f"momentum {__version__}"
