@@ -138,8 +138,16 @@ def _claims(payload: Mapping[str, Any]) -> Claims:
     return Claims(sub=sub, email=email, username=username, exp=int(exp), iat=int(iat), jti=jti)
 
 
+#: The last second of year 9999: a NumericDate past it is not a date (and 10**400 would not
+#: even convert to a float).
+_LAST_DATE = 253_402_300_799
+
+
 def _is_number(value: object) -> bool:
-    """A JSON NumericDate: int or finite float (json.loads accepts Infinity/NaN)."""
+    """A JSON NumericDate: an int or finite float between 0 and the year 9999 (json.loads
+    accepts Infinity, NaN and integers of any size)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    return math.isfinite(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return 0 <= value <= _LAST_DATE

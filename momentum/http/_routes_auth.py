@@ -15,7 +15,11 @@ from ._errors import ApiError, json_response
 blueprint = Blueprint("auth", __name__)
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,63}$")
+#: Control characters: never part of an email or a username (a NUL would reach the database).
+_CONTROLS = r"\x00-\x1f\x7f-\x9f"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+_PART = rf"[^@\s{_CONTROLS}]"
+_EMAIL = re.compile(rf"^{_PART}{{1,64}}@{_PART}{{1,189}}\.{_PART}{{1,63}}$")
 
 
 @blueprint.post("/auth/register")
@@ -53,6 +57,8 @@ async def login() -> Response:
     password = field(body, "password", str) or ""
     if not handle:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "email or username is required")
+    if _CONTROL.search(handle):
+        raise ApiError(400, ErrorCode.BAD_REQUEST, "email or username has a control character")
     try:
         user = await s.store.find_user(handle.strip())
     except StorageError:

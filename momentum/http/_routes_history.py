@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -57,6 +57,10 @@ def _next(page: list[StoredMessage], limit: int) -> dict[str, Any] | None:
     return {"before": oldest.created_at.isoformat(), "before_seq": oldest.seq}
 
 
+#: Sequence numbers are 64-bit signed integers in the store.
+_MAX_SEQ = 2**63 - 1
+
+
 def _uuid_arg(name: str) -> uuid.UUID:
     raw = request.args.get(name)
     if raw is None:
@@ -72,9 +76,12 @@ def _int_arg(name: str, default: int | None) -> Any:
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ApiError(400, ErrorCode.BAD_REQUEST, f"{name} must be an integer") from None
+    if not 0 <= value <= _MAX_SEQ:
+        raise ApiError(400, ErrorCode.BAD_REQUEST, f"{name} must be between 0 and {_MAX_SEQ}")
+    return value
 
 
 def _time_arg(name: str) -> datetime | None:
@@ -87,4 +94,7 @@ def _time_arg(name: str) -> datetime | None:
         raise ApiError(400, ErrorCode.BAD_REQUEST, f"{name} must be an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise ApiError(400, ErrorCode.BAD_REQUEST, f"{name} needs a time zone (e.g. Z)")
-    return moment
+    try:  # at the edges of the range, converting to UTC overflows
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ApiError(400, ErrorCode.BAD_REQUEST, f"{name} is out of range") from None

@@ -46,6 +46,9 @@ _KNOWN_TYPES = frozenset(t.value for t in MessageType)
 
 #: Room left in a frame for the fields the server adds (id, timestamp, sender, quoting).
 ENVELOPE_OVERHEAD = 512
+#: How deep `data` may nest (objects and arrays). The JSON encoder refuses more than 254
+#: levels, so a deeper message could be parsed but never sent on: it is refused on input.
+MAX_NESTING = 64
 
 
 class ProtocolError(Exception):
@@ -133,6 +136,10 @@ def validate_fields(
         data = {}
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.INVALID_ENVELOPE, "data must be a JSON object", ref_id)
+    if not _nesting_within(data, MAX_NESTING):
+        raise ProtocolError(
+            ErrorCode.INVALID_ENVELOPE, f"data is nested deeper than {MAX_NESTING} levels", ref_id
+        )
     claimed = raw.get("from_user_id")
     if claimed is not None and (sender is None or claimed != str(sender)):
         raise ProtocolError(
@@ -203,6 +210,23 @@ def _client_id(ref: object, ref_id: str | None) -> str | None:
         return str(uuid.UUID(ref_id))
     except ValueError:
         raise ProtocolError(ErrorCode.INVALID_UUID, "id must be a UUID", ref_id) from None
+
+
+def _nesting_within(value: object, limit: int) -> bool:
+    """Does `value` nest objects and arrays at most `limit` levels deep? (No recursion: the
+    input decides the depth.)"""
+    level: list[object] = [value]
+    for _ in range(limit):
+        inner: list[object] = []
+        for item in level:
+            if isinstance(item, dict):
+                inner.extend(v for v in item.values() if isinstance(v, dict | list))
+            elif isinstance(item, list):
+                inner.extend(v for v in item if isinstance(v, dict | list))
+        if not inner:
+            return True
+        level = inner
+    return False
 
 
 def _recipient(value: object, ref_id: str | None) -> uuid.UUID | None:

@@ -42,6 +42,23 @@ async def pg_server(pg_url: str) -> AsyncIterator[LiveServer]:
         yield live
 
 
+async def test_a_nul_byte_in_a_login_is_a_400_not_a_database_outage(
+    pg_server: LiveServer,
+) -> None:
+    with trio.fail_after(30):
+        async with pg_server.http() as http:
+            login = await http.post(
+                "/auth/login", json={"username": "al\x00ice", "password": "whatever-123"}
+            )
+            register = await http.post(
+                "/auth/register",
+                json={"email": "a\x00b@example.com", "username": "nul_user", "password": "x" * 12},
+            )
+            metrics = (await http.get("/metrics")).text
+        assert (login.status_code, register.status_code) == (400, 400)
+        assert "momentum_storage_errors_total 0.0" in metrics.splitlines()
+
+
 async def test_register_login_and_durable_delivery_on_postgres(pg_server: LiveServer) -> None:
     server = pg_server
     with trio.fail_after(30):
