@@ -78,7 +78,7 @@ from .storage import (
     serve_lookup,
     serve_writer,
 )
-from .wire import FrontConfig, PrefixedStream, RequestHead, serve_front
+from .wire import FrontConfig, PrefixedStream, RequestHead, close_when_idle, serve_front
 
 log = logging.getLogger("momentum.server")
 
@@ -409,9 +409,20 @@ def _handlers(
 
     on_websocket = partial(serve_connection, ctx=context)
 
+    # Every request is answered within 2 * CALL_TIMEOUT (the slowest, /ws/cleanup), so a
+    # connection silent for longer than that and the keep-alive timeout is idle.
+    idle = max(float(hconfig.keep_alive_timeout), 2 * CALL_TIMEOUT) + 1
+
     async def on_http(stream: PrefixedStream) -> None:
         server = TCPServer(asgi, hconfig, lifecycle.http_context, ConnectionState({}), stream)  # type: ignore[arg-type]
-        await server.run()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(close_when_idle, stream, idle, nursery.cancel_scope)
+                await server.run()
+                nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
 
     return on_websocket, on_http
 

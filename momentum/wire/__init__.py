@@ -3,7 +3,7 @@ the WebSocket connection (`WireStream`) and to hypercorn (`PrefixedStream`)."""
 
 from ._front import FrontConfig, HttpHandler, Spawn, WebSocketHandler, serve_front
 from ._head import HeadError, RequestHead, parse_head, read_head
-from ._prefixed import PrefixedStream
+from ._prefixed import PrefixedStream, close_when_idle
 from ._stream import WireStream
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "Spawn",
     "WebSocketHandler",
     "WireStream",
+    "close_when_idle",
     "parse_head",
     "read_head",
     "serve_front",

@@ -146,3 +146,27 @@ async def test_silent_connections_past_the_pending_limit_are_dropped_at_once(
             user = await server.create_user()
             async with server.connect(user) as client:  # and the slots are free again
                 await client.roundtrip()
+
+
+async def test_an_idle_http_keep_alive_connection_is_closed(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # hypercorn's own keep-alive timer does not fire here: a connection that stayed open
+    # after one request held a descriptor for ever. Idle is max(keep_alive_timeout 5 s,
+    # 2 * CALL_TIMEOUT) + 1 = 11 s of no byte either way.
+    with trio.fail_after(100):
+        async with timed_server() as server:
+            kept = await trio.open_tcp_stream("127.0.0.1", server.port)
+            silent = await trio.open_tcp_stream("127.0.0.1", server.port)
+            await kept.send_all(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                answer += await kept.receive_some()
+            assert answer.startswith(b"HTTP/1.1 200")
+            answered = trio.current_time()
+            while await kept.receive_some():  # the rest of the body, then the server's close
+                pass
+            assert 11.0 <= trio.current_time() - answered <= 11.0 + MARGIN
+            assert await silent.receive_some() == b""  # no head at all: dropped at 10 s
+            await kept.aclose()
+            await silent.aclose()
