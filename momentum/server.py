@@ -26,7 +26,6 @@ children in reverse order.
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -47,7 +46,6 @@ from actors import (
     ActorRef,
     ChildSpec,
     Mailbox,
-    Restart,
     Strategy,
     Supervisor,
     actor_spec,
@@ -55,6 +53,7 @@ from actors import (
     open_supervisor,
 )
 
+from ._tree import ConnectionsSlot, Tree, listen, serve_lifespan
 from .auth import PasswordHasher, TokenCodec
 from .cluster import ClusterNode, open_cluster
 from .config import CALL_TIMEOUT, Settings
@@ -111,7 +110,7 @@ async def serve(
     `store` replaces the one `settings.database_url` names (tests pass their own);
     `reuse_port` shares the address with the other workers of `--workers N`.
     """
-    listener = await _listen(settings, reuse_port=reuse_port)
+    listener = await listen(settings, reuse_port=reuse_port)
     mailboxes = _open_mailboxes(settings)
     async with listener, AsyncExitStack() as stack:
         if store is None:
@@ -177,7 +176,7 @@ async def _run(
     codec = TokenCodec(settings.jwt_secret, ttl=settings.jwt_ttl, leeway=settings.jwt_leeway)
     backpressure = Backpressure(mailboxes.refs.writer, high_water=WRITER_MAILBOX // 2)
     lifecycle = _Lifecycle()
-    tree = _Tree()
+    tree = Tree()
     refs = mailboxes.refs
     services = Services(
         settings,
@@ -192,7 +191,7 @@ async def _run(
         cluster,
     )
     app = create_app(services)
-    slot = _ConnectionsSlot()
+    slot = ConnectionsSlot()
     # Started in dependency order, each ready before the next; stopped in reverse, so the
     # writer is the last to go and commits what the others handed it.
     hub_group = partial(
@@ -205,7 +204,7 @@ async def _run(
         ChildSpec("hub-group", hub_group),
         *([cluster.registry_spec()] if cluster else []),
         actor_spec("janitor", _janitor_main(settings, refs, store), mailboxes.janitor),
-        ChildSpec("http", partial(_serve_lifespan, app)),
+        ChildSpec("http", partial(serve_lifespan, app)),
     ]
     async with open_supervisor(
         "root", strategy=Strategy.ONE_FOR_ONE, max_restarts=MAX_RESTARTS, period=RESTART_PERIOD
@@ -256,8 +255,8 @@ async def _serve_hub_group(
     metrics: Metrics,
     refs: _Refs,
     hub_inbox: Mailbox[HubMsg],
-    slot: _ConnectionsSlot,
-    tree: _Tree,
+    slot: ConnectionsSlot,
+    tree: Tree,
     cluster: ClusterNode | None,
     *,
     task_status: trio.TaskStatus[None],
@@ -308,52 +307,6 @@ class _Lifecycle:
     def __init__(self) -> None:
         self.accepting = True
         self.http_context = WorkerContext(None)
-
-
-class _Tree:
-    """The supervisors of this process, read for their restart counts."""
-
-    def __init__(self) -> None:
-        self.root: Supervisor | None = None
-        self.hub_group: Supervisor | None = None  # the current run's
-
-    def restarts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for supervisor in (self.root, self.hub_group):
-            if supervisor is not None:
-                for child in supervisor.statistics().children:
-                    counts[child.name] = child.restarts
-        return counts
-
-
-class _ConnectionsSlot:
-    """Where the front starts each accepted socket: the connections supervisor of the hub
-    group's current run (a new one after each restart of the group). While the group
-    restarts, the front waits here: new connections queue in the listen backlog and are
-    served by the fresh hub, instead of being dropped."""
-
-    def __init__(self) -> None:
-        self._supervisor: Supervisor | None = None
-        self._ready = trio.Event()
-
-    async def spawn(self, name: str, fn: Callable[[], Awaitable[None]]) -> bool:
-        await self._ready.wait()
-        assert self._supervisor is not None
-        try:
-            self._supervisor.start_soon(ChildSpec(name, _ready_at_once(fn), Restart.TEMPORARY))
-        except ActorError:  # it is stopping
-            return False
-        return True
-
-    async def serve_connections(self, *, task_status: trio.TaskStatus[None]) -> None:
-        async with open_supervisor("connections", strategy=Strategy.ONE_FOR_ONE) as supervisor:
-            self._supervisor = supervisor
-            self._ready.set()
-            try:
-                task_status.started()
-                await trio.sleep_forever()
-            finally:
-                self._supervisor, self._ready = None, trio.Event()
 
 
 def _handlers(
@@ -425,51 +378,6 @@ def _handlers(
                 await stream.aclose()
 
     return on_websocket, on_http
-
-
-async def _listen(settings: Settings, *, reuse_port: bool) -> trio.SocketListener:
-    """The listening socket; with `reuse_port` (the workers of `--workers N`) it shares its
-    address with the other workers (SO_REUSEPORT: the kernel spreads the connections)."""
-    host, port = settings.host_port
-    if reuse_port:
-        found = await trio.socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
-        family, kind, proto, _, address = found[0]
-        sock = trio.socket.socket(family, kind, proto)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        await sock.bind(address)
-        sock.listen(1024)
-        return trio.SocketListener(sock)
-    listeners = await trio.open_tcp_listeners(port, host=host, backlog=1024)
-    if len(listeners) > 1:
-        for extra in listeners[1:]:
-            await extra.aclose()
-    return listeners[0]
-
-
-def _ready_at_once(fn: Callable[[], Awaitable[object]]) -> Callable[..., Awaitable[None]]:
-    """A child start for a task that is addressable from its first step (a socket's task)."""
-
-    async def start(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        task_status.started()
-        await fn()
-
-    return start
-
-
-async def _serve_lifespan(app: QuartTrio, *, task_status: trio.TaskStatus[None]) -> None:
-    """Run the Quart app's startup and shutdown ourselves (hypercorn's lifespan is bypassed)."""
-    async with trio.open_nursery() as nursery:
-        app.nursery = nursery
-        await app.startup()
-        task_status.started()
-        try:
-            await trio.sleep_forever()
-        finally:
-            with trio.CancelScope(shield=True):
-                await app.shutdown()
 
 
 async def _drain(
