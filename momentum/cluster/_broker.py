@@ -14,7 +14,8 @@ subscription was active); after a broker interruption, every connection catches 
 
 A subscription can die silently (after a failover, or a restart on the same address): each
 node publishes to its own probe channel every `probe_interval` and replaces its pub/sub
-connection when a probe does not come back within `probe_timeout`.
+connection when a probe does not come back within `probe_timeout` (10 s: a saturated event
+loop answers its own probe late, and a false alarm costs a resubscription and a catch-up).
 
 Ownership: the hub changes the topics it wants (`subscribe`, `unsubscribe`: a set this
 object owns, never blocking) and queues frames (`publish`: a bounded channel; a full one
@@ -85,7 +86,7 @@ class RedisBroker:
         node_id: str,
         *,
         probe_interval: float = 2.0,
-        probe_timeout: float = 3.0,
+        probe_timeout: float = 10.0,
     ) -> None:
         self._client = client
         self.node_id = node_id
