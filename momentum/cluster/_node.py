@@ -61,10 +61,6 @@ class ClusterNode:
     registry: Registry
     sink: _LocalActors
 
-    @property
-    def node_id(self) -> str:
-        return self.broker.node_id
-
     def broker_spec(self) -> ChildSpec[None]:
         return ChildSpec("broker", partial(self.broker.serve, self.sink))
 

@@ -81,7 +81,6 @@ class NodeInfo:
     connections: int
     users: int
     broker: str
-    alive: bool = True
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -130,7 +129,6 @@ class Registry:
         self._lease = client.register_script(_LEASE)
         self._released: list[tuple[uuid.UUID, str]] = []
         self._release_wanted = trio.Event()
-        self.reaped = 0
 
     # -- the hub's side (PresenceSink): never blocks ---------------------------------------------
 
@@ -275,7 +273,6 @@ class Registry:
             if won:
                 log.info("node %s stopped answering: removing its users", node_id)
                 await self._reap(node_id)
-                self.reaped += 1
 
     async def _reap(self, node_id: str) -> None:
         """Count a gone node's users offline (announcing the ones it held last), forget it."""

@@ -53,6 +53,7 @@ from ._messages import (
     Tick,
 )
 from ._presence import PresenceBatch
+from ._recent import RecentIds
 from ._reservations import Reservations
 
 log = logging.getLogger("momentum.hub")
@@ -114,7 +115,7 @@ class Hub:
         self.broker = config.broker
         self._offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
         self._barriers: deque[trio.Event] = deque()  # for the writer, in join order
-        self._forwarded = _RecentIds(FORWARDED_MEMORY)  # direct messages from other nodes
+        self._forwarded = RecentIds(FORWARDED_MEMORY)  # direct messages from other nodes
 
     # -- admission ----------------------------------------------------------------------------
 
@@ -385,28 +386,6 @@ class Hub:
                 self.catch_up(user_id, message_id)
             case CloseAll(code=code, reason=reason, reply=reply):
                 reply.send(self.close_all(code, reason))
-
-
-class _RecentIds:
-    """The last `size` ids seen, for membership tests."""
-
-    __slots__ = ("_order", "_seen", "_size")
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._order: deque[str] = deque()
-        self._seen: set[str] = set()
-
-    def remember(self, message_id: str) -> None:
-        if message_id in self._seen:
-            return
-        self._order.append(message_id)
-        self._seen.add(message_id)
-        if len(self._order) > self._size:
-            self._seen.discard(self._order.popleft())
-
-    def __contains__(self, message_id: object) -> bool:
-        return message_id in self._seen
 
 
 def _written(msg: Publish, delivered: int, broker: Broker, result: WriteResult) -> None:
