@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .wire import TrustedProxies
+
 SECONDS = 1.0
 KIB = 1024
 DAYS = 24 * 3600 * SECONDS
@@ -62,6 +64,7 @@ class Settings:
     node_ttl: float = 15 * SECONDS  # a node silent this long is gone (REDIS_URL only)
     hub_mailbox: int = 4096
     allowed_origins: frozenset[str] | None = None
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     metrics_require_key: bool = False
     max_request_body: int = 1024 * KIB
     log_level: str = "INFO"
@@ -134,6 +137,12 @@ def load_settings(
         values["allowed_origins"] = frozenset(
             o.strip().rstrip("/") for o in origins.split(",") if o.strip()
         )
+    proxies = env.get("TRUSTED_PROXIES")
+    if proxies:
+        try:
+            values["trusted_proxies"] = TrustedProxies.parse(proxies)
+        except ValueError as exc:
+            raise ConfigError(f"TRUSTED_PROXIES must list addresses or networks: {exc}") from None
     settings = Settings(**values).with_overrides(**overrides)
     if not settings.jwt_secret:
         settings = replace(

@@ -3,6 +3,7 @@ the WebSocket connection (`WireStream`) and to hypercorn (`PrefixedStream`)."""
 
 from ._front import FrontConfig, HttpHandler, Spawn, WebSocketHandler, serve_front
 from ._head import HeadError, RequestHead, parse_head, read_head
+from ._peer import TrustedProxies
 from ._prefixed import PrefixedStream, close_when_idle
 from ._stream import WireStream
 
@@ -13,6 +14,7 @@ __all__ = [
     "PrefixedStream",
     "RequestHead",
     "Spawn",
+    "TrustedProxies",
     "WebSocketHandler",
     "WireStream",
     "close_when_idle",
