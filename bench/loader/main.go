@@ -56,6 +56,7 @@ import (
 
 var (
 	flagURL      = flag.String("url", "ws://127.0.0.1:8000/ws", "WebSocket URL; the token is added as ?token=")
+	flagURL2     = flag.String("url2", "", "a second server (another node of a cluster): odd connections go there, and direct/sustained messages always cross from one server to the other")
 	flagTokens   = flag.String("tokens", "", "file with one JWT per line, each of a distinct user (required)")
 	flagMode     = flag.String("mode", "storm", "storm | idle | broadcast | direct | sustained")
 	flagN        = flag.Int("n", 100, "connections")
@@ -79,6 +80,7 @@ var (
 type conn struct {
 	ws   *websocket.Conn
 	user string // the token's "sub"
+	side int    // 0: -url, 1: -url2
 	wmu  sync.Mutex
 
 	lmu     sync.Mutex
@@ -234,12 +236,16 @@ func startWatchdog(mode string) {
 
 // ---------------------------------------------------------------- connecting
 
-func dial(token string) (*conn, time.Duration, error) {
+func dial(token string, side int) (*conn, time.Duration, error) {
+	base := *flagURL
+	if side == 1 {
+		base = *flagURL2
+	}
 	sep := "?"
-	if strings.Contains(*flagURL, "?") {
+	if strings.Contains(base, "?") {
 		sep = "&"
 	}
-	target := *flagURL + sep + "token=" + url.QueryEscape(token)
+	target := base + sep + "token=" + url.QueryEscape(token)
 	d := websocket.Dialer{HandshakeTimeout: *flagHSTime, ReadBufferSize: 4096, WriteBufferSize: 4096}
 	t0 := time.Now()
 	ws, resp, err := d.Dial(target, nil)
@@ -267,11 +273,16 @@ func connectAll(tokens []string) ([]*conn, []int64, time.Duration) {
 		go func(i int, tok string) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, took, err := dial(tok)
+			side := 0
+			if *flagURL2 != "" {
+				side = i % 2
+			}
+			c, took, err := dial(tok, side)
 			if err != nil {
 				noteErr("connect: " + err.Error())
 				return
 			}
+			c.side = side
 			conns[i] = c
 			latMu.Lock()
 			lat = append(lat, took.Microseconds())
@@ -280,6 +291,16 @@ func connectAll(tokens []string) ([]*conn, []int64, time.Duration) {
 	}
 	wg.Wait()
 	return conns, lat, time.Since(t0)
+}
+
+// pickPeer: any other connection; with -url2, one on the other server.
+func pickPeer(conns []*conn, c *conn, rng *rand.Rand) *conn {
+	for {
+		peer := conns[rng.Intn(len(conns))]
+		if peer != c && (*flagURL2 == "" || peer.side != c.side) {
+			return peer
+		}
+	}
 }
 
 func live(all []*conn) []*conn {
@@ -763,10 +784,7 @@ func runDirect(r *result, tokens []string) {
 						time.Sleep(d)
 					}
 				}
-				peer := conns[rng.Intn(len(conns)-1)]
-				if peer == c {
-					peer = conns[len(conns)-1]
-				}
+				peer := pickPeer(conns, c, rng)
 				if err := c.send(peer.user, k); err != nil {
 					if atomic.LoadInt32(&c.closing) == 0 {
 						noteErr("send: " + err.Error())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
+import trio
+
 #: Everyone online.
 BROADCAST = "broadcast"
 
@@ -27,11 +29,13 @@ class Broker(Protocol):
     name: str
 
     def publish(self, topic: str, frame: bytes, kind: str, message_id: str = "") -> None:
-        """`kind`: the message type (`presence` for presence frames, `stored` for the
-        after-commit notice of a durable message, which has no frame)."""
+        """`kind`: the message type (`presence` for presence frames), for the counters."""
         ...
 
-    def subscribe(self, topic: str) -> None: ...
+    def subscribe(self, topic: str, routed: trio.Event) -> None:
+        """Want `topic` (again: it is a set); set `routed` once frames published on it from
+        then on reach this node."""
+        ...
 
     def unsubscribe(self, topic: str) -> None: ...
 

@@ -5,7 +5,7 @@ state (nodes, presence, leases). Without `REDIS_URL` none of this runs.
 """
 
 from ._broker import BrokerSink, BrokerStatistics, RedisBroker
-from ._node import ClusterNode, open_cluster
+from ._node import ClusterNode, open_cluster, redis_client
 from ._registry import NodeInfo, Registry
 
 __all__ = [
@@ -16,4 +16,5 @@ __all__ = [
     "RedisBroker",
     "Registry",
     "open_cluster",
+    "redis_client",
 ]

@@ -7,10 +7,11 @@ already delivered it to its own connections, so a node drops what it published i
 Publishes are pipelined: whatever waits is sent in one round trip.
 
 Redis pub/sub is at-most-once. Durable direct messages are durable because the store has
-them: after every commit the accepting node publishes a `stored` notice on the recipient's
-channel, and a node whose connections of that user joined in the last `JOIN_WINDOW` seconds
-catches them up from the store (the message may have been published before their
-subscription was active); after a broker interruption, every connection catches up.
+them: the accepting node publishes a direct message once, after its commit, and a new
+connection reads the store only once its user's topic is subscribed (`subscribe` sets the
+join's `routed` event when Redis confirms), so each message either is in the store when
+the connection reads it or reaches the node live. After a broker interruption, every
+connection catches up from the store.
 
 A subscription can die silently (after a failover, or a restart on the same address): each
 node publishes to its own probe channel every `probe_interval` and replaces its pub/sub
@@ -25,7 +26,7 @@ drops the frame and counts it). The broker's own tasks (`serve`) do the network 
 from __future__ import annotations
 
 import logging
-import uuid
+import math
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -54,9 +55,9 @@ BACKOFF = (0.1, 5.0)
 class BrokerSink(Protocol):
     """Where the broker hands what arrives from the other nodes (the local hub, the janitor)."""
 
-    def forward(self, topic: str, frame: bytes, kind: str, message_id: str) -> Awaitable[None]: ...
+    def forward(self, topic: str, frame: bytes, kind: str) -> Awaitable[None]: ...
 
-    def catch_up(self, user_id: uuid.UUID | None, message_id: str) -> Awaitable[None]: ...
+    def catch_up(self) -> Awaitable[None]: ...
 
     def control(self, command: dict[str, Any]) -> Awaitable[None]: ...
 
@@ -96,6 +97,8 @@ class RedisBroker:
         self._outbox_send, self._outbox = trio.open_memory_channel[tuple[str, bytes]](PUBLISH_QUEUE)
         self._wanted: set[str] = set()  # channels the hub wants (besides the node's own)
         self._active: set[str] = set()  # channels the current subscription has
+        self._leaving: set[str] = set()  # channels being unsubscribed right now
+        self._routed: dict[str, list[trio.Event]] = {}  # joins waiting for their channel
         self._wanted_changed = trio.Event()
         self._probe_seen = trio.Event()
         self.state = "connecting"
@@ -111,12 +114,20 @@ class RedisBroker:
         except trio.WouldBlock:
             self._dropped += 1
 
-    def subscribe(self, topic: str) -> None:
-        self._wanted.add(channel(topic))
+    def subscribe(self, topic: str, routed: trio.Event) -> None:
+        name = channel(topic)
+        self._wanted.add(name)
+        if self.state == "up" and name in self._active and name not in self._leaving:
+            routed.set()
+            return
+        self._routed.setdefault(name, []).append(routed)
         self._wanted_changed.set()
 
     def unsubscribe(self, topic: str) -> None:
-        self._wanted.discard(channel(topic))
+        name = channel(topic)
+        self._wanted.discard(name)
+        for routed in self._routed.pop(name, ()):
+            routed.set()  # nobody of that user is left here to wait
         self._wanted_changed.set()
 
     def publish_control(self, command: dict[str, Any]) -> None:
@@ -168,6 +179,7 @@ class RedisBroker:
             except Exception as exc:  # Redis down: at-most-once, counted
                 self._dropped += len(batch)
                 log.warning("could not publish %d frame(s): %r", len(batch), exc)
+                self._reconnect()
                 await trio.sleep(BACKOFF[0])
             batch = []
 
@@ -181,36 +193,51 @@ class RedisBroker:
                     if interrupted:
                         self._resubscribes += 1
                         log.info("broker subscription back: catching connections up")
-                        await sink.catch_up(None, "")
+                        await sink.catch_up()
                     async with trio.open_nursery() as nursery:
                         nursery.start_soon(self._sync_topics, pubsub)
                         nursery.start_soon(self._probe)
                         await self._read(pubsub, sink)
-            except Exception as exc:
+            except BaseException as caught:
+                exc = _failure(caught)
                 if self.state != "down":
                     log.warning("broker subscription lost (%r): reconnecting", exc)
                 self.state, interrupted = "down", True
+                self._reconnect()
             await trio.sleep(delay)
             delay = min(delay * 2, BACKOFF[1])
+
+    def _reconnect(self) -> None:
+        """Drop the shared client's connections: after a failure they may be silent (coredis
+        would keep using one that timed out), and the next command opens a fresh one."""
+        self._client.connection_pool.disconnect()
 
     @asynccontextmanager
     async def _subscription(self) -> AsyncIterator[PubSub[bytes]]:
         """A fresh pub/sub connection on the node's own channels and every wanted topic.
 
-        coredis's own reconnection is off (`retry_policy=None`): a lost connection ends this
-        block with an error, and the caller makes a new one. Left by cancelling it (leaving
+        After a failure the pool's connections are dropped first (`_reconnect`): coredis would
+        hand a pooled one back, silent if Redis went silent. coredis's own reconnection is off
+        (`retry_policy=None`): a lost connection ends this block with an error, and the caller
+        makes a new one. Left by cancelling it (leaving
         a coredis PubSub normally can wait on its reconnection)."""
         self._active = set()
         own = [CONTROL, probe_channel(self.node_id), channel(BROADCAST)]
-        with trio.CancelScope() as scope:
+        subscribed = False
+        # A Redis that went silent must not hold the subscription up: until it is made, the
+        # scope has the probe's deadline.
+        with trio.CancelScope(deadline=trio.current_time() + self._probe_timeout) as scope:
             async with self._client.pubsub(
                 channels=own, ignore_subscribe_messages=True, retry_policy=None
             ) as pubsub:
                 try:
                     await self._subscribe_wanted(pubsub)
+                    subscribed, scope.deadline = True, math.inf
                     yield pubsub
                 finally:
                     scope.cancel()
+        if not subscribed:
+            raise ProbeLost(f"Redis did not confirm a subscription within {self._probe_timeout} s")
 
     async def _subscribe_wanted(self, pubsub: PubSub[bytes]) -> None:
         self._wanted_changed = trio.Event()
@@ -218,12 +245,25 @@ class RedisBroker:
         remove = sorted(self._active - self._wanted)
         for start in range(0, len(add), SUBSCRIBE_BATCH):
             chunk = add[start : start + SUBSCRIBE_BATCH]
-            await pubsub.subscribe(*chunk)
+            await pubsub.subscribe(*chunk)  # returns once Redis has confirmed
             self._active.update(chunk)
-        for start in range(0, len(remove), SUBSCRIBE_BATCH):
-            chunk = remove[start : start + SUBSCRIBE_BATCH]
-            await pubsub.unsubscribe(*chunk)
-            self._active.difference_update(chunk)
+            self._release_routed(chunk)
+        self._leaving.update(remove)
+        try:
+            for start in range(0, len(remove), SUBSCRIBE_BATCH):
+                chunk = remove[start : start + SUBSCRIBE_BATCH]
+                await pubsub.unsubscribe(*chunk)
+                self._active.difference_update(chunk)
+        finally:
+            self._leaving.difference_update(remove)
+        # a channel wanted again while it was being left (or already subscribed when a
+        # join came in during a subscription change) has its waiters released next round
+        self._release_routed([name for name in self._routed if name in self._active])
+
+    def _release_routed(self, names: list[str]) -> None:
+        for name in names:
+            for routed in self._routed.pop(name, ()):
+                routed.set()
 
     async def _sync_topics(self, pubsub: PubSub[bytes]) -> NoReturn:
         while True:
@@ -235,8 +275,8 @@ class RedisBroker:
         while True:
             self._probe_seen = trio.Event()
             sent = trio.current_time()
-            await self._client.publish(probe, b"probe")
             with trio.move_on_after(self._probe_timeout) as waiting:
+                await self._client.publish(probe, b"probe")  # a silent Redis hangs here too
                 await self._probe_seen.wait()
             if waiting.cancelled_caught:
                 raise ProbeLost(f"no probe back within {self._probe_timeout} s")
@@ -260,18 +300,14 @@ class RedisBroker:
 
     async def _frame(self, topic: str, data: bytes, sink: BrokerSink) -> None:
         try:
-            origin, kind, message_id, frame = unpack(data)
+            origin, kind, _, frame = unpack(data)
         except ValueError:
             log.warning("dropped a malformed frame on %s", topic)
             return
         if origin == self._origin:
             return  # published here: delivered locally already
         self._received += 1
-        if kind == "stored":
-            user = topic.removeprefix("user:")
-            await sink.catch_up(uuid.UUID(user), message_id)
-        else:
-            await sink.forward(topic, frame, kind, message_id)
+        await sink.forward(topic, frame, kind)
 
     async def _control(self, data: bytes, sink: BrokerSink) -> None:
         try:
@@ -283,3 +319,16 @@ class RedisBroker:
             return
         if command.get("origin") != self.node_id:
             await sink.control(command)
+
+
+def _failure(caught: BaseException) -> BaseException:
+    """What ended a subscription, as a failure to recover from; re-raised instead when it
+    carries a cancellation (the broker is stopping, and coredis's pub/sub clean-up, which
+    fails once its connection is gone, is noise then)."""
+    if isinstance(caught, BaseExceptionGroup):
+        cancelled, _ = caught.split(trio.Cancelled)
+        if cancelled is not None:
+            raise cancelled from None
+    if not isinstance(caught, Exception):
+        raise caught
+    return caught

@@ -7,9 +7,8 @@ cleanup); `momentum:probe:<node>` is each node's own health probe.
 
 A frame crosses as `<origin node> <kind> <message id> <frame bytes>`: the origin lets a node
 drop what it published itself (it delivered those locally already), the kind is the message
-type (for the counters; `stored` is the after-commit notice of a durable message, with no
-frame), the message id (`-` when there is none) lets a node tell a notice of a message it
-delivered live from one it missed.
+type (for the counters), the message id (`-` when there is none) names a direct message in
+the logs of every node it crossed.
 """
 
 from __future__ import annotations

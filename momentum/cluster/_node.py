@@ -25,6 +25,9 @@ from ._registry import Registry
 
 log = logging.getLogger("momentum.cluster")
 
+#: Seconds a Redis command or connect may take before it counts as failed.
+REDIS_TIMEOUT = 5.0
+
 
 @dataclass(frozen=True, slots=True)
 class _LocalActors:
@@ -33,11 +36,11 @@ class _LocalActors:
     hub: ActorRef[HubMsg]
     janitor: ActorRef[JanitorMsg]
 
-    async def forward(self, topic: str, frame: bytes, kind: str, message_id: str) -> None:
-        await self.hub.cast(Forward(topic, frame, kind, message_id))
+    async def forward(self, topic: str, frame: bytes, kind: str) -> None:
+        await self.hub.cast(Forward(topic, frame, kind))
 
-    async def catch_up(self, user_id: uuid.UUID | None, message_id: str) -> None:
-        await self.hub.cast(CatchUp(user_id, message_id))
+    async def catch_up(self) -> None:
+        await self.hub.cast(CatchUp())
 
     async def control(self, command: dict[str, Any]) -> None:
         op = command.get("op")
@@ -79,8 +82,7 @@ async def open_cluster(
 ) -> AsyncIterator[ClusterNode]:
     """A node of the cluster on `url` (Redis need not answer yet: the node starts degraded
     and connects when it does)."""
-    client: coredis.Redis[bytes] = coredis.Redis.from_url(url, decode_responses=False)
-    async with client:
+    async with redis_client(url) as client:
         broker = RedisBroker(client, uuid.uuid4().hex)
         registry = Registry(
             client,
@@ -95,6 +97,14 @@ async def open_cluster(
         log.info("cluster node %s on %s", broker.node_id, _redacted(url))
         yield ClusterNode(broker, registry, _LocalActors(hub, janitor))
         await trio.lowlevel.checkpoint()
+
+
+def redis_client(url: str, *, timeout: float = REDIS_TIMEOUT) -> coredis.Redis[bytes]:
+    """A client whose commands and connects fail after `timeout` instead of hanging on a
+    Redis that went silent (a partition, a failover): the caller then reconnects."""
+    return coredis.Redis.from_url(
+        url, decode_responses=False, stream_timeout=timeout, connect_timeout=timeout
+    )
 
 
 def _redacted(url: str) -> str:

@@ -37,7 +37,7 @@ from wsproto.connection import ConnectionState as WsState
 from actors import ActorError, ActorRef, MailboxFull
 
 from ..config import CALL_TIMEOUT
-from ..hub import HubMsg, Join, Leave, Refused, Release, Reserve
+from ..hub import HubMsg, Join, Leave, Refused, Release, ReplayGate, Reserve
 from ..protocol import CloseCode, ErrorCode, close_frame, utc_timestamp
 from ..storage import Backpressure, Store, WriterMsg
 from ..wire import RequestHead, WireStream
@@ -104,10 +104,10 @@ async def serve_connection(
     try:
         async with trio.open_nursery() as nursery:
             wire.write_on_demand(nursery.start_soon, send_deadline=ctx.config.send_timeout)
-            handle, ws, expires_at, in_store = await _handshake(nursery, wire, head, ctx)
+            handle, ws, expires_at, gate = await _handshake(nursery, wire, head, ctx)
             del head  # not needed past the handshake; the connection may live for days
             if handle is not None and ws is not None:
-                await _serve(handle, ws, ctx, expires_at, in_store)
+                await _serve(handle, ws, ctx, expires_at, gate)
             nursery.cancel_scope.cancel()
     finally:
         with trio.CancelScope(shield=True):
@@ -116,10 +116,10 @@ async def serve_connection(
 
 async def _handshake(
     nursery: trio.Nursery, wire: WireStream, head: RequestHead, ctx: ConnectionContext
-) -> tuple[Handle | None, trio_websocket.WebSocketConnection | None, float, trio.Event]:
+) -> tuple[Handle | None, trio_websocket.WebSocketConnection | None, float, ReplayGate]:
     """Upgrade or refuse; on success the connection is registered with the hub."""
     config = ctx.config
-    in_store = trio.Event()
+    gate = ReplayGate()
     with trio.move_on_after(config.handshake_timeout):
         request = await trio_websocket.wrap_server_stream(
             nursery, wire, message_queue_size=1, max_message_size=config.max_message_size
@@ -129,7 +129,7 @@ async def _handshake(
             ctx.on_refused(verdict.code.value)
             body = orjson.dumps({"error": {"code": verdict.code.value, "message": verdict.message}})
             await request.reject(verdict.status, extra_headers=list(_REJECT_HEADERS), body=body)
-            return None, None, 0.0, in_store
+            return None, None, 0.0, gate
         user = verdict.user
         try:
             ws = await request.accept(subprotocol=verdict.subprotocol)
@@ -149,13 +149,13 @@ async def _handshake(
         )
         handle.lease = lease
         wire.last_words = partial(_owed_close, ws, handle)
-        await ctx.hub.cast(Join(handle, reservation, in_store))
+        await ctx.hub.cast(Join(handle, reservation, gate))
         # The connection ends at `exp` (the leeway only absorbs clock skew when a token is
         # checked); a token accepted inside its leeway is closed at once.
         expires_at = trio.current_time() + (verdict.claims.exp - ctx.wall_clock())
-        return handle, ws, expires_at, in_store
+        return handle, ws, expires_at, gate
     ctx.on_refused("handshake_timeout")
-    return None, None, 0.0, in_store
+    return None, None, 0.0, gate
 
 
 async def _admit(
@@ -198,7 +198,7 @@ async def _serve(
     ws: trio_websocket.WebSocketConnection,
     ctx: ConnectionContext,
     expires_at: float,
-    in_store: trio.Event,
+    gate: ReplayGate,
 ) -> None:
     """Reader, heartbeat and the replay of stored messages until someone closes; then the
     close handshake; then leave."""
@@ -220,7 +220,7 @@ async def _serve(
             nursery.start_soon(heartbeat, handle, ws)
             # The reader runs during the replay too: the client's acks of replayed messages
             # land as they come, so a replay cut short still makes progress.
-            nursery.start_soon(replay_then_go_live, handle, ctx.store, in_store)
+            nursery.start_soon(replay_then_go_live, handle, ctx.store, gate)
             handle.on_catch_up = partial(nursery.start_soon, catch_up, handle, ctx.store)
             await read_frames(handle, ws, links, bucket)
             nursery.cancel_scope.cancel()

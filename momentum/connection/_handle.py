@@ -33,7 +33,6 @@ class Handle:
         "conn_id",
         "connected_at",
         "finished",
-        "joined_at",
         "last_activity",
         "last_stall_end",
         "lease",
@@ -60,7 +59,6 @@ class Handle:
         self.wire = wire
         self.connected_at = connected_at  # wall clock, for people
         self.last_activity = now  # Trio clock, for the janitor
-        self.joined_at = now
         #: starts a catch-up from the store (set by the actor once it serves)
         self.on_catch_up: Callable[[], object] | None = None
         self._catch_up_wanted = False

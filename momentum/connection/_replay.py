@@ -6,6 +6,7 @@ import logging
 
 import trio
 
+from ..hub import ReplayGate
 from ..protocol import text_frame
 from ..storage import StorageError, Store
 from ..wire import WireStream
@@ -18,32 +19,39 @@ REPLAY_PAGE = 200
 #: How long a new connection waits for the store to catch up before it goes live without
 #: replaying (the stored messages stay pending for its next connection).
 BARRIER_WAIT = 5.0
+#: How long it waits for its user's topic to be subscribed (a cluster's broker) before it
+#: replays anyway: a broker that is down catches every connection up when it is back.
+ROUTED_WAIT = 2.0
 
 
-async def replay_then_go_live(handle: Handle, store: Store, in_store: trio.Event) -> None:
+async def replay_then_go_live(handle: Handle, store: Store, gate: ReplayGate) -> None:
     """Send the stored messages, oldest first; then release the frames held meanwhile.
 
     It starts once the store writer has committed every message routed to the user before
-    this connection joined (`in_store`); from the join on, the handle holds this
-    connection's live frames, so stored and live messages reach the client in order. A
+    this connection joined, and the messages committed from then on reach this node
+    (`ReplayGate`); from the join on, the handle holds this connection's live frames, so
+    stored and live messages reach the client in order. A
     message stored and delivered live during the switch-over can come twice: at-least-once,
     and ids let clients drop duplicates. The replay ends with the queue drained, so that the
     held frames find room.
     """
-    await _replay(handle, store, in_store)
+    await _replay(handle, store, gate)
     handle.go_live()
 
 
 async def catch_up(handle: Handle, store: Store) -> None:
-    """The stored messages again, on a live connection (after a broker interruption, or a
-    message committed by another node while this one was joining): at-least-once, so a
-    client may see a message twice and drops it by id."""
+    """The stored messages again, on a live connection (after a broker interruption):
+    at-least-once, so a client may see a message twice and drops it by id."""
     await _send_pending(handle, store)
 
 
-async def _replay(handle: Handle, store: Store, in_store: trio.Event) -> None:
+async def _replay(handle: Handle, store: Store, gate: ReplayGate) -> None:
+    with trio.move_on_after(ROUTED_WAIT) as routing:
+        await gate.routed.wait()
+    if routing.cancelled_caught:
+        log.warning("replaying for %s before its topic is subscribed", handle.user_id)
     with trio.move_on_after(BARRIER_WAIT) as waited:
-        await in_store.wait()
+        await gate.committed.wait()
     if waited.cancelled_caught:  # the store is far behind or down: go live without waiting
         log.warning("stored messages for %s not replayed now: the store is behind", handle.user_id)
         return

@@ -2,7 +2,7 @@
 
 from ._counters import HubStats
 from ._handle import ConnectionHandle
-from ._hub import DISABLED_MEMORY, JOIN_WINDOW, Hub, HubConfig, serve_hub
+from ._hub import DISABLED_MEMORY, Hub, HubConfig, serve_hub
 from ._messages import (
     CatchUp,
     CloseAll,
@@ -17,6 +17,7 @@ from ._messages import (
     Publish,
     Refused,
     Release,
+    ReplayGate,
     Reserve,
     SetUserActive,
     Sweep,
@@ -26,7 +27,6 @@ from ._messages import (
 
 __all__ = [
     "DISABLED_MEMORY",
-    "JOIN_WINDOW",
     "CatchUp",
     "CloseAll",
     "ConnectionHandle",
@@ -44,6 +44,7 @@ __all__ = [
     "Publish",
     "Refused",
     "Release",
+    "ReplayGate",
     "Reserve",
     "SetUserActive",
     "Sweep",

@@ -58,11 +58,6 @@ class ConnectionHandle(Protocol):
         """Ask the connection to close with `code` (the first request wins)."""
         ...
 
-    @property
-    def joined_at(self) -> float:
-        """Trio time of the join."""
-        ...
-
     def catch_up(self) -> None:
         """Send the user's stored messages again (what a lost live frame may have missed)."""
         ...

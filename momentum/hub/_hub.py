@@ -47,13 +47,13 @@ from ._messages import (
     Publish,
     Refused,
     Release,
+    ReplayGate,
     Reserve,
     SetUserActive,
     Sweep,
     Tick,
 )
 from ._presence import PresenceBatch
-from ._recent import RecentIds
 from ._reservations import Reservations
 
 log = logging.getLogger("momentum.hub")
@@ -63,14 +63,6 @@ DISABLED_MEMORY = 60.0
 
 #: Messages handled between two flushes of the connections' write queues.
 BATCH = 256
-
-#: How long after its join a connection is caught up from the store when another node
-#: commits a message to its user: the live frame may have been published before this
-#: node subscribed to the user's topic.
-JOIN_WINDOW = 30.0
-#: Direct messages from other nodes whose ids the hub remembers (their `stored` notice
-#: then needs no catch-up).
-FORWARDED_MEMORY = 4096
 
 _NOBODY: Mapping[int, ConnectionHandle] = {}
 
@@ -115,7 +107,6 @@ class Hub:
         self.broker = config.broker
         self._offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
         self._barriers: deque[trio.Event] = deque()  # for the writer, in join order
-        self._forwarded = RecentIds(FORWARDED_MEMORY)  # direct messages from other nodes
 
     # -- admission ----------------------------------------------------------------------------
 
@@ -143,24 +134,24 @@ class Hub:
         for user_id in [u for u, until in self.disabled.items() if until < now]:
             del self.disabled[user_id]
 
-    def join(self, handle: ConnectionHandle, reservation: int, in_store: trio.Event) -> None:
+    def join(self, handle: ConnectionHandle, reservation: int, gate: ReplayGate) -> None:
         self.release(reservation)
         if self.closing:  # it got its slot before CloseAll: close it like the others
             handle.close(CloseCode.GOING_AWAY, "server shutting down")
         elif handle.user_id in self.disabled:  # authenticated before its user was disabled
             handle.close(CloseCode.USER_DISABLED, "user disabled")
         self.connections[handle.conn_id] = handle
+        self.broker.subscribe(user_topic(handle.user_id), gate.routed)
         mine = self.by_user.get(handle.user_id)
         if mine is None:
             mine = self.by_user[handle.user_id] = {}
-            self.broker.subscribe(user_topic(handle.user_id))
             if self.config.presence is None:
                 self.presence.joined(handle.user_id, handle.username)
             else:
                 self.config.presence.user_online(handle.user_id, handle.username)
         mine[handle.conn_id] = handle
         # The replay must wait for the messages routed here while the user was offline.
-        self._barriers.append(in_store)
+        self._barriers.append(gate.committed)
         self._send_barriers()
         self.counters.connections_opened += 1
         self.counters.peak_connections = max(self.counters.peak_connections, len(self.connections))
@@ -184,8 +175,9 @@ class Hub:
     # -- routing ------------------------------------------------------------------------------
 
     def publish(self, msg: Publish) -> None:
-        """Deliver live now; a direct message then goes to the store writer, which answers
-        the sender after the commit. Broadcasts are live only: answered here."""
+        """Deliver to this node's connections now. A broadcast goes to the other nodes at
+        once and is answered here; a direct message goes to the store writer, and once it is
+        committed to the other nodes (one publish: see `_written`) and to its sender."""
         self.counters.messages_in[msg.message_type] += 1
         frame = text_frame(msg.envelope)
         if msg.to_user_id is None:
@@ -193,8 +185,6 @@ class Hub:
             self.broker.publish(BROADCAST, frame, msg.message_type)
         else:
             delivered = self._deliver(self.by_user.get(msg.to_user_id, _NOBODY), frame)
-            topic = user_topic(msg.to_user_id)
-            self.broker.publish(topic, frame, msg.message_type, msg.message_id)
         self.counters.deliveries_by_type[msg.message_type] += delivered
         self.config.observe_latency(trio.current_time() - msg.received_at)
         if msg.to_user_id is None:
@@ -202,9 +192,9 @@ class Hub:
             return
         if delivered == 0:
             self.counters.drops["recipient_offline"] += 1
-        self._persist(msg, msg.to_user_id, delivered)
+        self._persist(msg, msg.to_user_id, frame, delivered)
 
-    def _persist(self, msg: Publish, recipient: uuid.UUID, delivered: int) -> None:
+    def _persist(self, msg: Publish, recipient: uuid.UUID, frame: bytes, delivered: int) -> None:
         now = datetime.now(UTC)
         message = NewMessage(
             msg.message_id,
@@ -216,10 +206,11 @@ class Hub:
             now + timedelta(seconds=self.config.message_ttl),
         )
         try:
-            written = partial(_written, msg, delivered, self.broker)
+            written = partial(_written, msg, frame, delivered, self.broker)
             self.writer.cast_nowait(Persist(message, written))
         except ActorError:
             self.counters.drops["storage_busy"] += 1
+            self.broker.publish(user_topic(recipient), frame, msg.message_type, msg.message_id)
             busy = Delivery(msg.message_id, msg.ref_id, delivered, False, ErrorCode.STORAGE_BUSY)
             msg.answer(busy)
 
@@ -257,13 +248,13 @@ class Hub:
         """Hand the writer the barriers of joined connections, in join order; what does not
         fit now (its mailbox is full) is tried again after the next batch."""
         while self._barriers:
-            in_store = self._barriers[0]
+            committed = self._barriers[0]
             try:
-                self.writer.cast_nowait(Barrier(done=in_store))
+                self.writer.cast_nowait(Barrier(done=committed))
             except MailboxFull:
                 return
             except ActorError:  # the writer is gone: the process is stopping
-                in_store.set()
+                committed.set()
             self._barriers.popleft()
 
     # -- presence, janitor, admin -----------------------------------------------------------
@@ -289,7 +280,7 @@ class Hub:
         self.counters.drops["idle"] += len(stale)
         return len(stale)
 
-    def forward(self, topic: str, frame: bytes, kind: str, message_id: str = "") -> None:
+    def forward(self, topic: str, frame: bytes, kind: str) -> None:
         """A frame from another node: to this node's connections of `topic`."""
         targets: Mapping[int, ConnectionHandle]
         if topic == BROADCAST:
@@ -300,23 +291,13 @@ class Hub:
             return
         delivered = self._deliver(targets, frame)
         self.counters.deliveries_by_type[kind] += delivered
-        if message_id and delivered:
-            self._forwarded.remember(message_id)
 
-    def catch_up(self, user_id: uuid.UUID | None, message_id: str = "") -> int:
-        """Replay stored messages to the connections that may have missed a live frame
-        (not for a message this node has just delivered live)."""
-        if message_id and message_id in self._forwarded:
-            return 0
-        if user_id is None:
-            chosen = list(self.connections.values())
-        else:
-            since = trio.current_time() - JOIN_WINDOW
-            mine = self.by_user.get(user_id)
-            chosen = [h for h in (mine or {}).values() if h.joined_at >= since]
-        for handle in chosen:
+    def catch_up(self) -> int:
+        """Replay stored messages to every connection: frames published while the broker
+        was interrupted never arrived."""
+        for handle in self.connections.values():
             handle.catch_up()
-        return len(chosen)
+        return len(self.connections)
 
     def set_user_active(self, user_id: uuid.UUID, active: bool) -> int:
         if active:
@@ -360,8 +341,8 @@ class Hub:
         match msg:
             case Publish():
                 self.publish(msg)
-            case Join(handle=handle, reservation=reservation, in_store=in_store):
-                self.join(handle, reservation, in_store)
+            case Join(handle=handle, reservation=reservation, gate=gate):
+                self.join(handle, reservation, gate)
             case Leave(handle=handle):
                 self.leave(handle)
             case Reserve(user_id=user_id, reply=reply):
@@ -380,19 +361,25 @@ class Hub:
                 closed = self.set_user_active(user_id, active)
                 if reply is not None:
                     reply.send(closed)
-            case Forward(topic=topic, frame=frame, kind=kind, message_id=message_id):
-                self.forward(topic, frame, kind, message_id)
-            case CatchUp(user_id=user_id, message_id=message_id):
-                self.catch_up(user_id, message_id)
+            case Forward(topic=topic, frame=frame, kind=kind):
+                self.forward(topic, frame, kind)
+            case CatchUp():
+                self.catch_up()
             case CloseAll(code=code, reason=reason, reply=reply):
                 reply.send(self.close_all(code, reason))
 
 
-def _written(msg: Publish, delivered: int, broker: Broker, result: WriteResult) -> None:
-    """The writer's answer for one direct message, passed on to its sender; once stored,
-    the other nodes hear of it too (called in the writer's task: it touches no hub state)."""
-    if result is WriteResult.STORED and msg.to_user_id is not None:
-        broker.publish(user_topic(msg.to_user_id), b"", "stored", msg.message_id)
+def _written(
+    msg: Publish, frame: bytes, delivered: int, broker: Broker, result: WriteResult
+) -> None:
+    """The writer's answer for one direct message (called in the writer's task: it touches
+    no hub state). The frame goes to the other nodes only now, after the commit, so that a
+    node whose recipient is just connecting either gets it live or finds it in the store
+    (`ReplayGate`). Not stored (the store is down or busy), it still goes, live only; a
+    refused duplicate does not."""
+    if msg.to_user_id is not None and result is not WriteResult.REFUSED:
+        topic = user_topic(msg.to_user_id)
+        broker.publish(topic, frame, msg.message_type, msg.message_id)
     error = _NOT_STORED[result]
     msg.answer(Delivery(msg.message_id, msg.ref_id, delivered, error is None, error))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import trio
 
@@ -44,16 +44,28 @@ class Release:
 
 
 @dataclass(frozen=True, slots=True)
-class Join:
-    """cast: an accepted connection, taking up its reservation.
+class ReplayGate:
+    """When a new connection may read its user's stored messages without missing one.
 
-    `in_store` is set once every direct message routed to the user before this join is
-    committed: the connection replays stored messages after that.
+    `committed` is set (by the store writer) once every direct message routed to the user
+    before the join is committed; `routed` is set (by the broker) once every message
+    committed from then on reaches this node: the user's topic is subscribed. A message is
+    then either in the store when the connection reads it, or published after the
+    subscription and delivered live (the handle holds it until the replay is done).
     """
+
+    committed: trio.Event = field(default_factory=trio.Event)
+    routed: trio.Event = field(default_factory=trio.Event)
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """cast: an accepted connection, taking up its reservation; `gate` says when it may
+    replay stored messages."""
 
     handle: ConnectionHandle
     reservation: int
-    in_store: trio.Event
+    gate: ReplayGate
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,17 +181,12 @@ class Forward:
     topic: str
     frame: bytes
     kind: str
-    message_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class CatchUp:
-    """cast (the broker): replay stored messages to `user_id`'s connections that joined in
-    the last `JOIN_WINDOW` (a message may have been published before their subscription
-    was active), or, with None, to every connection (after a broker interruption)."""
-
-    user_id: uuid.UUID | None
-    message_id: str = ""  # the stored message that caused it ("" after an interruption)
+    """cast (the broker): replay stored messages to every connection, after a broker
+    interruption (frames published meanwhile never arrived)."""
 
 
 @dataclass(frozen=True, slots=True)

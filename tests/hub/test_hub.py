@@ -12,11 +12,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+import pytest
 import trio
 import trio.testing
 
 from actors import Mailbox, open_mailbox
-from momentum.hub import DISABLED_MEMORY, JOIN_WINDOW, Delivery, Hub, HubConfig, Publish
+from momentum.hub import DISABLED_MEMORY, Delivery, Hub, HubConfig, Publish, ReplayGate
 from momentum.protocol import ErrorCode, text_frame
 from momentum.storage import Barrier, Persist, WriteResult, WriterMsg
 
@@ -36,7 +37,6 @@ class FakeHandle:
     frames: list[bytes] = field(default_factory=list)
     flushes: int = 0
     close_code: int | None = None
-    joined_at: float = 0.0
     catch_ups: int = 0
 
     def catch_up(self) -> None:
@@ -80,7 +80,7 @@ def joined(hub: Hub, user: uuid.UUID | None = None, **kwargs: object) -> FakeHan
     reservation = hub.reserve(user)
     assert isinstance(reservation, int), reservation
     handle = FakeHandle(next(_ids), user, **kwargs)  # type: ignore[arg-type]
-    hub.join(handle, reservation, trio.Event())
+    hub.join(handle, reservation, ReplayGate())
     return handle
 
 
@@ -151,7 +151,7 @@ async def test_after_close_all_reserve_refuses_and_a_late_join_is_closed_1001() 
     refusal = hub.reserve(uuid.uuid4())
     assert not isinstance(refusal, int) and refusal.code == ErrorCode.SHUTTING_DOWN
     late = FakeHandle(next(_ids), user)
-    hub.join(late, reservation, trio.Event())
+    hub.join(late, reservation, ReplayGate())
     assert late.close_code == 1001
 
 
@@ -165,7 +165,7 @@ async def test_a_user_disabled_during_its_handshake_is_closed_4003_on_join(
         assert isinstance(reservation, int)
         assert hub.set_user_active(user, False) == 0
         handle = FakeHandle(next(_ids), user)
-        hub.join(handle, reservation, trio.Event())
+        hub.join(handle, reservation, ReplayGate())
         assert handle.close_code == 4003
         hub.set_user_active(user, True)
         assert user not in hub.disabled
@@ -274,18 +274,18 @@ async def test_a_full_writer_mailbox_is_answered_storage_busy_without_waiting() 
 async def test_barriers_go_to_the_writer_in_join_order_even_when_it_is_full() -> None:
     hub, inbox = make_hub(writer_capacity=1, max_connections=10)
     hub.publish(message(uuid.uuid4(), []))  # the writer's mailbox is full
-    events = [trio.Event() for _ in range(2)]
-    for event in events:
+    gates = [ReplayGate() for _ in range(2)]
+    for gate in gates:
         reservation = hub.reserve(uuid.uuid4())
         assert isinstance(reservation, int)
-        hub.join(FakeHandle(next(_ids), uuid.uuid4()), reservation, event)
+        hub.join(FakeHandle(next(_ids), uuid.uuid4()), reservation, gate)
     assert len(drain(inbox)) == 1  # the message; the barriers wait in the hub
     hub.flush()  # one fits now; the next batch sends the other
     (first,) = drain(inbox)
     hub.flush()
     (second,) = drain(inbox)
     assert isinstance(first, Barrier) and isinstance(second, Barrier)
-    assert [first.done, second.done] == events
+    assert [first.done, second.done] == [g.committed for g in gates]
 
 
 # -- presence, sweeps, admin -----------------------------------------------------------------
@@ -362,13 +362,15 @@ class RecordingBroker:
     published: list[tuple[str, bytes, str]] = field(default_factory=list)
     topics: set[str] = field(default_factory=set)
     ids: list[str] = field(default_factory=list)
+    waiting: list[trio.Event] = field(default_factory=list)
 
     def publish(self, topic: str, frame: bytes, kind: str, message_id: str = "") -> None:
         self.published.append((topic, frame, kind))
         self.ids.append(message_id)
 
-    def subscribe(self, topic: str) -> None:
+    def subscribe(self, topic: str, routed: trio.Event) -> None:
         self.topics.add(topic)
+        self.waiting.append(routed)
 
     def unsubscribe(self, topic: str) -> None:
         self.topics.discard(topic)
@@ -385,48 +387,61 @@ class RecordingPresence:
         self.events.append(("offline", user_id))
 
 
-async def test_the_broker_gets_one_publish_per_message_and_subscriptions_follow_users() -> None:
+async def test_subscriptions_follow_users_and_each_join_waits_for_its_topic() -> None:
     broker = RecordingBroker()
     hub, _ = make_hub(max_connections=10, broker=broker)
     bob = uuid.uuid4()
     first, second = joined(hub, bob), joined(hub, bob)
     assert broker.topics == {f"user:{bob}"}
-    msg = message(bob, [])
-    hub.publish(msg)
-    hub.publish(message(None, []))
-    assert [(t, k) for t, _, k in broker.published] == [
-        (f"user:{bob}", "text"),
-        ("broadcast", "text"),
-    ]
-    assert broker.published[0][1] == text_frame(msg.envelope)
+    assert len(broker.waiting) == 2  # every join asks: the first one's may not be done yet
     hub.leave(first)
     assert broker.topics == {f"user:{bob}"}
     hub.leave(second)
     assert broker.topics == set()
 
 
-async def test_a_stored_message_is_announced_to_the_other_nodes_after_the_commit() -> None:
+async def test_a_broadcast_crosses_at_once_and_a_direct_message_once_after_its_commit() -> None:
     broker = RecordingBroker()
     hub, inbox = make_hub(broker=broker)
     bob = uuid.uuid4()
-    hub.publish(message(bob, []))
-    (persist,) = [m for m in drain(inbox) if isinstance(m, Persist)]
+    hub.publish(message(None, []))
+    assert [(t, k) for t, _, k in broker.published] == [("broadcast", "text")]
     broker.published.clear()
-    persist.on_written(WriteResult.FAILED)
-    assert broker.published == []
+    direct = message(bob, [])
+    hub.publish(direct)
+    assert broker.published == []  # not before the commit
+    (persist,) = [m for m in drain(inbox) if isinstance(m, Persist)]
     persist.on_written(WriteResult.STORED)
-    assert broker.published == [(f"user:{bob}", b"", "stored")]
+    assert broker.published == [(f"user:{bob}", text_frame(direct.envelope), "text")]
     assert broker.ids[-1] == persist.message.id
 
 
-async def test_a_stored_notice_of_a_message_delivered_live_here_needs_no_catch_up() -> None:
-    hub, _ = make_hub(max_connections=10)
-    bob = uuid.uuid4()
-    handle = joined(hub, bob, joined_at=trio.current_time())
-    hub.forward(f"user:{bob}", b"live", "text", "id-1")
-    assert hub.catch_up(bob, "id-1") == 0  # it came live: nothing missed
-    assert hub.catch_up(bob, "id-2") == 1  # its live frame never came here
-    assert handle.catch_ups == 1
+@pytest.mark.parametrize(
+    ("result", "crosses"),
+    [(WriteResult.FAILED, True), (WriteResult.REFUSED, False)],
+)
+async def test_an_unstored_direct_message_crosses_live_unless_refused(
+    result: WriteResult, crosses: bool
+) -> None:
+    broker = RecordingBroker()
+    hub, inbox = make_hub(broker=broker)
+    answers: list[Delivery] = []
+    hub.publish(message(uuid.uuid4(), answers))
+    (persist,) = [m for m in drain(inbox) if isinstance(m, Persist)]
+    persist.on_written(result)
+    assert len(broker.published) == int(crosses)
+    assert answers[-1].stored is False
+
+
+async def test_a_direct_message_the_writer_cannot_take_still_crosses_live() -> None:
+    broker = RecordingBroker()
+    hub, _ = make_hub(writer_capacity=1, broker=broker)
+    hub.publish(message(uuid.uuid4(), []))  # fills the writer's mailbox
+    answers: list[Delivery] = []
+    busy = message(uuid.uuid4(), answers)
+    hub.publish(busy)
+    assert answers == [Delivery(busy.message_id, busy.ref_id, 0, False, ErrorCode.STORAGE_BUSY)]
+    assert [k for _, _, k in broker.published] == ["text"]
 
 
 async def test_frames_from_other_nodes_reach_local_connections_of_their_topic() -> None:
@@ -440,18 +455,11 @@ async def test_frames_from_other_nodes_reach_local_connections_of_their_topic() 
     assert hub.counters.deliveries_by_type == {"text": 1, "presence": 2}
 
 
-async def test_catch_up_reaches_recent_joins_of_the_user_or_everyone(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    with trio.fail_after(100):
-        hub, _ = make_hub(max_connections=10)
-        bob = uuid.uuid4()
-        old = joined(hub, bob, joined_at=trio.current_time())
-        await trio.sleep(JOIN_WINDOW + 1)
-        recent, other = joined(hub, bob, joined_at=trio.current_time()), joined(hub)
-        assert hub.catch_up(bob) == 1
-        assert (old.catch_ups, recent.catch_ups, other.catch_ups) == (0, 1, 0)
-        assert hub.catch_up(None) == 3
+async def test_catch_up_reaches_every_connection() -> None:
+    hub, _ = make_hub(max_connections=10)
+    handles = [joined(hub) for _ in range(3)]
+    assert hub.catch_up() == 3
+    assert [h.catch_ups for h in handles] == [1, 1, 1]
 
 
 async def test_a_cluster_presence_sink_replaces_local_announcements() -> None:
