@@ -6,6 +6,12 @@ handle is the narrow way in. While stored messages are replayed (a new connectio
 handed to it are held back, in order and under the same bound, and released by `go_live`:
 stored and live messages reach the client in order, and a pong or an ack never overtakes
 the stored messages sent before it.
+
+A message committed while the connection joins can be both read by the replay and routed
+live (its publish follows its commit). The handle remembers the ids it replayed, and for
+`REPLAYED_WINDOW` seconds after the replay it drops a live frame carrying one of them:
+delivery stays at-least-once across reconnects, but one connection does not get the same
+message twice from its own join.
 """
 
 from __future__ import annotations
@@ -16,8 +22,12 @@ from collections.abc import Callable
 
 import trio
 
-from ..protocol import CloseCode
+from ..protocol import CloseCode, text_payload_offset
 from ..wire import WireStream
+
+#: How long after its replay a connection still drops live copies of replayed messages.
+REPLAYED_WINDOW = 10.0
+_ID_START = b'{"id":"'
 
 
 class Handle:
@@ -27,6 +37,8 @@ class Handle:
         "_catch_up_wanted",
         "_held",
         "_offered",
+        "_replayed",
+        "_replayed_until",
         "_stalls",
         "close_code",
         "close_reason",
@@ -71,6 +83,9 @@ class Handle:
         #: frames held back while stored messages are replayed (None: live)
         self._held: list[bytes] | None = []
         self._offered = False  # a frame was offered since the last flush
+        #: ids of the stored messages replayed to it, until `_replayed_until` (Trio clock)
+        self._replayed: set[str] | None = None
+        self._replayed_until = 0.0
         #: how many waits on the server (the hub's mailbox, the store's backpressure) the
         #: reader is in, and when the last one ended: while the reader stalls, trio-websocket
         #: reads no frames, pongs included, so a pong missing meanwhile proves nothing
@@ -88,6 +103,8 @@ class Handle:
         """The hub's batched write (see `ConnectionHandle.offer`); False if not taken."""
         if self.close_code is not None:
             return False
+        if self._replayed is not None and self._was_replayed(frame):
+            return True  # this connection has it already
         held = self._held
         if held is not None:
             if len(held) >= self.wire.max_frames:
@@ -124,12 +141,23 @@ class Handle:
     def replaying(self) -> bool:
         return self._held is not None
 
+    def replayed(self, message_id: str) -> None:
+        """The replay sent the stored message `message_id` (see the module's docstring)."""
+        if self._held is None:
+            return  # a catch-up on a live connection: at-least-once, nothing remembered
+        if self._replayed is None:
+            self._replayed = set()
+        self._replayed.add(message_id)
+
     def go_live(self) -> None:
         """The stored messages are out: release the frames held meanwhile, then go live.
 
         The replay ends with the queue drained, so the held frames (at most the queue's
         bound) always fit."""
         held, self._held = self._held or [], None
+        if self._replayed is not None:
+            self._replayed_until = trio.current_time() + REPLAYED_WINDOW
+            held = [frame for frame in held if not self._was_replayed(frame)]
         for frame in held:
             self.wire.buffer_frame(frame)
         self.wire.flush_nowait()
@@ -147,6 +175,23 @@ class Handle:
         self._catch_up_wanted = False
         with contextlib.suppress(RuntimeError):  # its nursery is closing: it is going anyway
             self.on_catch_up()
+
+    def _was_replayed(self, frame: bytes) -> bool:
+        """Is `frame` a message the replay sent? (The server encodes every envelope with
+        its id first, in frames built by `text_frame`.) Past the window the ids are forgotten."""
+        replayed = self._replayed
+        if replayed is None:
+            return False
+        if self._held is None and trio.current_time() > self._replayed_until:
+            self._replayed = None
+            return False
+        if len(frame) < 2:
+            return False
+        start = text_payload_offset(frame) + len(_ID_START)
+        if frame[start - len(_ID_START) : start] != _ID_START:
+            return False
+        end = frame.find(b'"', start, start + 64)
+        return end > 0 and frame[start:end].decode("ascii", "replace") in replayed
 
     # -- closing ------------------------------------------------------------------------------
 

@@ -31,8 +31,8 @@ async def replay_then_go_live(handle: Handle, store: Store, gate: ReplayGate) ->
     this connection joined, and the messages committed from then on reach this node
     (`ReplayGate`); from the join on, the handle holds this connection's live frames, so
     stored and live messages reach the client in order. A
-    message stored and delivered live during the switch-over can come twice: at-least-once,
-    and ids let clients drop duplicates. The replay ends with the queue drained, so that the
+    message both replayed and routed live during the switch-over is sent once (the handle
+    drops the live copy). The replay ends with the queue drained, so that the
     held frames find room.
     """
     await _replay(handle, store, gate)
@@ -68,6 +68,7 @@ async def _send_pending(handle: Handle, store: Store) -> None:
             return
         for message in page:
             frame = text_frame(message.envelope)
+            handle.replayed(message.id)
             while not wire.send_frame_nowait(frame):
                 if not await _room(wire):
                     return

@@ -18,7 +18,7 @@ from ._envelope import (
     utc_timestamp,
     validate_fields,
 )
-from ._frames import close_frame, text_frame
+from ._frames import close_frame, text_frame, text_payload_offset
 
 __all__ = [
     "API_TYPES",
@@ -38,6 +38,7 @@ __all__ = [
     "new_message_id",
     "parse_client_message",
     "text_frame",
+    "text_payload_offset",
     "utc_timestamp",
     "validate_fields",
 ]

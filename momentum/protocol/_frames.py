@@ -22,6 +22,12 @@ def text_frame(payload: bytes) -> bytes:
     return struct.pack("!BBQ", _TEXT_FIN, 127, size) + payload
 
 
+def text_payload_offset(frame: bytes) -> int:
+    """Where the payload of a frame built by `text_frame` starts."""
+    size = frame[1] & 0x7F
+    return 2 if size < 126 else 4 if size == 126 else 10
+
+
 def close_frame(code: int, reason: str = "") -> bytes:
     """A close frame with `code` and a reason cut to fit a control frame (125 bytes)."""
     payload = struct.pack("!H", code) + reason.encode()[:123]

@@ -17,7 +17,8 @@ import pytest
 import trio
 
 from momentum.connection import Handle
-from momentum.protocol import CloseCode
+from momentum.connection._handle import REPLAYED_WINDOW
+from momentum.protocol import CloseCode, text_frame
 from momentum.wire import WireStream
 
 MAX_FRAMES = 4
@@ -138,3 +139,41 @@ async def test_stalls_of_the_reader_are_remembered_for_the_heartbeat(
     handle.stall_ended()
     assert handle.stalled_since(start)  # it ended after `start`
     assert not handle.stalled_since(trio.current_time() + 1)
+
+
+def message(message_id: str) -> bytes:
+    """A message as the server frames it (long enough for a 4-byte frame header)."""
+    return text_frame(b'{"id":"%s","data":"%s"}' % (message_id.encode(), b"x" * 200))
+
+
+async def test_a_replayed_message_is_not_sent_again_live(
+    pair: tuple[Handle, socket.socket], autojump_clock: trio.abc.Clock
+) -> None:
+    """A message committed while the connection joins is read by the replay and routed
+    live too: the connection gets it once, held or arriving just after the replay."""
+    handle, peer = pair
+    first, second, third, other = (str(uuid.uuid4()) for _ in range(4))
+    await trio.sleep(1)  # the clock is past zero, as it is in a server
+    assert handle.offer(message(first)) and handle.offer(message(second))  # held: replaying
+    for stored in (first, second, third):
+        handle.replayed(stored)
+        assert handle.wire.send_frame_nowait(message(stored))
+    handle.go_live()
+    assert handle.offer(message(third))  # its live copy, after the replay: dropped too
+    assert handle.offer(message(other))  # anything else goes through
+    assert received(peer) == message(first) + message(second) + message(third) + message(other)
+    await trio.sleep(REPLAYED_WINDOW + 1)
+    assert handle.offer(message(first))  # past the window: ids are forgotten
+    handle.flush()
+    assert received(peer) == message(first)
+
+
+async def test_a_catch_up_on_a_live_connection_remembers_nothing(
+    pair: tuple[Handle, socket.socket],
+) -> None:
+    handle, peer = pair
+    handle.go_live()
+    again = str(uuid.uuid4())
+    handle.replayed(again)
+    assert handle.offer(message(again))
+    assert received(peer) == message(again)
