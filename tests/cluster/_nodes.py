@@ -81,7 +81,8 @@ class Cluster:
             **extra,
         }
 
-    async def start_node(self, *args: str, **extra: str) -> Node:
+    async def start_node(self, *args: str, wait: bool = True, **extra: str) -> Node:
+        """Start a node; with `wait`, until `/health` says it is healthy."""
         port = free_port()
         node = Node(port, self.workdir / f"node-{port}.log")
         with node.log.open("wb") as out:
@@ -92,7 +93,31 @@ class Cluster:
                 stderr=subprocess.STDOUT,
             )
         self.nodes.append(node)
-        await wait_healthy(node)
+        if wait:
+            await wait_healthy(node)
+        return node
+
+    async def start_workers(self, count: int) -> Node:
+        """`momentum serve --workers count` on a free port: the parent is the node's process
+        (its log has the workers' too); not waited for."""
+        port = free_port()
+        node = Node(port, self.workdir / f"workers-{port}.log")
+        with node.log.open("wb") as out:
+            node.process = await trio.lowlevel.open_process(
+                [
+                    sys.executable,
+                    "-m",
+                    "momentum",
+                    "serve",
+                    "--workers",
+                    str(count),
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                ],
+                env=self.environment(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         return node
 
     async def stop_all(self) -> None:

@@ -11,18 +11,20 @@ second after the last expected message.
 
 from __future__ import annotations
 
+import os
+import re
 import signal
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 import trio
 
-from tests._private_redis import PrivateRedis, free_port
+from tests._private_redis import PrivateRedis
 
 from ._nodes import (
     API_KEY,
+    Cluster,
     Node,
     connect,
     create_users,
@@ -233,25 +235,9 @@ async def test_workers_share_one_port_and_stop_cleanly(
 ) -> None:
     with trio.fail_after(90):
         async with open_cluster(private_redis.url, database_url, tmp_path, 0) as cluster:
-            port = free_port()
-            log = tmp_path / "workers.log"
-            with log.open("wb") as out:
-                parent = await trio.lowlevel.open_process(
-                    [
-                        sys.executable,
-                        "-m",
-                        "momentum",
-                        "serve",
-                        "--workers",
-                        "2",
-                        "--bind",
-                        f"127.0.0.1:{port}",
-                    ],
-                    env=cluster.environment(),
-                    stdout=out,
-                    stderr=out,
-                )
-            node = Node(port, log, parent)
+            node = await cluster.start_workers(2)
+            parent, log = node.process, node.log
+            assert parent is not None
             try:
                 await wait_healthy(node)
                 users = await create_users(node, 6)
@@ -268,3 +254,70 @@ async def test_workers_share_one_port_and_stop_cleanly(
                 assert await parent.wait() == 0, log.read_text()
             finally:
                 node.kill()
+
+
+async def test_a_node_starts_without_redis_reports_degraded_and_recovers(
+    private_redis: PrivateRedis, database_url: str, tmp_path: Path
+) -> None:
+    """Redis unreachable at start: the node serves, `/health` says 503 with the broker down,
+    and once Redis answers it subscribes and reports healthy, without a restart."""
+    with trio.fail_after(90):
+        await private_redis.kill()
+        cluster = Cluster(private_redis.url, database_url, tmp_path)
+        try:
+            node = await cluster.start_node(wait=False)
+            async with httpx.AsyncClient() as http:
+
+                async def degraded() -> bool:
+                    try:
+                        reply = await http.get(node.http + "/health")
+                    except httpx.TransportError:
+                        return False
+                    broker = reply.json()["checks"]["broker"]
+                    return reply.status_code == 503 and broker["status"] == "down"
+
+                await until(degraded)
+                await trio.sleep(2)  # it keeps serving while it retries
+                assert await degraded()
+                await private_redis.start()
+                await wait_healthy(node, timeout=30)
+                user, other = await create_users(node, 2)
+                async with connect(node, user) as a, connect(node, other) as b:
+                    await a.send(message_type="text", data={"n": 1}, to_user_id=str(other.id))
+                    assert [m["data"]["n"] for m in await b.texts_within(1)] == [1]
+        finally:
+            await cluster.stop_all()
+
+
+async def test_the_parent_restarts_a_crashed_worker(
+    private_redis: PrivateRedis, database_url: str, tmp_path: Path
+) -> None:
+    with trio.fail_after(90):
+        cluster = Cluster(private_redis.url, database_url, tmp_path)
+        node = await cluster.start_workers(2)
+        parent, log = node.process, node.log
+        assert parent is not None
+        try:
+            await wait_healthy(node)
+            pids = _worker_pids(log)
+            assert len(pids) == 2
+            os.kill(pids[0], signal.SIGKILL)
+
+            async def replaced() -> bool:
+                try:
+                    stats = await get_json(node, "/ws/stats")
+                except httpx.TransportError:  # a connection the dead worker had accepted
+                    return False
+                return len(_worker_pids(log)) == 3 and len(stats["nodes"]) == 2
+
+            await until(replaced, timeout=30)  # restarted; the dead node's entry expired
+            assert "worker 0 (pid" in log.read_text() and "restarting in" in log.read_text()
+            parent.send_signal(signal.SIGTERM)
+            assert await parent.wait() == 0, log.read_text()
+        finally:
+            node.kill()
+
+
+def _worker_pids(log: Path) -> list[int]:
+    """The pids of the workers the parent started, in order (from its log)."""
+    return [int(pid) for pid in re.findall(r"worker \d+ started \(pid (\d+)\)", log.read_text())]
