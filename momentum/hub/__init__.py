@@ -2,7 +2,7 @@
 
 from ._counters import HubStats
 from ._handle import ConnectionHandle
-from ._hub import DISABLED_MEMORY, Hub, HubConfig, serve_hub
+from ._hub import DISABLED_MEMORY, Hub, HubConfig
 from ._messages import (
     CatchUp,
     CloseAll,
@@ -24,6 +24,7 @@ from ._messages import (
     Tick,
     publish,
 )
+from ._serve import serve_hub
 
 __all__ = [
     "DISABLED_MEMORY",

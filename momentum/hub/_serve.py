@@ -1,0 +1,71 @@
+"""The hub actor's loop: its mailbox, in batches, into one `Hub`; and its presence tick.
+
+A failure while handling one message is logged and counted, and the hub goes on: one bad
+message must not drop every connection of the process. A failure of the loop itself
+crashes the actor; its supervisor restarts it together with the connections (rest-for-one),
+whose clients are closed with 1012 and reconnect.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from functools import partial
+from typing import NoReturn
+
+import trio
+
+from actors import ActorRef, Mailbox, MailboxFull
+
+from ..protocol import CloseCode
+from ..storage import WriterMsg
+from ._hub import Hub, HubConfig
+from ._messages import HubMsg, Tick
+
+log = logging.getLogger("momentum.hub")
+
+#: Messages handled between two flushes of the connections' write queues.
+BATCH = 256
+
+
+async def serve_hub(
+    mailbox: Mailbox[HubMsg],
+    *,
+    ref: ActorRef[HubMsg],
+    writer: ActorRef[WriterMsg],
+    config: HubConfig,
+    started_at: float,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> NoReturn:
+    """Run a hub (fresh state on every start) on `mailbox` until cancelled.
+
+    It takes whatever is waiting (up to BATCH) as one batch and flushes once after it: under
+    light load a batch is one message and its frames go out at once; under heavy load each
+    connection gets one write per batch instead of one per frame.
+    """
+    hub = Hub(config, started_at=started_at, writer=writer)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(partial(_tick_forever, ref, config.presence_interval))
+        task_status.started()
+        try:
+            while True:
+                for msg in await mailbox.receive_batch(BATCH):
+                    try:
+                        hub.handle(msg)
+                    except Exception:
+                        hub.errors += 1
+                        log.exception("hub failed to handle %s", type(msg).__name__)
+                hub.flush()
+        except Exception:
+            # Crashing: its supervisor restarts the connections with a fresh hub. Tell them
+            # why first, so that each client hears 1012 (reconnect) rather than 1001.
+            hub.close_all(CloseCode.SERVICE_RESTART, "service restart: reconnect")
+            raise
+
+
+async def _tick_forever(ref: ActorRef[HubMsg], interval: float) -> NoReturn:
+    """Wake the hub every `interval` to flush presence; skip a tick when it is busy."""
+    while True:
+        await trio.sleep(interval)
+        with contextlib.suppress(MailboxFull):
+            ref.cast_nowait(Tick())
