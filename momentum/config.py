@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 import os
 import secrets
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ._hypercorn_toml import TomlError, read_hypercorn_toml
 from .wire import TrustedProxies
 
 SECONDS = 1.0
@@ -121,12 +121,16 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     *,
     hypercorn_toml: Path | None = Path("hypercorn.toml"),
+    hypercorn_toml_required: bool = False,
     **overrides: Any,
 ) -> Settings:
-    """Defaults ← hypercorn.toml ← environment ← flags; validated."""
+    """Defaults ← hypercorn.toml ← environment ← flags; validated.
+
+    The TOML file may be missing unless `hypercorn_toml_required` (it was named on the
+    command line); present, it is checked (`read_hypercorn_toml`)."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
-    if hypercorn_toml is not None and hypercorn_toml.is_file():
+    if hypercorn_toml is not None and (hypercorn_toml_required or hypercorn_toml.exists()):
         values.update(_from_toml(hypercorn_toml))
     for name, (attr, kind) in _ENV.items():
         raw = env.get(name)
@@ -154,15 +158,13 @@ def load_settings(
 
 def _from_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        data = read_hypercorn_toml(path)
+    except TomlError as exc:
+        raise ConfigError(str(exc)) from None
     values: dict[str, Any] = {"hypercorn": data}
     bind = data.get("bind")
-    if isinstance(bind, list) and bind:
-        bind = bind[0]
-    if isinstance(bind, str):
-        values["bind"] = bind
+    if bind is not None:
+        values["bind"] = bind[0] if isinstance(bind, list) else bind
     return values
 
 

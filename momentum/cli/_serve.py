@@ -25,7 +25,8 @@ def add_parser(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser("serve", help="run the server")
     p.add_argument("--bind", help="HOST:PORT (default from hypercorn.toml, else 0.0.0.0:8000)")
     p.add_argument(
-        "--config", default="hypercorn.toml", help="hypercorn TOML file (default: %(default)s)"
+        "--config",
+        help="hypercorn TOML file; it must exist (default: ./hypercorn.toml, if there is one)",
     )
     p.add_argument("--database-url", help="sqlite:///path or postgresql://… (env DATABASE_URL)")
     p.add_argument("--workers", type=int, help="processes; above 1 needs REDIS_URL")
@@ -36,7 +37,8 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(
-        hypercorn_toml=Path(args.config),
+        hypercorn_toml=Path(args.config or "hypercorn.toml"),
+        hypercorn_toml_required=args.config is not None,
         bind=args.bind,
         database_url=args.database_url,
         workers=args.workers,

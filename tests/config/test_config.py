@@ -386,3 +386,51 @@ def test_allowed_origins(raw: str, origins: set[str]) -> None:
 
 def test_empty_allowed_origins_means_same_host() -> None:
     assert load({"WS_ALLOWED_ORIGINS": ""}).allowed_origins is None
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('keep_alive_timeout = "abc"', "keep_alive_timeout must be a number of seconds > 0"),
+        ("keep_alive_timeout = 0", "keep_alive_timeout must be"),
+        ("keep_alive_timeout = nan", "keep_alive_timeout must be"),
+        ("h11_max_incomplete_size = 1.5", "h11_max_incomplete_size must be a whole number"),
+        ("include_server_header = 1", "include_server_header must be true or false"),
+        ("bind = []", "bind must be"),
+        ("keep_alive_timout = 5", "unknown setting 'keep_alive_timout'"),
+        ('certfile = "cert.pem"', "certfile is not supported: Momentum speaks plain TCP"),
+        ("workers = 4", "workers is not supported: use `momentum serve --workers N`"),
+    ],
+)
+def test_toml_values_are_checked(tmp_path: Path, text: str, says: str) -> None:
+    """hypercorn takes any value; Momentum refuses a wrong one at start, in one line."""
+    path = write_toml(tmp_path, text + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings({"JWT_SECRET": SECRET}, hypercorn_toml=path)
+    assert says in str(info.value) and str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_the_repositorys_toml_is_valid() -> None:
+    path = Path(__file__).parents[2] / "hypercorn.toml"
+    assert load_settings({"JWT_SECRET": SECRET}, hypercorn_toml=path).hypercorn
+
+
+def test_a_named_toml_must_exist(tmp_path: Path) -> None:
+    for missing in (tmp_path / "absent.toml", tmp_path):
+        with pytest.raises(ConfigError) as info:
+            load_settings(
+                {"JWT_SECRET": SECRET}, hypercorn_toml=missing, hypercorn_toml_required=True
+            )
+        assert str(missing) in str(info.value)
+
+
+def test_serve_refuses_a_missing_config_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from momentum.cli import main
+
+    assert main(["serve", "--config", str(tmp_path / "absent.toml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("momentum: configuration error:") and "absent.toml" in err
+    assert err.count("\n") == 1
