@@ -64,6 +64,8 @@ class Settings:
     node_ttl: float = 15 * SECONDS  # a node silent this long is gone (REDIS_URL only)
     hub_mailbox: int = 4096
     allowed_origins: frozenset[str] | None = None
+    #: origins whose browser pages may call the HTTP API (CORS); empty: same origin only
+    http_allowed_origins: frozenset[str] = frozenset()
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     metrics_require_key: bool = False
     max_request_body: int = 1024 * KIB
@@ -136,11 +138,12 @@ def load_settings(
         raw = env.get(name)
         if raw is not None and raw != "":
             values[attr] = _convert(name, raw, kind)
-    origins = env.get("WS_ALLOWED_ORIGINS")
-    if origins:
-        values["allowed_origins"] = frozenset(
-            o.strip().rstrip("/") for o in origins.split(",") if o.strip()
-        )
+    for name, attr in (
+        ("WS_ALLOWED_ORIGINS", "allowed_origins"),
+        ("HTTP_ALLOWED_ORIGINS", "http_allowed_origins"),
+    ):
+        if origins := env.get(name):
+            values[attr] = _origins(name, origins)
     proxies = env.get("TRUSTED_PROXIES")
     if proxies:
         try:
@@ -166,6 +169,17 @@ def _from_toml(path: Path) -> dict[str, Any]:
     if bind is not None:
         values["bind"] = bind[0] if isinstance(bind, list) else bind
     return values
+
+
+def _origins(name: str, raw: str) -> frozenset[str]:
+    """A comma-separated list of origins (`scheme://host[:port]`), or `*`."""
+    origins = frozenset(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and "://" not in origin:
+            raise ConfigError(
+                f"{name} must list origins like https://app.example.com, got {origin!r}"
+            )
+    return origins
 
 
 def _convert(name: str, raw: str, kind: type) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from quart import Response
+from quart_cors import cors
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
@@ -38,4 +39,16 @@ def create_app(services: Services) -> QuartTrio:
         )
         return error_response(status, code, error.description or error.name)
 
+    origins = services.settings.http_allowed_origins
+    if origins:
+        # Browser pages of these origins may call the API: tokens travel in headers, never
+        # in cookies, so no credentials are allowed.
+        cors(
+            app,
+            allow_origin="*" if "*" in origins else sorted(origins),
+            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
     return app

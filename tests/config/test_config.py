@@ -382,6 +382,13 @@ def test_redis_url_and_node_ttl_are_checked() -> None:
 )
 def test_allowed_origins(raw: str, origins: set[str]) -> None:
     assert load({"WS_ALLOWED_ORIGINS": raw}).allowed_origins == frozenset(origins)
+    assert load({"HTTP_ALLOWED_ORIGINS": raw}).http_allowed_origins == frozenset(origins)
+
+
+def test_an_origin_is_a_scheme_and_a_host() -> None:
+    assert "HTTP_ALLOWED_ORIGINS must list origins" in refusal(
+        {"HTTP_ALLOWED_ORIGINS": "app.example.com"}
+    )
 
 
 def test_empty_allowed_origins_means_same_host() -> None:

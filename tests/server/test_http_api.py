@@ -575,3 +575,29 @@ async def test_get_ws_without_upgrade_is_426(http: httpx.AsyncClient) -> None:
     with trio.fail_after(10):
         assert_error(await http.get("/ws"), 426)
         assert_error(await http.get("/ws?token=abc"), 426)
+
+
+async def test_cors_answers_only_the_allowed_origins(tmp_path: Path, server: LiveServer) -> None:
+    """A browser page of an allowed origin may call the API (preflight, then the request);
+    another origin, or any origin without `HTTP_ALLOWED_ORIGINS`, gets no CORS header."""
+    app, other = "https://app.example", "https://evil.example"
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
+    with trio.fail_after(30):
+        async with server.http() as http:
+            reply = await http.options("/auth/login", headers={"Origin": app, **preflight})
+            assert "access-control-allow-origin" not in reply.headers
+        async with custom_server(tmp_path, http_allowed_origins=frozenset({app})) as allowed:
+            async with allowed.http() as http:
+                reply = await http.options("/auth/login", headers={"Origin": app, **preflight})
+                assert reply.headers["access-control-allow-origin"] == app
+                assert "POST" in reply.headers["access-control-allow-methods"]
+                assert "content-type" in reply.headers["access-control-allow-headers"].lower()
+                reply = await http.get("/health", headers={"Origin": app})
+                assert reply.headers["access-control-allow-origin"] == app
+                reply = await http.get("/health", headers={"Origin": other})
+                assert "access-control-allow-origin" not in reply.headers
+                refused = await http.options("/auth/login", headers={"Origin": other, **preflight})
+                assert "access-control-allow-origin" not in refused.headers
