@@ -589,15 +589,17 @@ async def test_cors_answers_only_the_allowed_origins(tmp_path: Path, server: Liv
         async with server.http() as http:
             reply = await http.options("/auth/login", headers={"Origin": app, **preflight})
             assert "access-control-allow-origin" not in reply.headers
-        async with custom_server(tmp_path, http_allowed_origins=frozenset({app})) as allowed:
-            async with allowed.http() as http:
-                reply = await http.options("/auth/login", headers={"Origin": app, **preflight})
-                assert reply.headers["access-control-allow-origin"] == app
-                assert "POST" in reply.headers["access-control-allow-methods"]
-                assert "content-type" in reply.headers["access-control-allow-headers"].lower()
-                reply = await http.get("/health", headers={"Origin": app})
-                assert reply.headers["access-control-allow-origin"] == app
-                reply = await http.get("/health", headers={"Origin": other})
-                assert "access-control-allow-origin" not in reply.headers
-                refused = await http.options("/auth/login", headers={"Origin": other, **preflight})
-                assert "access-control-allow-origin" not in refused.headers
+        async with (
+            custom_server(tmp_path, http_allowed_origins=frozenset({app})) as allowed,
+            allowed.http() as http,
+        ):
+            reply = await http.options("/auth/login", headers={"Origin": app, **preflight})
+            assert reply.headers["access-control-allow-origin"] == app
+            assert "POST" in reply.headers["access-control-allow-methods"]
+            assert "content-type" in reply.headers["access-control-allow-headers"].lower()
+            reply = await http.get("/health", headers={"Origin": app})
+            assert reply.headers["access-control-allow-origin"] == app
+            reply = await http.get("/health", headers={"Origin": other})
+            assert "access-control-allow-origin" not in reply.headers
+            refused = await http.options("/auth/login", headers={"Origin": other, **preflight})
+            assert "access-control-allow-origin" not in refused.headers
