@@ -71,6 +71,7 @@ class Settings:
     max_request_body: int = 1024 * KIB
     log_level: str = "INFO"
     log_format: str = "text"
+    log_summary_interval: float = 60 * SECONDS
     workers: int = 1
     hypercorn: Mapping[str, Any] = field(default_factory=dict)
 
@@ -116,6 +117,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "METRICS_REQUIRE_KEY": ("metrics_require_key", bool),
     "LOG_LEVEL": ("log_level", str),
     "LOG_FORMAT": ("log_format", str),
+    "LOG_SUMMARY_INTERVAL": ("log_summary_interval", float),
 }
 
 
@@ -226,8 +228,8 @@ def validate(s: Settings) -> None:
         raise ConfigError("WS_MAX_MESSAGE_SIZE must be at least 1024 bytes")
     if s.rate_limit < 0 or s.rate_burst < 1:
         raise ConfigError("WS_RATE_LIMIT must be >= 0 and WS_RATE_BURST >= 1")
-    if s.ping_interval < 0 or s.jwt_leeway < 0:
-        raise ConfigError("WS_PING_INTERVAL and JWT_LEEWAY must be >= 0")
+    if s.ping_interval < 0 or s.jwt_leeway < 0 or s.log_summary_interval < 0:
+        raise ConfigError("WS_PING_INTERVAL, JWT_LEEWAY and LOG_SUMMARY_INTERVAL must be >= 0")
     if s.log_level.upper() not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
         raise ConfigError(
             f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {s.log_level!r}"

@@ -61,7 +61,7 @@ from .connection import ConnectionConfig, ConnectionContext, Gatekeeper, serve_c
 from .http import Services, create_app
 from .hub import CloseAll, GetStats, HubConfig, HubMsg, serve_hub
 from .janitor import JanitorMsg, Retention, serve_janitor
-from .observability import Metrics
+from .observability import Metrics, report_activity
 from .storage import (
     LOOKUP_MAILBOX,
     WRITER_MAILBOX,
@@ -153,6 +153,14 @@ class _Refs:
     janitor: ActorRef[JanitorMsg]
 
 
+def _activity_spec(settings: Settings, metrics: Metrics) -> list[ChildSpec[None]]:
+    """The operator's summary line, every `LOG_SUMMARY_INTERVAL` (0: none)."""
+    if not settings.log_summary_interval:
+        return []
+    report = partial(report_activity, metrics.activity, settings.log_summary_interval)
+    return [ChildSpec("activity-log", report)]
+
+
 def _open_mailboxes(settings: Settings) -> _Mailboxes:
     hub_ref, hub_inbox = open_mailbox[HubMsg]("hub", settings.hub_mailbox)
     janitor_ref, janitor_inbox = open_mailbox[JanitorMsg]("janitor", 16)
@@ -204,6 +212,7 @@ async def _run(
         ChildSpec("hub-group", hub_group),
         *([cluster.registry_spec()] if cluster else []),
         actor_spec("janitor", _janitor_main(settings, refs, store), mailboxes.janitor),
+        *_activity_spec(settings, metrics),
         ChildSpec("http", partial(serve_lifespan, app)),
     ]
     async with open_supervisor(

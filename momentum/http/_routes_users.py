@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ from ._common import ask, field, json_body, services, store_unavailable, user_js
 from ._errors import ApiError, json_response
 
 blueprint = Blueprint("users", __name__)
+log = logging.getLogger("momentum.http")
 
 #: Most users one `POST /users/provision` creates (one transaction, one response body).
 MAX_PROVISION = 10_000
@@ -26,7 +28,7 @@ MAX_PROVISION = 10_000
 async def update_user(user_id: str) -> Response:
     """Admin: set `is_active` / `is_admin`; disabling closes the user's connections (4003)."""
     s = services()
-    await require_admin(s)
+    caller = await require_admin(s)
     try:
         uid = uuid.UUID(user_id)
     except ValueError:
@@ -46,6 +48,11 @@ async def update_user(user_id: str) -> Response:
         if s.cluster is not None:  # its connections on every other node, too
             op = "enable" if is_active else "disable"
             s.cluster.broker.publish_control({"op": op, "user_id": str(uid)})
+        by = caller.user.username if caller.user is not None else "the API key"
+        state = "enabled" if is_active else "disabled"
+        log.info(
+            "user %s (%s) %s by %s: %d connection(s) closed", user.username, uid, state, by, closed
+        )
     return json_response({"user": user_json(user), "closed_connections": closed})
 
 

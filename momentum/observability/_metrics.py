@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 
 from ..hub import HubStats
 from ..protocol import CloseCode
+from ._activity import Activity
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -126,6 +127,8 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        #: the same events, summed up for the operator's log (`report_activity`)
+        self.activity = Activity()
         self._hub = _HubCollector()
         self.registry.register(self._hub)
         self.handshake_failures = Counter(
@@ -152,8 +155,10 @@ class Metrics:
 
     def handshake_refused(self, reason: str) -> None:
         self.handshake_failures.labels(reason).inc()
+        self.activity.handshake_refused(reason)
 
     def connection_closed(self, code: int) -> None:
+        self.activity.connection_closed(code)
         # Peers choose their own codes: the label keeps the ones Momentum defines or uses.
         self.closes.labels(str(code) if code in _KNOWN_CLOSES else "other").inc()
 

@@ -25,6 +25,7 @@ import trio
 from actors import Mailbox, Reply
 
 from ._errors import StorageError
+from ._outage import Outage
 from ._protocol import Store
 from ._types import User
 
@@ -54,19 +55,20 @@ async def serve_lookup(
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Answer lookups in batches until cancelled; a store failure fails the whole batch."""
+    outage = Outage(log, on_error)
     task_status.started()
     while True:
         batch = await mailbox.receive_batch(BATCH)
         try:
             users = await store.get_users([lookup.user_id for lookup in batch])
         except Exception as exc:
-            on_error()
-            log.warning("user lookup failed for %d handshake(s): %r", len(batch), exc)
+            outage.failed(f"user lookup failed for {len(batch)} handshake(s)", exc)
             failure = exc if isinstance(exc, StorageError) else StorageError(repr(exc))
             for lookup in batch:
                 lookup.reply.fail(failure)
             if isinstance(exc, StorageError):
                 continue
             raise
+        outage.answered()
         for lookup in batch:
             lookup.reply.send(users.get(lookup.user_id))

@@ -34,6 +34,7 @@ import trio
 from actors import ActorRef, Mailbox, Reply
 
 from ._errors import StorageError
+from ._outage import Outage
 from ._protocol import Store
 from ._types import NewMessage
 
@@ -116,14 +117,15 @@ async def serve_writer(
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Write batches of messages and acks until cancelled."""
+    outage = Outage(log, on_error)
     task_status.started()
     while True:
         batch = _Batch(await mailbox.receive_batch(BATCH))
         if backpressure is not None:
             backpressure.progressed()
         try:
-            await _save(store, batch, on_error)
-            await _acknowledge(store, batch.acks, on_error)
+            await _save(store, batch, outage)
+            await _acknowledge(store, batch.acks, outage)
         except Exception:
             batch.abandon()
             raise
@@ -163,23 +165,23 @@ class _Batch:
         self.barriers = []
 
 
-async def _save(store: Store, batch: _Batch, on_error: Callable[[], None]) -> None:
+async def _save(store: Store, batch: _Batch, outage: Outage) -> None:
     if not batch.persists:
         return
     messages = [p.message for p in batch.persists]
     try:
         refused = await store.save_messages(messages)
     except StorageError as exc:
-        on_error()
-        log.warning("could not store %d message(s): %s", len(messages), exc)
+        outage.failed(f"could not store {len(messages)} message(s)", exc)
         batch.answer([WriteResult.FAILED] * len(messages))
         return
+    outage.answered()
     batch.answer(
         [WriteResult.REFUSED if refused and m in refused else WriteResult.STORED for m in messages]
     )
 
 
-async def _acknowledge(store: Store, acks: list[Acknowledge], on_error: Callable[[], None]) -> None:
+async def _acknowledge(store: Store, acks: list[Acknowledge], outage: Outage) -> None:
     by_recipient: dict[uuid.UUID, list[str]] = defaultdict(list)
     for ack in acks:
         by_recipient[ack.recipient_id].extend(ack.ids)
@@ -187,5 +189,6 @@ async def _acknowledge(store: Store, acks: list[Acknowledge], on_error: Callable
         try:
             await store.ack_messages(recipient_id, ids)
         except StorageError as exc:  # the messages stay pending and come again: at-least-once
-            on_error()
-            log.warning("could not record %d ack(s): %s", len(ids), exc)
+            outage.failed(f"could not record {len(ids)} ack(s)", exc)
+        else:
+            outage.answered()

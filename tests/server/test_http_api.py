@@ -9,6 +9,7 @@ backend with `X-API-Key`).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -429,8 +430,9 @@ async def test_cleanup_is_for_admins_and_removes_nothing_fresh(
 
 
 async def test_disabling_a_user_closes_its_connections_and_locks_it_out(
-    server: LiveServer, http: httpx.AsyncClient
+    server: LiveServer, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="momentum.http")
     with trio.fail_after(15):
         quin = await register(http, "quin")
         login = await http.post("/auth/login", json={"username": "quin", "password": PASSWORD})
@@ -442,9 +444,10 @@ async def test_disabling_a_user_closes_its_connections_and_locks_it_out(
             server.connect(bystander) as other,
         ):
             await server.wait_connections(3)
+            admin = await server.create_user(admin=True)
             reply = await http.patch(
                 f"/users/{quin['id']}",
-                headers=bearer(await admin_token(server)),
+                headers=bearer(server.token(admin)),
                 json={"is_active": False},
             )
             assert reply.status_code == 200, reply.text
@@ -462,6 +465,11 @@ async def test_disabling_a_user_closes_its_connections_and_locks_it_out(
         # ...and enabling it again lets it back in.
         reply = await http.patch(f"/users/{quin['id']}", headers=KEY, json={"is_active": True})
         assert reply.status_code == 200, reply.text
+        said = [r.getMessage() for r in caplog.records if r.name == "momentum.http"]
+        assert said == [
+            f"user quin ({quin['id']}) disabled by {admin.username}: 2 connection(s) closed",
+            f"user quin ({quin['id']}) enabled by the API key: 0 connection(s) closed",
+        ]
         async with server.connect(token=token) as client:
             await client.roundtrip()
 
