@@ -20,6 +20,9 @@ from ._workers import WORKER_ENV, supervise_workers
 
 log = logging.getLogger("momentum")
 
+#: How often a worker of `--workers N` checks that its parent is still there (seconds).
+ORPHAN_CHECK = 1.0
+
 
 def add_parser(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser("serve", help="run the server")
@@ -63,9 +66,11 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    reuse_port = os.environ.get(WORKER_ENV) == "1"
+    parent = os.environ.get(WORKER_ENV, "")
+    worker = parent.isdigit()
+    trigger = partial(_wait_for_signal_or_orphaned, int(parent)) if worker else _wait_for_signal
     try:
-        trio.run(partial(serve, settings, shutdown_trigger=_wait_for_signal, reuse_port=reuse_port))
+        trio.run(partial(serve, settings, shutdown_trigger=trigger, reuse_port=worker))
     except StorageError as exc:
         raise ConfigError(f"cannot open the database {settings.database_url!r}: {exc}") from None
     except OSError as exc:
@@ -85,6 +90,22 @@ def _without_workers(argv: list[str]) -> list[str]:
         elif not arg.startswith("--workers="):
             kept.append(arg)
     return kept
+
+
+async def _wait_for_signal_or_orphaned(parent: int) -> None:
+    """A worker's shutdown trigger: a signal, or its parent gone (killed with SIGKILL, it
+    could pass nothing on): a worker never outlives its supervisor."""
+    async with trio.open_nursery() as nursery:
+
+        async def orphaned() -> None:
+            while os.getppid() == parent:
+                await trio.sleep(ORPHAN_CHECK)
+            log.warning("the parent process (pid %d) is gone: stopping", parent)
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(orphaned)
+        await _wait_for_signal()
+        nursery.cancel_scope.cancel()
 
 
 async def _wait_for_signal() -> None:

@@ -5,7 +5,8 @@ address with SO_REUSEPORT (the kernel spreads new connections over them); they a
 server through Redis (`REDIS_URL` is required). The parent only supervises: a worker that
 exits on its own is logged and started again after a backoff (1 s, doubling up to 30 s,
 back to 1 s once a worker has run for a minute); SIGTERM or SIGINT is passed on to every
-worker, which drains its clients (1001), and the parent exits 0 once they have.
+worker, which drains its clients (1001), and the parent exits 0 once they have. A worker
+whose parent is gone (killed with SIGKILL, it could pass nothing on) stops by itself.
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ log = logging.getLogger("momentum.workers")
 #: Worker restart backoff: first, last, and how long a worker must live to reset it.
 BACKOFF = (1.0, 30.0)
 HEALTHY_AFTER = 60.0
-#: Set in each worker's environment: listen with SO_REUSEPORT, one process each.
+#: Set in each worker's environment to the parent's pid: listen with SO_REUSEPORT, one
+#: process each, and stop when that parent is gone.
 WORKER_ENV = "MOMENTUM_WORKER"
 
 
 async def supervise_workers(count: int, argv: Sequence[str], *, stop_timeout: float) -> None:
     """Run `count` workers (`python -m momentum <argv>`) until SIGTERM/SIGINT."""
     command = [sys.executable, "-m", "momentum", *argv]
-    env = {**os.environ, WORKER_ENV: "1"}
+    env = {**os.environ, WORKER_ENV: str(os.getpid())}
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
             workers = [_Worker(i, command, env) for i in range(count)]

@@ -289,7 +289,7 @@ async def test_a_node_starts_without_redis_reports_degraded_and_recovers(
             await cluster.stop_all()
 
 
-async def test_the_parent_restarts_a_crashed_worker(
+async def test_the_parent_restarts_a_crashed_worker_and_workers_never_outlive_it(
     private_redis: PrivateRedis, database_url: str, tmp_path: Path
 ) -> None:
     with trio.fail_after(90):
@@ -311,11 +311,26 @@ async def test_the_parent_restarts_a_crashed_worker(
                 return len(_worker_pids(log)) == 3 and len(stats["nodes"]) == 2
 
             await until(replaced, timeout=30)  # restarted; the dead node's entry expired
-            assert "worker 0 (pid" in log.read_text() and "restarting in" in log.read_text()
-            parent.send_signal(signal.SIGTERM)
-            assert await parent.wait() == 0, log.read_text()
+            assert f"(pid {pids[0]}) exited with -9" in log.read_text()
+            node.kill()  # the parent itself, with SIGKILL: it can pass nothing on
+            workers = _worker_pids(log)[1:]
+
+            async def workers_gone() -> bool:
+                return not any(_running(pid) for pid in workers)
+
+            await until(workers_gone, timeout=30)  # they notice and stop by themselves
+            assert "the parent process (pid" in log.read_text()
         finally:
             node.kill()
+
+
+def _running(pid: int) -> bool:
+    """Is `pid` alive (a zombie, exited and not yet reaped by init, is not)?"""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 def _worker_pids(log: Path) -> list[int]:
