@@ -98,7 +98,8 @@ async def _wait_for_signal_or_orphaned(parent: int) -> None:
     async with trio.open_nursery() as nursery:
 
         async def orphaned() -> None:
-            while os.getppid() == parent:
+            # No event says so: a process learns of its parent's death only by asking.
+            while os.getppid() == parent:  # noqa: ASYNC110
                 await trio.sleep(ORPHAN_CHECK)
             log.warning("the parent process (pid %d) is gone: stopping", parent)
             nursery.cancel_scope.cancel()
