@@ -10,7 +10,7 @@ anything, keeps ids canonical and times in UTC, and judges expiry by the wall cl
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -100,21 +100,22 @@ class MemoryMessages:
         ]
         return found[:limit]
 
-    async def ack_messages(self, recipient_id: uuid.UUID, ids: Sequence[str]) -> int:
+    async def ack_messages(self, acks: Mapping[uuid.UUID, Sequence[str]]) -> int:
         await trio.lowlevel.checkpoint()
-        keys: dict[str, None] = {}
-        for value in ids:
-            try:
-                keys[_canonical_id(value)] = None
-            except (ValueError, TypeError, AttributeError):
-                continue
         now = datetime.now(UTC)
         changed = 0
-        for key in keys:
-            row = self._rows.get(key)
-            if row and row.message.recipient_id == recipient_id and row.acked_at is None:
-                self._rows[key] = replace(row, acked_at=now)
-                changed += 1
+        for recipient_id, ids in acks.items():
+            keys: dict[str, None] = {}
+            for value in ids:
+                try:
+                    keys[_canonical_id(value)] = None
+                except (ValueError, TypeError, AttributeError):
+                    continue
+            for key in keys:
+                row = self._rows.get(key)
+                if row and row.message.recipient_id == recipient_id and row.acked_at is None:
+                    self._rows[key] = replace(row, acked_at=now)
+                    changed += 1
         return changed
 
     async def purge_messages(self, *, now: datetime, retain_until: datetime) -> int:

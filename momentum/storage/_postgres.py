@@ -18,7 +18,7 @@ may under-report what the lost first attempt changed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
@@ -188,11 +188,11 @@ class PostgresStore:
         rows = await self._call(_aio_fetch, sql_messages.PENDING, *args)
         return [sql_messages.stored(row) for row in rows]
 
-    async def ack_messages(self, recipient_id: uuid.UUID, ids: Sequence[str]) -> int:
-        known = ack_ids(ids)
-        if not known:
+    async def ack_messages(self, acks: Mapping[uuid.UUID, Sequence[str]]) -> int:
+        pairs = [(m, r) for r, ids in acks.items() for m in ack_ids(ids)]
+        if not pairs:
             return 0
-        args = (datetime.now(UTC), known, recipient_id)
+        args = (datetime.now(UTC), [m for m, _ in pairs], [r for _, r in pairs])
         return sql_messages.row_count(await self._call(_aio_execute, sql_messages.ACK, *args))
 
     async def purge_messages(self, *, now: datetime, retain_until: datetime) -> int:

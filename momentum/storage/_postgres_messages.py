@@ -42,8 +42,9 @@ COUNT_PENDING_FOR = (
     "SELECT count(*) FROM messages WHERE recipient_id = $2 AND acked_at IS NULL AND expires_at > $1"
 )
 ACK = (
-    "UPDATE messages SET acked_at = $1"
-    " WHERE id = ANY($2::uuid[]) AND recipient_id = $3 AND acked_at IS NULL"
+    "UPDATE messages AS m SET acked_at = $1"
+    " FROM unnest($2::uuid[], $3::uuid[]) AS a(id, recipient_id)"
+    " WHERE m.id = a.id AND m.recipient_id = a.recipient_id AND m.acked_at IS NULL"
 )
 PURGE_EXPIRED = "DELETE FROM messages WHERE acked_at IS NULL AND expires_at <= $1"
 PURGE_ACKED = "DELETE FROM messages WHERE acked_at IS NOT NULL AND created_at < $1"

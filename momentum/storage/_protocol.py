@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -84,8 +84,9 @@ class Store(Protocol):
         """
         ...
 
-    async def ack_messages(self, recipient_id: uuid.UUID, ids: Sequence[str]) -> int:
-        """Mark the recipient's pending messages with these ids acked; how many changed.
+    async def ack_messages(self, acks: Mapping[uuid.UUID, Sequence[str]]) -> int:
+        """Mark pending messages acked, `acks` giving each recipient the ids it acked, all
+        in one transaction (one commit for a whole batch of recipients); how many changed.
 
         Ids that are unknown, malformed, already acked or someone else's are ignored.
         """

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -177,9 +177,13 @@ class SqliteStore:
         args = (str(recipient_id), after_seq, now, limit)
         return await self._run(lambda c: sql_messages.fetch(c, sql_messages.PENDING, args))
 
-    async def ack_messages(self, recipient_id: uuid.UUID, ids: Sequence[str]) -> int:
+    async def ack_messages(self, acks: Mapping[uuid.UUID, Sequence[str]]) -> int:
         now = sql_messages.timestamp(datetime.now(UTC))
-        statements = sql_messages.ack_many(now, str(recipient_id), list(ack_ids(ids)))
+        statements = [
+            statement
+            for recipient_id, ids in acks.items()
+            for statement in sql_messages.ack_many(now, str(recipient_id), ack_ids(ids))
+        ]
         return await self._run(partial(_execute_atomically, statements)) if statements else 0
 
     async def purge_messages(self, *, now: datetime, retain_until: datetime) -> int:

@@ -185,10 +185,12 @@ async def _acknowledge(store: Store, acks: list[Acknowledge], outage: Outage) ->
     by_recipient: dict[uuid.UUID, list[str]] = defaultdict(list)
     for ack in acks:
         by_recipient[ack.recipient_id].extend(ack.ids)
-    for recipient_id, ids in by_recipient.items():
-        try:
-            await store.ack_messages(recipient_id, ids)
-        except StorageError as exc:  # the messages stay pending and come again: at-least-once
-            outage.failed(f"could not record {len(ids)} ack(s)", exc)
-        else:
-            outage.answered()
+    if not by_recipient:
+        return
+    try:  # one transaction for the whole batch: one commit, whatever the recipients
+        await store.ack_messages(by_recipient)
+    except StorageError as exc:  # the messages stay pending and come again: at-least-once
+        count = sum(len(ids) for ids in by_recipient.values())
+        outage.failed(f"could not record {count} ack(s)", exc)
+    else:
+        outage.answered()

@@ -126,13 +126,26 @@ async def test_resaving_an_id_is_ignored(store: Store) -> None:
         assert await store.count_pending(ALICE) == 2
 
 
+async def test_one_ack_batch_covers_many_recipients(store: Store) -> None:
+    with trio.fail_after(TIMEOUT):
+        to_alice = [message(ALICE, sender=BOB) for _ in range(2)]
+        to_bob = [message(BOB, sender=ALICE) for _ in range(2)]
+        await store.save_messages([*to_alice, *to_bob])
+        # Each recipient's ids count only for that recipient, in the same batch.
+        batch = {ALICE: [to_alice[0].id, to_bob[0].id], BOB: [to_bob[1].id, to_alice[1].id]}
+        assert await store.ack_messages(batch) == 2
+        assert ids(await store.pending_messages(ALICE)) == [to_alice[1].id]
+        assert ids(await store.pending_messages(BOB)) == [to_bob[0].id]
+        assert await store.ack_messages({}) == 0
+
+
 async def test_pending_excludes_acked_and_expired(store: Store) -> None:
     with trio.fail_after(TIMEOUT):
         past = datetime.now(UTC) - 2 * HOUR
         expired = message(ALICE, created_at=past, expires_in=HOUR)
         acked, kept = message(ALICE), message(ALICE)
         await store.save_messages([expired, acked, kept])
-        assert await store.ack_messages(ALICE, [acked.id]) == 1
+        assert await store.ack_messages({ALICE: [acked.id]}) == 1
         assert ids(await store.pending_messages(ALICE)) == [kept.id]
         assert await store.count_pending(ALICE) == 1
 
@@ -157,12 +170,12 @@ async def test_ack_only_own_messages(store: Store) -> None:
         to_alice = [message(ALICE, sender=BOB) for _ in range(3)]
         to_bob = message(BOB, sender=ALICE)
         await store.save_messages([*to_alice, to_bob])
-        assert await store.ack_messages(BOB, [to_alice[0].id]) == 0
-        assert await store.ack_messages(ALICE, [to_bob.id, str(uuid.uuid4()), "nope"]) == 0
-        assert await store.ack_messages(ALICE, []) == 0
+        assert await store.ack_messages({BOB: [to_alice[0].id]}) == 0
+        assert await store.ack_messages({ALICE: [to_bob.id, str(uuid.uuid4()), "nope"]}) == 0
+        assert await store.ack_messages({ALICE: []}) == 0
         acked = [to_alice[0].id, to_alice[1].id.upper(), to_alice[0].id]
-        assert await store.ack_messages(ALICE, acked) == 2
-        assert await store.ack_messages(ALICE, acked) == 0
+        assert await store.ack_messages({ALICE: acked}) == 2
+        assert await store.ack_messages({ALICE: acked}) == 0
         assert ids(await store.pending_messages(ALICE)) == [to_alice[2].id]
         assert ids(await store.pending_messages(BOB)) == [to_bob.id]
         assert await store.count_pending() == 2
@@ -179,7 +192,7 @@ async def test_purge_expired_pending_and_acked_past_retention(store: Store) -> N
         recent_acked = message(ALICE, sender=BOB, created_at=days[1], expires_in=timedelta(days=9))
         batch = [expired, expires_now, old_pending, old_acked, recent_acked]
         await store.save_messages(batch)
-        assert await store.ack_messages(ALICE, [old_acked.id, recent_acked.id]) == 2
+        assert await store.ack_messages({ALICE: [old_acked.id, recent_acked.id]}) == 2
 
         assert await store.purge_messages(now=now, retain_until=days[2]) == 3
         history = await store.conversation(ALICE, BOB)
@@ -201,7 +214,7 @@ async def test_conversation_both_directions_newest_first(store: Store) -> None:
             message(ALICE, sender=BOB, created_at=times[5]),
         ]
         await store.save_messages(talk)
-        await store.ack_messages(ALICE, [talk[1].id])
+        await store.ack_messages({ALICE: [talk[1].id]})
         newest_first = [talk[i].id for i in (5, 4, 1, 0)]
         assert ids(await store.conversation(ALICE, BOB)) == newest_first
         assert ids(await store.conversation(BOB, ALICE)) == newest_first
@@ -283,7 +296,7 @@ async def test_batch_of_5000(store: Store) -> None:
             delivered += page
         assert ids(delivered) == [m.id for m in batch]
         assert delivered[4999].envelope == batch[4999].envelope
-        assert await store.ack_messages(ALICE, ids(delivered)) == 5000
+        assert await store.ack_messages({ALICE: ids(delivered)}) == 5000
         assert await store.count_pending() == 0
 
 
@@ -293,7 +306,7 @@ async def test_messages_survive_a_restart(store_url: str) -> None:
         saved = [message(ALICE, sender=BOB) for _ in range(3)]
         async with open_store(store_url) as first:
             await first.save_messages(saved)
-            await first.ack_messages(ALICE, [saved[0].id])
+            await first.ack_messages({ALICE: [saved[0].id]})
             before = await first.conversation(ALICE, BOB)
         async with open_store(store_url) as second:
             assert ids(await second.pending_messages(ALICE)) == [m.id for m in saved[1:]]
