@@ -9,8 +9,8 @@ online or went offline anywhere, and each user's connection leases.
   connection) and its entries deleted. A node that stops cleanly reaps itself.
 - **Presence, once per cluster.** The hub reports a user's first connection on this node
   and the last one leaving (`PresenceSink`); every presence interval the registry counts
-  them in `momentum:online` (user → number of nodes holding the user): a user counted from
-  0 to 1 came online, from 1 to 0 went offline. Those are announced once, by the node that
+  them in `momentum:online` (user → number of nodes holding the user), one script call for
+  up to `COUNT_BATCH` users: a user counted from 0 to 1 came online, from 1 to 0 went offline. Those are announced once, by the node that
   saw the change, to everyone (coalesced like a single node's presence).
 - **Leases.** `WS_MAX_CONNECTIONS_PER_USER` holds across the cluster: a connection takes a
   lease (`momentum:leases:<user>`, a set of `<node>:<lease>`) before it is accepted; a lease
@@ -48,11 +48,27 @@ from ._channels import NODES, ONLINE, PREFIX, leases_key, node_key, node_users_k
 
 log = logging.getLogger("momentum.cluster")
 
-_LEAVE = """
-local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
-if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return n
+#: Count nodes in and out of `momentum:online` for many users in one round trip: ARGV holds
+#: (user, +1 or -1) pairs; the answer holds, per pair, 1 if that user came online in the whole
+#: cluster (0 → 1), -1 if it went offline everywhere (→ 0), else 0.
+_COUNT = """
+local changed = {}
+for i = 1, #ARGV, 2 do
+  local delta = tonumber(ARGV[i + 1])
+  local n = redis.call('HINCRBY', KEYS[1], ARGV[i], delta)
+  if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[i]) end
+  if delta > 0 and n == 1 then
+    changed[#changed + 1] = 1
+  elseif delta < 0 and n <= 0 then
+    changed[#changed + 1] = -1
+  else
+    changed[#changed + 1] = 0
+  end
+end
+return changed
 """
+#: Users counted in one script call (a script blocks Redis while it runs).
+COUNT_BATCH = 1000
 
 _LEASE = """
 local alive = 0
@@ -125,7 +141,7 @@ class Registry:
         self._started = trio.current_time()
         #: presence changes since the last flush: user → (net change on this node, name)
         self._changes: dict[uuid.UUID, tuple[int, str]] = {}
-        self._leave = client.register_script(_LEAVE)
+        self._count = client.register_script(_COUNT)
         self._lease = client.register_script(_LEASE)
         self._released: list[tuple[uuid.UUID, str]] = []
         self._release_wanted = trio.Event()
@@ -277,10 +293,12 @@ class Registry:
     async def _reap(self, node_id: str) -> None:
         """Count a gone node's users offline (announcing the ones it held last), forget it."""
         listing = await self._client.hgetall(node_users_key(node_id))
+        changes = {
+            uuid.UUID(raw_id.decode()): (-1, raw.decode().split("\t")[0])
+            for raw_id, raw in listing.items()
+        }
         gone = PresenceBatch()
-        for raw_id, raw in listing.items():
-            if await self._left_everywhere(raw_id):
-                gone.left(uuid.UUID(raw_id.decode()), raw.decode().split("\t")[0])
+        await self._count_nodes(changes, gone)
         await self._announce(gone)
         await self._client.delete([node_users_key(node_id), node_key(node_id)])
         await self._client.srem(NODES, [node_id])
@@ -289,22 +307,33 @@ class Registry:
         changes, self._changes = self._changes, {}
         batch = PresenceBatch()
         try:
-            for user_id, (delta, name) in changes.items():
-                key = str(user_id)
-                if delta > 0:
-                    if int(await self._client.hincrby(ONLINE, key, 1)) == 1:
-                        batch.joined(user_id, name)
-                elif delta < 0 and await self._left_everywhere(key):
-                    batch.left(user_id, name)
-        except Exception:
-            self._changes = {**changes, **self._changes}  # counted next time
-            raise
-        await self._announce(batch)
+            await self._count_nodes(changes, batch)
+        finally:
+            for user_id, (delta, name) in changes.items():  # not counted: next time
+                self._change(user_id, name, delta)
+            await self._announce(batch)
 
-    async def _left_everywhere(self, user_id: str | bytes) -> bool:
-        """Count one node fewer holding the user; True if none holds it any more."""
-        remaining = await self._leave.execute(keys=[ONLINE], args=[user_id])
-        return isinstance(remaining, int) and remaining <= 0
+    async def _count_nodes(
+        self, changes: dict[uuid.UUID, tuple[int, str]], batch: PresenceBatch
+    ) -> None:
+        """Count this node in or out for each changed user, a script call per `COUNT_BATCH`
+        users (each call all or nothing), taking the counted ones out of `changes`; who came
+        online or went offline cluster-wide goes into `batch`."""
+        moved = [(user_id, delta, name) for user_id, (delta, name) in changes.items() if delta]
+        for user_id in [user_id for user_id, (delta, _) in changes.items() if not delta]:
+            del changes[user_id]
+        for start in range(0, len(moved), COUNT_BATCH):
+            chunk = moved[start : start + COUNT_BATCH]
+            args: list[str | int] = []
+            for user_id, delta, _ in chunk:
+                args += [str(user_id), 1 if delta > 0 else -1]
+            counted = await self._count.execute(keys=[ONLINE], args=args)
+            for (user_id, _, name), change in zip(chunk, counted, strict=True):  # type: ignore[arg-type]
+                del changes[user_id]
+                if change == 1:
+                    batch.joined(user_id, name)
+                elif change == -1:
+                    batch.left(user_id, name)
 
     async def _announce(self, batch: PresenceBatch) -> None:
         for envelope in batch.flush():
