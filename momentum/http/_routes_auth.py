@@ -6,7 +6,7 @@ import re
 
 from quart import Blueprint, Response
 
-from ..auth import WeakPassword
+from ..auth import InvalidField, WeakPassword, new_account
 from ..protocol import ErrorCode
 from ..storage import NewUser, StorageError, UserExists
 from ._common import field, json_body, services, store_unavailable, user_json
@@ -14,28 +14,22 @@ from ._errors import ApiError, json_response
 
 blueprint = Blueprint("auth", __name__)
 
-_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
-#: Control characters: never part of an email or a username (a NUL would reach the database).
-_CONTROLS = r"\x00-\x1f\x7f-\x9f"
-_CONTROL = re.compile(f"[{_CONTROLS}]")
-_PART = rf"[^@\s{_CONTROLS}]"
-_EMAIL = re.compile(rf"^{_PART}{{1,64}}@{_PART}{{1,189}}\.{_PART}{{1,63}}$")
+#: Control characters: never part of a login handle (a NUL would reach the database).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @blueprint.post("/auth/register")
 async def register() -> Response:
     s = services()
     body = await json_body()
-    email = (field(body, "email", str) or "").strip()
-    username = (field(body, "username", str) or "").strip()
-    password = field(body, "password", str) or ""
-    if not _EMAIL.match(email):
-        raise ApiError(400, ErrorCode.BAD_REQUEST, "email is not a valid address")
-    if not _USERNAME.match(username):
-        raise ApiError(400, ErrorCode.BAD_REQUEST, "username: 3-32 letters, digits, '_', '.', '-'")
     try:
+        email, username, password = new_account(
+            field(body, "email", str) or "",
+            field(body, "username", str) or "",
+            field(body, "password", str) or "",
+        )
         password_hash = await s.hasher.hash(password)
-    except WeakPassword as exc:
+    except (InvalidField, WeakPassword) as exc:
         raise ApiError(400, ErrorCode.BAD_REQUEST, str(exc)) from None
     try:
         user = await s.store.create_user(NewUser(email, username, password_hash))
