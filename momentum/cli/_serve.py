@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if settings.workers > 1:
         worker_argv = [*_without_workers(args.argv), "--workers", "1"]
+        # Drawn once here: a secret drawn by each worker would refuse the others' tokens.
+        env = {"JWT_SECRET": settings.jwt_secret} if settings.jwt_secret_generated else {}
         log.info("starting %d workers on %s", settings.workers, settings.bind)
         trio.run(
             partial(
@@ -63,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
                 settings.workers,
                 worker_argv,
                 stop_timeout=settings.drain_timeout + 5,
+                env=env,
             )
         )
         return 0
