@@ -9,6 +9,7 @@ from quart import Blueprint, Response
 from ..auth import InvalidField, WeakPassword, new_account
 from ..protocol import ErrorCode
 from ..storage import NewUser, StorageError, UserExists
+from ._auth import authenticate
 from ._common import field, json_body, services, store_unavailable, user_json
 from ._errors import ApiError, json_response
 
@@ -70,3 +71,12 @@ async def login() -> Response:
             "user": user_json(user),
         }
     )
+
+
+@blueprint.get("/auth/me")
+async def me() -> Response:
+    """The user the token belongs to (the API key is no user: 403)."""
+    caller = await authenticate(services())
+    if caller.user is None:
+        raise ApiError(403, ErrorCode.FORBIDDEN, "the API key is not a user: send a user's token")
+    return json_response({"user": user_json(caller.user)})

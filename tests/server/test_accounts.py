@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import trio
 
-from tests.server._live import LiveServer
+from tests.server._live import API_KEY, LiveServer
 
 
 async def test_register_refuses_what_the_cli_refuses(server: LiveServer) -> None:
@@ -43,3 +43,35 @@ async def test_register_stores_the_normalised_email(server: LiveServer) -> None:
             assert reply.json()["user"]["username"] == "renee"
             login = {"email": "REN\u00c9E@example.org", "password": "s3cret-enough"}
             assert (await http.post("/auth/login", json=login)).status_code == 200
+
+
+async def test_auth_me_names_the_tokens_user(server: LiveServer) -> None:
+    with trio.fail_after(20):
+        user = await server.create_user("meself")
+        async with server.http() as http:
+            reply = await http.get(
+                "/auth/me", headers={"Authorization": f"Bearer {server.token(user)}"}
+            )
+            assert reply.status_code == 200, reply.text
+            assert reply.json()["user"]["id"] == str(user.id)
+            assert reply.json()["user"]["username"] == "meself"
+            assert (await http.get("/auth/me")).status_code == 401
+            by_key = await http.get("/auth/me", headers={"X-API-Key": API_KEY})
+            assert by_key.status_code == 403
+
+
+async def test_a_username_is_looked_up_by_users_and_admins(server: LiveServer) -> None:
+    with trio.fail_after(20):
+        bob = await server.create_user("Bob.B")
+        alice = await server.create_user("alice")
+        as_alice = {"Authorization": f"Bearer {server.token(alice)}"}
+        async with server.http() as http:
+            assert (await http.get("/users/by-name/bob.b")).status_code == 401
+            found = await http.get("/users/by-name/bob.b", headers=as_alice)
+            assert found.status_code == 200, found.text
+            assert found.json() == {"user": {"id": str(bob.id), "username": "Bob.B"}}
+            full = await http.get("/users/by-name/Bob.B", headers={"X-API-Key": API_KEY})
+            assert full.json()["user"]["email"] == bob.email
+            for missing in ("nobody", bob.email):
+                reply = await http.get(f"/users/by-name/{missing}", headers=as_alice)
+                assert reply.status_code == 404 and reply.json()["error"]["code"] == "not_found"
