@@ -32,7 +32,9 @@ def add_parser(commands: Any) -> None:
         help="hypercorn TOML file; it must exist (default: ./hypercorn.toml, if there is one)",
     )
     p.add_argument("--database-url", help="sqlite:///path or postgresql://… (env DATABASE_URL)")
-    p.add_argument("--workers", type=int, help="processes; above 1 needs REDIS_URL")
+    p.add_argument(
+        "--workers", type=int, help="processes on one port (default 1); above 1 needs REDIS_URL"
+    )
     p.add_argument("--log-format", choices=["text", "json"], help="log format (env LOG_FORMAT)")
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING… (env LOG_LEVEL)")
     p.set_defaults(run=run)
