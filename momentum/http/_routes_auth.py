@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from quart import Blueprint, Response
 
@@ -55,7 +56,8 @@ async def login() -> Response:
     if _CONTROL.search(handle):
         raise ApiError(400, ErrorCode.BAD_REQUEST, "email or username has a control character")
     try:
-        user = await s.store.find_user(handle.strip())
+        # NFC, as emails are stored: a decomposed "é" names the same account.
+        user = await s.store.find_user(unicodedata.normalize("NFC", handle.strip()))
     except StorageError:
         raise store_unavailable() from None
     matched = await s.hasher.verify(user.password_hash if user else None, password)
