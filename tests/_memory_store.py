@@ -251,6 +251,28 @@ class MemoryStore(MemoryMessages):
         await trio.lowlevel.checkpoint()
         return len(self._users)
 
+    async def list_users(self, *, after: str = "", limit: int = 100) -> list[User]:
+        await trio.lowlevel.checkpoint()
+        _check_limit(limit)
+        keys = sorted(k for k in self._by_username if k > _username_key(after))
+        return [self._users[self._by_username[k]] for k in keys[:limit]]
+
+    async def set_user_password(self, user_id: uuid.UUID, password_hash: str) -> User | None:
+        await trio.lowlevel.checkpoint()
+        user = self._users.get(user_id)
+        if user is None:
+            return None
+        self._users[user_id] = user = replace(user, password_hash=password_hash)
+        return user
+
+    async def delete_user(self, user_id: uuid.UUID) -> bool:
+        await trio.lowlevel.checkpoint()
+        user = self._users.pop(user_id, None)
+        if user is None:
+            return False
+        del self._by_email[user.email], self._by_username[_username_key(user.username)]
+        return True
+
     async def schema_version(self) -> int:
         await trio.lowlevel.checkpoint()
         return 0

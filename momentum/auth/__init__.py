@@ -10,6 +10,7 @@ from ._errors import (
     WeakPassword,
 )
 from ._extract import extract_token, redact
+from ._fields import InvalidField, check_password, check_username, new_account, normalize_email
 from ._passwords import PasswordHasher, check_password_policy
 from ._provision import PREFIX_PATTERN, UNUSABLE_PASSWORD, provisioned_users
 from ._tokens import Claims, IssuedToken, TokenCodec
@@ -20,6 +21,7 @@ __all__ = [
     "UNUSABLE_PASSWORD",
     "AuthError",
     "Claims",
+    "InvalidField",
     "IssuedToken",
     "PasswordHasher",
     "TokenCodec",
@@ -30,8 +32,12 @@ __all__ = [
     "UserLookup",
     "UserUnknown",
     "WeakPassword",
+    "check_password",
     "check_password_policy",
+    "check_username",
     "extract_token",
+    "new_account",
+    "normalize_email",
     "provisioned_users",
     "redact",
     "verify_user",

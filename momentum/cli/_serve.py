@@ -32,7 +32,9 @@ def add_parser(commands: Any) -> None:
         help="hypercorn TOML file; it must exist (default: ./hypercorn.toml, if there is one)",
     )
     p.add_argument("--database-url", help="sqlite:///path or postgresql://… (env DATABASE_URL)")
-    p.add_argument("--workers", type=int, help="processes; above 1 needs REDIS_URL")
+    p.add_argument(
+        "--workers", type=int, help="processes on one port (default 1); above 1 needs REDIS_URL"
+    )
     p.add_argument("--log-format", choices=["text", "json"], help="log format (env LOG_FORMAT)")
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING… (env LOG_LEVEL)")
     p.set_defaults(run=run)
@@ -56,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if settings.workers > 1:
         worker_argv = [*_without_workers(args.argv), "--workers", "1"]
+        # Drawn once here: a secret drawn by each worker would refuse the others' tokens.
+        env = {"JWT_SECRET": settings.jwt_secret} if settings.jwt_secret_generated else {}
         log.info("starting %d workers on %s", settings.workers, settings.bind)
         trio.run(
             partial(
@@ -63,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
                 settings.workers,
                 worker_argv,
                 stop_timeout=settings.drain_timeout + 5,
+                env=env,
             )
         )
         return 0

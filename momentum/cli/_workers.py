@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import trio
 
@@ -29,10 +29,17 @@ HEALTHY_AFTER = 60.0
 WORKER_ENV = "MOMENTUM_WORKER"
 
 
-async def supervise_workers(count: int, argv: Sequence[str], *, stop_timeout: float) -> None:
-    """Run `count` workers (`python -m momentum <argv>`) until SIGTERM/SIGINT."""
+async def supervise_workers(
+    count: int,
+    argv: Sequence[str],
+    *,
+    stop_timeout: float,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """Run `count` workers (`python -m momentum <argv>`) until SIGTERM/SIGINT; `env` adds
+    to the environment they inherit."""
     command = [sys.executable, "-m", "momentum", *argv]
-    env = {**os.environ, WORKER_ENV: str(os.getpid())}
+    env = {**os.environ, **(env or {}), WORKER_ENV: str(os.getpid())}
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
             workers = [_Worker(i, command, env) for i in range(count)]

@@ -10,8 +10,9 @@ online or went offline anywhere, and each user's connection leases.
 - **Presence, once per cluster.** The hub reports a user's first connection on this node
   and the last one leaving (`PresenceSink`); every presence interval the registry counts
   them in `momentum:online` (user → number of nodes holding the user), one script call for
-  up to `COUNT_BATCH` users: a user counted from 0 to 1 came online, from 1 to 0 went offline. Those are announced once, by the node that
-  saw the change, to everyone (coalesced like a single node's presence).
+  up to `COUNT_BATCH` users: a user counted from 0 to 1 came online, from 1 to 0 went
+  offline. Those are announced once, by the node that saw the change, to everyone
+  (coalesced like a single node's presence).
 - **Leases.** `WS_MAX_CONNECTIONS_PER_USER` holds across the cluster: a connection takes a
   lease (`momentum:leases:<user>`, a set of `<node>:<lease>`) before it is accepted; a lease
   counts only while its node's record exists, so a dead node's leases vanish with it.

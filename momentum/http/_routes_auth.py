@@ -3,39 +3,35 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from quart import Blueprint, Response
 
-from ..auth import WeakPassword
+from ..auth import InvalidField, WeakPassword, new_account
 from ..protocol import ErrorCode
 from ..storage import NewUser, StorageError, UserExists
+from ._auth import authenticate
 from ._common import field, json_body, services, store_unavailable, user_json
 from ._errors import ApiError, json_response
 
 blueprint = Blueprint("auth", __name__)
 
-_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
-#: Control characters: never part of an email or a username (a NUL would reach the database).
-_CONTROLS = r"\x00-\x1f\x7f-\x9f"
-_CONTROL = re.compile(f"[{_CONTROLS}]")
-_PART = rf"[^@\s{_CONTROLS}]"
-_EMAIL = re.compile(rf"^{_PART}{{1,64}}@{_PART}{{1,189}}\.{_PART}{{1,63}}$")
+#: Control characters: never part of a login handle (a NUL would reach the database).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @blueprint.post("/auth/register")
 async def register() -> Response:
     s = services()
     body = await json_body()
-    email = (field(body, "email", str) or "").strip()
-    username = (field(body, "username", str) or "").strip()
-    password = field(body, "password", str) or ""
-    if not _EMAIL.match(email):
-        raise ApiError(400, ErrorCode.BAD_REQUEST, "email is not a valid address")
-    if not _USERNAME.match(username):
-        raise ApiError(400, ErrorCode.BAD_REQUEST, "username: 3-32 letters, digits, '_', '.', '-'")
     try:
+        email, username, password = new_account(
+            field(body, "email", str) or "",
+            field(body, "username", str) or "",
+            field(body, "password", str) or "",
+        )
         password_hash = await s.hasher.hash(password)
-    except WeakPassword as exc:
+    except (InvalidField, WeakPassword) as exc:
         raise ApiError(400, ErrorCode.BAD_REQUEST, str(exc)) from None
     try:
         user = await s.store.create_user(NewUser(email, username, password_hash))
@@ -60,7 +56,8 @@ async def login() -> Response:
     if _CONTROL.search(handle):
         raise ApiError(400, ErrorCode.BAD_REQUEST, "email or username has a control character")
     try:
-        user = await s.store.find_user(handle.strip())
+        # NFC, as emails are stored: a decomposed "é" names the same account.
+        user = await s.store.find_user(unicodedata.normalize("NFC", handle.strip()))
     except StorageError:
         raise store_unavailable() from None
     matched = await s.hasher.verify(user.password_hash if user else None, password)
@@ -76,3 +73,12 @@ async def login() -> Response:
             "user": user_json(user),
         }
     )
+
+
+@blueprint.get("/auth/me")
+async def me() -> Response:
+    """The user the token belongs to (the API key is no user: 403)."""
+    caller = await authenticate(services())
+    if caller.user is None:
+        raise ApiError(403, ErrorCode.FORBIDDEN, "the API key is not a user: send a user's token")
+    return json_response({"user": user_json(caller.user)})

@@ -13,7 +13,7 @@ from ..auth import PREFIX_PATTERN, TokenCodec, provisioned_users
 from ..hub import SetUserActive
 from ..protocol import ErrorCode
 from ..storage import StorageError, User, UserExists
-from ._auth import require_admin
+from ._auth import authenticate, require_admin
 from ._common import ask, field, json_body, services, store_unavailable, user_json
 from ._errors import ApiError, json_response
 
@@ -54,6 +54,22 @@ async def update_user(user_id: str) -> Response:
             "user %s (%s) %s by %s: %d connection(s) closed", user.username, uid, state, by, closed
         )
     return json_response({"user": user_json(user), "closed_connections": closed})
+
+
+@blueprint.get("/users/by-name/<username>")
+async def user_by_name(username: str) -> Response:
+    """Any caller: a username's id (to address it); admins and the API key see the account."""
+    s = services()
+    caller = await authenticate(s)
+    try:
+        user = None if "@" in username else await s.store.find_user(username)
+    except StorageError:
+        raise store_unavailable() from None
+    if user is None or user.username.casefold() != username.casefold():
+        raise ApiError(404, ErrorCode.NOT_FOUND, "no such user")
+    if caller.is_admin:
+        return json_response({"user": user_json(user)})
+    return json_response({"user": {"id": str(user.id), "username": user.username}})
 
 
 @blueprint.post("/users/provision")

@@ -30,8 +30,11 @@ import trio_asyncio
 from . import _postgres_messages as sql_messages
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import Migration, load_migrations
+from ._postgres_accounts import PostgresAccounts, _aio_execute, _aio_fetch, _aio_fetchrow
+from ._postgres_accounts import user_from_row as _user
 from ._types import (
     MAX_CONVERSATION_LIMIT,
+    USER_COLUMNS,
     NewMessage,
     NewUser,
     Owners,
@@ -59,7 +62,7 @@ POOL_MAX_SIZE = 10
 #: pg_advisory_xact_lock key serializing migrations of concurrent processes.
 MIGRATION_LOCK_KEY = 0x6D6F6D656E74756D  # "momentum"
 
-_COLUMNS = "id, email, username, password_hash, is_active, is_admin, created_at"
+_COLUMNS = USER_COLUMNS
 _INSERT = (
     "INSERT INTO users (id, email, username, username_key, password_hash,"
     " is_active, is_admin, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -94,7 +97,7 @@ _CONNECT_FAILED: tuple[type[BaseException], ...] = (*_FAILED, ValueError)
 _Pool = Any  # asyncpg ships no type information
 
 
-class PostgresStore:
+class PostgresStore(PostgresAccounts):
     """`Store` on an asyncpg pool; see the module docstring."""
 
     backend = "postgresql"
@@ -296,21 +299,8 @@ async def _aio_create_pool(url: str) -> _Pool:
     )
 
 
-async def _aio_fetchrow(pool: _Pool, sql: str, *args: object) -> Any:
-    return await pool.fetchrow(sql, *args)
-
-
 async def _aio_fetchval(pool: _Pool, sql: str, *args: object) -> Any:
     return await pool.fetchval(sql, *args)
-
-
-async def _aio_fetch(pool: _Pool, sql: str, *args: object) -> list[Any]:
-    return list(await pool.fetch(sql, *args))
-
-
-async def _aio_execute(pool: _Pool, sql: str, *args: object) -> str:
-    status: str = await pool.execute(sql, *args)
-    return status
 
 
 async def _aio_transaction(
@@ -378,18 +368,4 @@ def _row(user: User) -> tuple[object, ...]:
         user.is_active,
         user.is_admin,
         user.created_at,
-    )
-
-
-def _user(row: Any) -> User | None:
-    if row is None:
-        return None
-    return User(
-        id=uuid.UUID(int=row["id"].int),
-        email=row["email"],
-        username=row["username"],
-        password_hash=row["password_hash"],
-        is_active=row["is_active"],
-        is_admin=row["is_admin"],
-        created_at=row["created_at"].astimezone(UTC),
     )

@@ -56,6 +56,19 @@ class Store(Protocol):
 
     async def count_users(self) -> int: ...
 
+    async def list_users(self, *, after: str = "", limit: int = 100) -> list[User]:
+        """Up to `limit` (>= 1) users ordered by username, case-insensitively; page by
+        passing the last username seen as `after`."""
+        ...
+
+    async def set_user_password(self, user_id: uuid.UUID, password_hash: str) -> User | None:
+        """Replace the user's password hash; the updated user, or None if unknown."""
+        ...
+
+    async def delete_user(self, user_id: uuid.UUID) -> bool:
+        """Delete the user (not their stored messages); False if there was no such user."""
+        ...
+
     async def schema_version(self) -> int:
         """The highest applied migration version."""
         ...

@@ -14,15 +14,19 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import trio
 
 from . import _sqlite_messages as sql_messages
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import load_migrations
+from ._sqlite_accounts import SqliteAccounts
+from ._sqlite_accounts import fetch_user as _fetch_user
+from ._sqlite_accounts import user_from_row as _row_user
 from ._types import (
     MAX_CONVERSATION_LIMIT,
+    USER_COLUMNS,
     NewMessage,
     NewUser,
     StoredMessage,
@@ -44,7 +48,7 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5_000
 
-_COLUMNS = "id, email, username, password_hash, is_active, is_admin, created_at"
+_COLUMNS = USER_COLUMNS
 _INSERT = (
     "INSERT INTO users (id, email, username, username_key, password_hash,"
     " is_active, is_admin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -63,7 +67,7 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-class SqliteStore:
+class SqliteStore(SqliteAccounts):
     """`Store` on one SQLite connection; see the module docstring."""
 
     backend = "sqlite"
@@ -354,21 +358,4 @@ def _row(user: User) -> tuple[object, ...]:
         user.is_active,
         user.is_admin,
         user.created_at.isoformat(),
-    )
-
-
-def _fetch_user(conn: sqlite3.Connection, sql: str, args: tuple[object, ...]) -> User | None:
-    row = conn.execute(sql, args).fetchone()
-    return None if row is None else _row_user(row)
-
-
-def _row_user(row: tuple[Any, ...]) -> User:
-    return User(
-        id=uuid.UUID(row[0]),
-        email=row[1],
-        username=row[2],
-        password_hash=row[3],
-        is_active=bool(row[4]),
-        is_admin=bool(row[5]),
-        created_at=datetime.fromisoformat(row[6]),
     )

@@ -23,6 +23,10 @@ class User:
     created_at: datetime
 
 
+#: The `users` columns a `User` is read from, in this order, on every backend.
+USER_COLUMNS = "id, email, username, password_hash, is_active, is_admin, created_at"
+
+
 @dataclass(frozen=True, slots=True)
 class NewUser:
     """What a caller provides to create a user; the store assigns id and created_at."""

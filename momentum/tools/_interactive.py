@@ -7,6 +7,7 @@ message the session prints goes back through it, so the controller never touches
 from __future__ import annotations
 
 import signal
+from dataclasses import replace
 from typing import Protocol
 
 import trio
@@ -20,6 +21,10 @@ from ._ws import DO_NOT_RECONNECT, HandshakeRefused, backoff_delay, close_code, 
 
 #: Close codes after which a fresh token (a new login) is the way back in (4001: the token expired).
 TOKEN_EXPIRED = 4001
+#: Handshake refusals a new login cures, and what the client says about them: an expired
+#: token, or one the server no longer accepts (restarted with another secret — without
+#: JWT_SECRET it draws a new one at each start).
+RENEWABLE = {"token_expired": "token expired", "token_invalid": "token refused"}
 
 
 class Terminal(Protocol):
@@ -74,12 +79,17 @@ class InteractiveClient:
 
     async def _stay_connected(self, credentials: Credentials) -> None:
         attempt = 0
+        renewed = False  # a token from a new login, not yet accepted by the server
         while True:
             why = await self._connect_once(credentials)
             self._first_attempt_done.set()
             if why is None:  # connected, then lost: start the schedule again
                 attempt = 0
+                renewed = False
                 why = "the connection was lost"
+            elif why in RENEWABLE.values() and renewed:
+                self.terminal.show(f"{why} right after logging in; not reconnecting")
+                raise Stop(1)
             if not self.reconnect or (self.max_attempts and attempt >= self.max_attempts):
                 self.terminal.show(f"{why}; not reconnecting")
                 raise Stop(1)
@@ -87,8 +97,9 @@ class InteractiveClient:
             attempt += 1
             self.terminal.show(f"{why}; reconnecting in {delay:.1f} s (attempt {attempt})")
             await trio.sleep(delay)
-            if why.startswith("token expired"):
+            if why in RENEWABLE.values():
                 credentials = await self._log_in_again()
+                renewed = True
 
     async def _connect_once(self, credentials: Credentials) -> str | None:
         """Connect and run a session; the reason it failed to open, or None if it ran."""
@@ -105,8 +116,8 @@ class InteractiveClient:
                 self.session = None
                 self._after_close(session)
         except HandshakeRefused as exc:
-            if exc.code == "token_expired" and self.login.can_log_in:
-                return "token expired"
+            if exc.code in RENEWABLE and self.login.can_log_in:
+                return RENEWABLE[exc.code]
             self.terminal.show(f"error: {exc}")
             if not exc.retryable:
                 raise Stop(1) from None
@@ -136,8 +147,9 @@ class InteractiveClient:
             raise Stop(1)
 
     async def _log_in_again(self) -> Credentials:
+        """A new token from the password (a `--token` given at start is the refused one)."""
         try:
-            return await obtain_credentials(self.login, self.terminal.show)
+            return await obtain_credentials(replace(self.login, token=None), self.terminal.show)
         except ToolError as exc:
             self.terminal.show(f"error: {exc}")
             raise Stop(1) from None

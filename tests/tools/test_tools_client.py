@@ -18,7 +18,7 @@ import pytest
 import trio
 
 from momentum.tools import BenchmarkPlan, InteractiveClient, Login, run_benchmark
-from tests.server._live import API_KEY, LiveServer, open_live_server, settings_for
+from tests.server._live import API_KEY, LiveServer, mint_token, open_live_server, settings_for
 
 from ._script import ScriptedTerminal
 
@@ -255,3 +255,43 @@ def test_version_is_printed() -> None:
         [sys.executable, "-m", "momentum", "--version"], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == f"momentum {__version__}"
+
+
+async def test_logs_in_again_when_a_restarted_server_refuses_its_token(tmp_path: Path) -> None:
+    """A server without JWT_SECRET draws a new secret at each start: after a restart the
+    old token fails its signature check (401 token_invalid). With a password the client
+    logs in again and carries on; with a token alone it stops, saying why."""
+    url = f"sqlite:///{tmp_path}/momentum.db"
+    password = "phoenix-passphrase"
+    with trio.fail_after(40):
+        terminal = ScriptedTerminal()
+        async with trio.open_nursery() as nursery:
+            async with open_live_server(settings_for(url)) as first:
+                port = first.port
+                async with first.http() as http:
+                    body = {"username": "phoenix", "email": "p@example.com", "password": password}
+                    assert (await http.post("/auth/register", json=body)).status_code == 201
+                login = Login(server_url=first.base_url, username="phoenix", password=password)
+                client = InteractiveClient(login, terminal)
+                nursery.start_soon(client.run)
+                await terminal.wait_for("connected to")
+            mark = len(terminal.output)
+            await terminal.wait_for("reconnecting in ", after=mark)
+            other = settings_for(url, bind=f"127.0.0.1:{port}", jwt_secret="another-secret-" * 3)
+            async with open_live_server(other):
+                await terminal.wait_for("token refused; reconnecting", after=mark, timeout=15)
+                await terminal.wait_for("logging in to", after=mark, timeout=15)
+                await terminal.wait_for("connected to", after=mark, timeout=15)
+                await terminal.type("quit")
+                await terminal.wait_for("closed (1000)")
+        assert client.status == 0
+
+
+async def test_a_refused_token_without_a_password_stops(server: LiveServer) -> None:
+    with trio.fail_after(10):
+        user = await server.create_user()
+        forged = mint_token(user.id, key="not-the-server-secret-" * 2)
+        terminal = ScriptedTerminal()
+        client = InteractiveClient(by_token(server, forged), terminal)
+        assert await client.run() == 1
+        assert "token_invalid" in terminal.text()
