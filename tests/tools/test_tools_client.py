@@ -221,7 +221,7 @@ async def test_benchmark_summary_is_consistent(
 ) -> None:
     with trio.fail_after(20):
         user = await server.create_user()
-        plan = BenchmarkPlan(messages=30, interval_ms=2, payload_size=16)
+        plan = BenchmarkPlan(messages=30, rate=500, payload_size=16)
         status = await run_benchmark(
             by_token(server, server.token(user)), plan, as_json=True, progress=False
         )
