@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import trio
@@ -18,7 +19,7 @@ import trio
 from momentum.storage import User
 from momentum.tools import InteractiveClient, Login
 from momentum.tools._display import clock
-from tests.server._live import LiveServer, custom_server
+from tests.server._live import Client, LiveServer, custom_server
 
 from ._script import ScriptedTerminal
 
@@ -35,19 +36,32 @@ async def open_client(server: LiveServer, user: User) -> AsyncIterator[ScriptedT
         await terminal.type("quit")
 
 
+@dataclass
+class Pair:
+    alice: User
+    bob: User
+    peer: Client  # bob, online first
+    terminal: ScriptedTerminal  # alice's interactive client
+
+
+@asynccontextmanager
+async def bob_then_alice(server: LiveServer) -> AsyncIterator[Pair]:
+    alice, bob = await server.create_user("alice"), await server.create_user("bob")
+    async with server.connect(bob) as peer:
+        await peer.roundtrip()
+        async with open_client(server, alice) as terminal:
+            yield Pair(alice, bob, peer, terminal)
+
+
 async def test_senders_online_before_us_are_shown_by_name(server: LiveServer) -> None:
     with trio.fail_after(20):
-        alice, bob = await server.create_user("alice"), await server.create_user("bob")
-        async with server.connect(bob) as peer:
-            await peer.roundtrip()
-            async with open_client(server, alice) as terminal:
-                await peer.send(message_type="text", data={"content": "hello all"})
-                await terminal.wait_for("[text] bob: hello all")
-                await peer.send(
-                    message_type="text", to_user_id=str(alice.id), data={"content": "hi"}
-                )
-                await terminal.wait_for("[text] bob → you: hi")
-        assert str(bob.id)[:8] not in "\n".join(terminal.output)
+        async with bob_then_alice(server) as pair:
+            await pair.peer.send(message_type="text", data={"content": "hello all"})
+            await pair.terminal.wait_for("[text] bob: hello all")
+            to_alice = str(pair.alice.id)
+            await pair.peer.send(message_type="text", to_user_id=to_alice, data={"content": "hi"})
+            await pair.terminal.wait_for("[text] bob → you: hi")
+        assert str(pair.bob.id)[:8] not in "\n".join(pair.terminal.output)
 
 
 async def test_a_replayed_message_shows_when_it_was_sent(server: LiveServer) -> None:
@@ -113,15 +127,13 @@ async def test_stats_read_as_text(server: LiveServer) -> None:
 
 async def test_own_direct_messages_are_shown_once_acked(server: LiveServer) -> None:
     with trio.fail_after(20):
-        alice, bob = await server.create_user("alice"), await server.create_user("bob")
-        async with server.connect(bob) as peer:
-            await peer.roundtrip()
-            async with open_client(server, alice) as terminal:
-                await terminal.type("to bob are you there?")
-                assert (await peer.receive_type("text"))["data"] == {"content": "are you there?"}
-                echo = await terminal.wait_for("[text] you → bob: are you there?")
-                state = terminal.output[terminal.output.index(echo)]
-                assert "✓ delivered to 1 connection(s), stored until read" in state
+        async with bob_then_alice(server) as pair:
+            await pair.terminal.type("to bob are you there?")
+            got = await pair.peer.receive_type("text")
+            assert got["data"] == {"content": "are you there?"}
+            echo = await pair.terminal.wait_for("[text] you → bob: are you there?")
+            assert "✓ delivered to 1 connection(s), stored until read" in echo
+        alice, bob = pair.alice, pair.bob
         async with open_client(server, alice) as terminal:
             await terminal.type(f"to {bob.id} later then")  # offline, never seen: an id prefix
             echo = await terminal.wait_for(f"[text] you → {str(bob.id)[:8]}: later then")

@@ -36,15 +36,27 @@ def benchmark_argv(server: LiveServer, token: str, *args: str) -> list[str]:
     return ["client", "--server-url", server.base_url, "--token", token, "--benchmark", *args]
 
 
+async def stress_limited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], limit: float, burst: int, *runs: str
+) -> list[tuple[int, str]]:
+    """Throughput runs, each `runs` item a string of extra flags, against one server whose
+    WS_RATE_LIMIT and WS_RATE_BURST are `limit` and `burst`: (status, stdout) of each."""
+    results = []
+    async with custom_server(tmp_path, rate_limit=limit, rate_burst=burst) as server:
+        for flags in runs:
+            argv = stress_argv(server, "--test-type", "throughput", *flags.split())
+            status, out, _ = await run_cli(capsys, *argv)
+            results.append((status, out))
+    return results
+
+
 async def test_throughput_paced_to_the_server_limit_loses_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Unpaced, each connection's first 30 messages would find a bucket of 10.
+    flags = "--connections 3 --messages 30 --rate-limit 10 --rate-burst 10 --json"
     with trio.fail_after(60):
-        async with custom_server(tmp_path, rate_limit=10.0, rate_burst=10) as server:
-            argv = stress_argv(server, "--test-type", "throughput", "--connections", "3")
-            argv += ["--messages", "30", "--rate-limit", "10", "--rate-burst", "10", "--json"]
-            status, out, _ = await run_cli(capsys, *argv)
+        [(status, out)] = await stress_limited(tmp_path, capsys, 10.0, 10, flags)
     summary: dict[str, Any] = json.loads(out)
     assert_consistent(summary)
     assert summary["errors"] == {}
@@ -55,12 +67,11 @@ async def test_throughput_paced_to_the_server_limit_loses_nothing(
 async def test_unpaced_throughput_is_rate_limited_and_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    flags = "--connections 2 --messages 40 --rate-limit 0 --drain-timeout 1"
     with trio.fail_after(60):
-        async with custom_server(tmp_path, rate_limit=2.0, rate_burst=3) as server:
-            argv = stress_argv(server, "--test-type", "throughput", "--connections", "2")
-            argv += ["--messages", "40", "--rate-limit", "0", "--drain-timeout", "1"]
-            status, out, _ = await run_cli(capsys, *argv)
-            _, as_json, _ = await run_cli(capsys, *argv, "--json")
+        [(status, out), (_, as_json)] = await stress_limited(
+            tmp_path, capsys, 2.0, 3, flags, f"{flags} --json"
+        )
     assert status == 3
     out = " ".join(out.split())  # rich wraps long lines
     assert "FAILED: rate-limited by the server" in out
