@@ -69,12 +69,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _benchmark_plan(args: argparse.Namespace) -> BenchmarkPlan:
-    check_pacing(args)
     if args.messages < 1 or args.rate < 0 or args.payload_size < 0:
         raise ConfigError("--messages must be at least 1; --rate, --payload-size ≥ 0")
     if args.interval is not None and args.interval <= 0:
         raise ConfigError("--interval must be > 0 milliseconds")
     rate = 1000 / args.interval if args.interval is not None else args.rate
+    check_pacing(args, rate)
     return BenchmarkPlan(
         messages=args.messages,
         rate=rate,

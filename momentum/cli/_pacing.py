@@ -4,6 +4,7 @@ per-connection rate limit, which every connection they open paces itself to."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..config import ConfigError
 from ..tools import SERVER_RATE_BURST, SERVER_RATE_LIMIT
@@ -27,9 +28,16 @@ def add_pacing_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-def check_pacing(args: argparse.Namespace) -> None:
+def check_pacing(args: argparse.Namespace, rate: float) -> None:
+    """Refuse impossible pacing; say so when `rate` (messages/s) is more than it allows."""
     if args.rate_limit < 0 or args.rate_burst < 1:
         raise ConfigError("--rate-limit must be ≥ 0 and --rate-burst ≥ 1")
+    if 0 < args.rate_limit < rate:
+        print(
+            f"note: {rate:g} messages/s is above --rate-limit {args.rate_limit:g}: each "
+            f"connection sends at most {args.rate_limit:g} frames/s, acks included",
+            file=sys.stderr,
+        )
 
 
 def pacing_args(args: argparse.Namespace) -> list[str]:

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> None:
-    check_pacing(args)
+    check_pacing(args, 0.0 if args.worker_index is not None else args.rate or 0.0)
     if args.connections < 1 or args.messages < 1 or args.processes < 1:
         raise ConfigError("--connections, --messages and --processes must be at least 1")
     if args.duration <= 0 or args.payload_size < 0 or args.concurrency < 1:

@@ -87,14 +87,16 @@ async def test_unpaced_throughput_is_rate_limited_and_says_so(
 async def test_the_benchmark_is_paced_and_passes_on_a_default_server(
     server: LiveServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # 60 messages and their acks: more than the default burst of 40 in one go.
+    # 60 messages and their acks: more than the default burst of 40 in one go; --interval 10
+    # (the old default, 100/s) asks for five times the server's limit.
     with trio.fail_after(60):
         user = await server.create_user()
-        argv = benchmark_argv(server, server.token(user), "--messages", "60")
+        argv = benchmark_argv(server, server.token(user), "--messages", "60", "--interval", "10")
         status, out, err = await run_cli(capsys, *argv)
     assert status == 0, out + err
     out = " ".join(out.split())
     assert "momentum client --benchmark — passed" in out
+    assert "note: 100 messages/s is above --rate-limit 20" in err
     assert "paced to 20 frames/s" in err
     assert "error" not in out
 
