@@ -143,3 +143,15 @@ async def test_own_direct_messages_are_shown_once_acked(server: LiveServer) -> N
             await terminal.type("ping")
             await terminal.wait_for("pong in")
         assert "\n".join(terminal.output).count("note to self") == 1  # the server's copy only
+
+
+async def test_a_sender_not_announced_yet_is_looked_up(tmp_path: Path) -> None:
+    # Presence goes out every 5 s here: carol's message arrives long before her announcement.
+    with trio.fail_after(30):
+        async with custom_server(tmp_path, presence_interval=5.0) as server:
+            alice, carol = await server.create_user("alice"), await server.create_user("carol")
+            async with open_client(server, alice) as terminal, server.connect(carol) as peer:
+                await peer.send(message_type="text", data={"content": "first!"})
+                line = await terminal.wait_for("first!")
+                assert "* carol joined" not in terminal.text()
+        assert line.endswith("[text] carol: first!")
