@@ -6,7 +6,8 @@ each, counted once), a sequence number (`s`) and the send time (`t`, `perf_count
 this process), so the receiving connection — in the same process — measures the delivery
 latency, and acknowledges it in
 batches (the server keeps each direct message until its recipient acks it). Messages of
-other runs, presence and everything else are ignored.
+other runs, presence and everything else are ignored. Every frame the probe sends —
+message, ping or ack — waits for its `Pacer` first (the server's rate limit counts them all).
 """
 
 from __future__ import annotations
