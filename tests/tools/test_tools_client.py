@@ -63,7 +63,7 @@ async def test_a_session_sends_receives_and_quits_with_1000(server: LiveServer) 
             assert "alice" in listing and "bob" in listing
 
             await terminal.type("stats")
-            assert "total_connections" in await terminal.wait_for("total_connections")
+            assert "{" not in await terminal.wait_for("total connections")
 
             await terminal.type('json {"message_type": "notification", "data": {"n": 1}}')
             assert (await peer.receive_type("notification"))["data"] == {"n": 1}
@@ -221,7 +221,7 @@ async def test_benchmark_summary_is_consistent(
 ) -> None:
     with trio.fail_after(20):
         user = await server.create_user()
-        plan = BenchmarkPlan(messages=30, interval_ms=2, payload_size=16)
+        plan = BenchmarkPlan(messages=30, rate=500, payload_size=16)
         status = await run_benchmark(
             by_token(server, server.token(user)), plan, as_json=True, progress=False
         )
