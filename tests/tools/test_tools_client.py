@@ -175,7 +175,9 @@ async def test_reconnects_with_backoff_when_the_server_comes_back(tmp_path: Path
                 client = InteractiveClient(by_token(first, first.token(user)), terminal)
                 nursery.start_soon(client.run)
                 await terminal.wait_for("connected to")
-            await terminal.wait_for("the server closed the connection: 1001")
+            await terminal.wait_for(
+                "the server closed the connection: 1001 GOING_AWAY (the server is shutting down)"
+            )
             mark = len(terminal.output)
             await terminal.wait_for("reconnecting in ", after=mark)
             async with open_live_server(settings_for(url, bind=f"127.0.0.1:{port}")):
