@@ -149,6 +149,12 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.connections_refused = Counter(
+            "momentum_connections_refused",
+            "Connections the front dropped or refused before any handler, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
         self.storage_errors = Counter(
             "momentum_storage_errors", "Failed storage operations.", registry=self.registry
         )

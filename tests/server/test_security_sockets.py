@@ -1,11 +1,15 @@
-"""Socket-level abuse on a real server: control-frame floods, pings after the close.
+"""Socket-level abuse on a real server: control-frame floods, pings after the close, too
+many connections from one address.
 
 The attacks reproduced: a client sending WebSocket pings as fast as it can (870,800 in 8 s
-took a core: trio-websocket answered each one and the rate limiter never saw them), and a
-ping arriving after the server's close frame.
+took a core: trio-websocket answered each one and the rate limiter never saw them); a ping
+arriving after the server's close frame (it crashed the connection actor); one address
+holding every connection it likes, WebSocket or HTTP (the slow-head attack is in
+test_security_slowloris.py).
 
 Rules: a real server on port 0 with a real SQLite file, raw clients (tests/server/_raw.py)
-that write exactly the frames the test says, the real clock; every test under
+that write exactly the frames the test says, from distinct 127.x addresses where a test
+needs several clients, the real clock; every test under
 `trio.fail_after`, and no assertion on how fast anything runs.
 """
 
@@ -14,11 +18,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import orjson
 import pytest
 import trio
+import trio_websocket
 
-from ._live import assert_serves, custom_server
-from ._raw import Frame, RawClient, open_raw
+from momentum.storage import User
+from momentum.wire import TrustedProxies
+
+from ._live import LiveServer, assert_serves, custom_server, expect_refused
+from ._raw import Frame, RawClient, http_request, open_raw, refused_counts
 
 PING, PONG, CLOSE = 0x9, 0xA, 0x8
 
@@ -98,3 +107,84 @@ async def test_a_ping_after_the_close_frame_is_ignored(
                 assert await raw.read_frame() is None  # no pong: the socket just ends
             await assert_serves(server)
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# -- connections per client address ------------------------------------------------------
+
+
+async def test_websocket_connections_per_address_are_limited_429(tmp_path: Path) -> None:
+    with trio.fail_after(20):
+        async with custom_server(tmp_path, max_connections_per_ip=2) as server:
+            user = await server.create_user()
+            url = server.ws_url(server.token(user))
+            async with server.connect(user), server.connect(user) as second:
+                refusal = await expect_refused(url)
+                assert (refusal.status, refusal.code) == (429, "too_many_connections")
+                assert refusal.content_type == "application/json"
+                other = await open_raw(server.port, source="127.0.0.3")
+                async with other.stream:  # another address has its own share
+                    head = await other.handshake(server.port, server.token(user))
+                    assert head.startswith(b"HTTP/1.1 101")
+                await second.ws.aclose()
+                await _connect_when_free(server, user)  # a closed connection frees its slot
+            assert (await refused_counts(server.port)).get("websocket_per_ip") == 1
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(tmp_path: Path) -> None:
+    proxies = TrustedProxies.parse("127.0.0.1")
+    with trio.fail_after(20):
+        async with custom_server(
+            tmp_path, max_connections_per_ip=1, trusted_proxies=proxies
+        ) as server:
+            user = await server.create_user()
+            url = server.ws_url(server.token(user))
+
+            def via(client: str) -> list[tuple[str, str]]:
+                return [("X-Forwarded-For", client)]
+
+            async with server.connect(user, extra_headers=via("203.0.113.7")):
+                refusal = await expect_refused(url, extra_headers=via("203.0.113.7"))
+                assert (refusal.status, refusal.code) == (429, "too_many_connections")
+                async with server.connect(user, extra_headers=via("203.0.113.8")) as other:
+                    await other.roundtrip()
+
+
+async def test_http_connections_per_address_and_in_all_are_limited(tmp_path: Path) -> None:
+    with trio.fail_after(20):
+        async with custom_server(
+            tmp_path, http_max_connections_per_ip=2, http_max_connections=3
+        ) as server:
+            kept = []
+            for source in ("127.0.0.1", "127.0.0.1", "127.0.0.4"):
+                raw = await open_raw(server.port, source=source)
+                answer = await http_request(raw, "/health", keep_alive=True)
+                assert answer is not None and answer.status == 200
+                kept.append(raw)
+            third = await open_raw(server.port, source="127.0.0.1")
+            answer = await http_request(third, "/health")
+            assert answer is not None and answer.status == 429
+            assert answer.headers[b"content-type"] == b"application/json"
+            assert orjson.loads(answer.body)["error"]["code"] == "too_many_connections"
+            full = await open_raw(server.port, source="127.0.0.5")
+            answer = await http_request(full, "/health")
+            assert answer is not None and answer.status == 503
+            assert orjson.loads(answer.body)["error"]["code"] == "server_full"
+            user = await server.create_user()
+            async with server.connect(user) as client:  # WebSockets are counted apart
+                await client.roundtrip()
+            for raw in (*kept, third, full):
+                await raw.stream.aclose()
+            counts = await refused_counts(server.port)
+            assert (counts.get("http_per_ip"), counts.get("http_full")) == (1, 1)
+
+
+async def _connect_when_free(server: LiveServer, user: User) -> None:
+    """Connect once the server has let go of a closed connection (it finishes its side of
+    the close after the client's)."""
+    while True:
+        try:
+            async with server.connect(user) as client:
+                await client.roundtrip()
+                return
+        except trio_websocket.ConnectionRejected:
+            await trio.sleep(0.01)
