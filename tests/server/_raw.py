@@ -71,13 +71,17 @@ class RawClient:
             frame = self._parse()
             if frame is not None:
                 return frame
-            try:
-                chunk = await self.stream.receive_some(65536)
-            except trio.BrokenResourceError:
+            if not await self.fill():
                 return None
-            if not chunk:
-                return None
-            self._buffer += chunk
+
+    async def fill(self) -> bool:
+        """Read what the server sent next into the buffer; False at the end of the stream."""
+        try:
+            chunk = await self.stream.receive_some(65536)
+        except trio.BrokenResourceError:
+            return False
+        self._buffer += chunk
+        return bool(chunk)
 
     async def read_until_close(self) -> Frame | None:
         """Skip data and ping frames (never answering) until a close frame or the end."""
@@ -137,23 +141,15 @@ async def http_request(raw: RawClient, path: str, *, keep_alive: bool = False) -
         return None
     buffer = raw._buffer
     while b"\r\n\r\n" not in buffer:
-        try:
-            chunk = await raw.stream.receive_some(65536)
-        except trio.BrokenResourceError:
+        if not await raw.fill():
             return None
-        if not chunk:
-            return None
-        buffer += chunk
     end = buffer.index(b"\r\n\r\n")
     lines = bytes(buffer[:end]).split(b"\r\n")
     del buffer[: end + 4]
     headers = dict(line.lower().split(b": ", 1) for line in lines[1:])
     size = int(headers.get(b"content-length", b"0"))
-    while len(buffer) < size:
-        chunk = await raw.stream.receive_some(65536)
-        if not chunk:
-            break
-        buffer += chunk
+    while len(buffer) < size and await raw.fill():
+        pass
     body = bytes(buffer[:size])
     del buffer[:size]
     return Answer(int(lines[0].split(b" ")[1]), headers, body)

@@ -93,12 +93,7 @@ async def test_a_ping_after_the_close_frame_is_ignored(
                 )
                 await raw.send_frame(PING, b"before")
                 assert (await raw.read_frame()) == Frame(PONG, b"before")
-                async with server.http() as http:
-                    reply = await http.patch(
-                        f"/users/{user.id}",
-                        json={"is_active": False},
-                        headers={"Authorization": f"Bearer {server.token(admin)}"},
-                    )
+                reply = await server.set_active(user, False, admin=admin)
                 assert reply.status_code == 200
                 close = await raw.read_until_close()
                 assert close is not None and close.close_code == 4003
