@@ -18,7 +18,7 @@ import trio.testing
 from tests._memory_store import MemoryStore
 
 from ._live import LiveServer, open_live_server, settings_for
-from ._raw import open_raw
+from ._raw import http_request, open_raw
 
 MARGIN = 0.5
 
@@ -170,3 +170,22 @@ async def test_an_idle_http_keep_alive_connection_is_closed(
             assert await silent.receive_some() == b""  # no head at all: dropped at 10 s
             await kept.aclose()
             await silent.aclose()
+
+
+async def test_a_connection_close_request_is_closed_once_answered(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The answer went out at once, but the socket stayed open until the idle close (11 s):
+    # Quart-Trio cancels the task in which hypercorn closes the connection, and the close
+    # stopped at its first checkpoint. Each such request held an HTTP connection slot.
+    with trio.fail_after(100):
+        async with timed_server(http_max_connections_per_ip=1) as server:
+            for _ in range(2):  # the second gets in: the first gave its slot back
+                raw = await open_raw(server.port)
+                sent = trio.current_time()
+                answer = await http_request(raw, "/health")
+                assert answer is not None and answer.status == 200
+                assert not await raw.fill()  # the end of the stream, at once
+                assert trio.current_time() - sent <= MARGIN
+                await raw.stream.aclose()
+                await trio.testing.wait_all_tasks_blocked()  # the server's side is done
