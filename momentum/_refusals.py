@@ -53,7 +53,7 @@ def refusal_answers(metrics: Metrics) -> Callable[[Refusal], bytes | None]:
     answers = {refusal: http_answer(*answer) for refusal, answer in _ANSWERS.items()}
 
     def on_refused(refusal: Refusal) -> bytes | None:
-        metrics.connections_refused.labels(refusal.value).inc()
+        metrics.connection_refused(refusal.value)
         return answers.get(refusal)
 
     return on_refused

@@ -163,6 +163,10 @@ class Metrics:
         self.handshake_failures.labels(reason).inc()
         self.activity.handshake_refused(reason)
 
+    def connection_refused(self, reason: str) -> None:
+        self.connections_refused.labels(reason).inc()
+        self.activity.connection_refused(reason)
+
     def connection_closed(self, code: int) -> None:
         self.activity.connection_closed(code)
         # Peers choose their own codes: the label keeps the ones Momentum defines or uses.
