@@ -55,6 +55,10 @@ class Settings:
     send_timeout: float = 10 * SECONDS
     head_limit: int = 16 * KIB
     max_pending_handshakes: int = 1024
+    max_pending_heads_per_ip: int = 16
+    max_connections_per_ip: int = 256  # WebSocket
+    http_max_connections: int = 1024
+    http_max_connections_per_ip: int = 64
     handshake_timeout: float = 10 * SECONDS
     close_timeout: float = 3 * SECONDS
     drain_timeout: float = 10 * SECONDS
@@ -109,6 +113,10 @@ _ENV: dict[str, tuple[str, type]] = {
     "WS_SEND_TIMEOUT": ("send_timeout", float),
     "WS_HANDSHAKE_TIMEOUT": ("handshake_timeout", float),
     "WS_MAX_PENDING_HANDSHAKES": ("max_pending_handshakes", int),
+    "HTTP_MAX_PENDING_HEADS_PER_IP": ("max_pending_heads_per_ip", int),
+    "WS_MAX_CONNECTIONS_PER_IP": ("max_connections_per_ip", int),
+    "HTTP_MAX_CONNECTIONS": ("http_max_connections", int),
+    "HTTP_MAX_CONNECTIONS_PER_IP": ("http_max_connections_per_ip", int),
     "WS_PRESENCE_INTERVAL": ("presence_interval", float),
     "CLUSTER_NODE_TTL": ("node_ttl", float),
     "SHUTDOWN_TIMEOUT": ("drain_timeout", float),
@@ -209,6 +217,10 @@ def validate(s: Settings) -> None:
         "WS_MAX_CONNECTIONS": s.max_connections,
         "WS_MAX_CONNECTIONS_PER_USER": s.max_connections_per_user,
         "WS_MAX_PENDING_HANDSHAKES": s.max_pending_handshakes,
+        "HTTP_MAX_PENDING_HEADS_PER_IP": s.max_pending_heads_per_ip,
+        "WS_MAX_CONNECTIONS_PER_IP": s.max_connections_per_ip,
+        "HTTP_MAX_CONNECTIONS": s.http_max_connections,
+        "HTTP_MAX_CONNECTIONS_PER_IP": s.http_max_connections_per_ip,
         "WS_OUTBOX_SIZE": s.outbox_size,
         "WS_CLEANUP_INTERVAL": s.cleanup_interval,
         "WS_PONG_TIMEOUT": s.pong_timeout,

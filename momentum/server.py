@@ -53,7 +53,8 @@ from actors import (
     open_supervisor,
 )
 
-from ._tree import ConnectionsSlot, Tree, listen, serve_lifespan
+from ._refusals import refusal_answers
+from ._tree import ConnectionsSlot, Tree, front_config, listen, serve_lifespan
 from .auth import PasswordHasher, TokenCodec
 from .cluster import ClusterNode, open_cluster
 from .config import CALL_TIMEOUT, Settings
@@ -77,7 +78,7 @@ from .storage import (
     serve_lookup,
     serve_writer,
 )
-from .wire import FrontConfig, PrefixedStream, RequestHead, close_when_idle, serve_front
+from .wire import PrefixedStream, RequestHead, close_when_idle, serve_front
 
 log = logging.getLogger("momentum.server")
 
@@ -227,15 +228,11 @@ async def _run(
         front = partial(
             serve_front,
             listener,
-            config=FrontConfig(
-                "/ws",
-                settings.head_limit,
-                settings.handshake_timeout,
-                settings.max_pending_handshakes,
-            ),
+            config=front_config(settings, "/ws"),
             on_websocket=on_websocket,
             on_http=on_http,
             spawn=slot.spawn,
+            on_refused=refusal_answers(metrics),
         )
         await root.start(ChildSpec("front", front))
         port = listener.socket.getsockname()[1]

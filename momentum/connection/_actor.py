@@ -45,8 +45,9 @@ from ._admission import Admitted, Gatekeeper
 from ._handle import Handle
 from ._heartbeat import serve_heartbeat
 from ._ratelimit import TokenBucket
-from ._reader import ReaderLinks, read_frames
+from ._reader import ReaderLinks, charge, read_frames
 from ._replay import catch_up, replay_then_go_live
+from ._websocket import ChargedConnection, wrap_server_stream
 
 log = logging.getLogger("momentum.connection")
 
@@ -121,9 +122,7 @@ async def _handshake(
     config = ctx.config
     gate = ReplayGate()
     with trio.move_on_after(config.handshake_timeout):
-        request = await trio_websocket.wrap_server_stream(
-            nursery, wire, message_queue_size=1, max_message_size=config.max_message_size
-        )
+        request = await wrap_server_stream(nursery, wire, max_message_size=config.max_message_size)
         verdict, reservation, lease = await _admit(head, ctx)
         if isinstance(verdict, Refused):
             ctx.on_refused(verdict.code.value)
@@ -206,6 +205,8 @@ async def _serve(
     graceful = True
     links = ReaderLinks(ctx.hub, ctx.writer, ctx.backpressure, config.max_message_size)
     bucket = TokenBucket(config.rate_limit, config.rate_burst, now=trio.current_time())
+    if isinstance(ws, ChargedConnection):  # the client's pings and pongs share the bucket
+        ws.charge_control = lambda: charge(handle, bucket, trio.current_time())
     heartbeat = partial(
         serve_heartbeat,
         ping_interval=config.ping_interval,

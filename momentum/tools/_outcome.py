@@ -79,8 +79,9 @@ def explanations(summary: Mapping[str, Any]) -> list[str]:
         lines.append(_rate_limit_advice(summary["settings"]))
     if any(kind.startswith("handshake_429") for kind in errors):
         lines.append(
-            "handshake 429: more connections per user than WS_MAX_CONNECTIONS_PER_USER; "
-            "provision more users (--api-key) or give more tokens"
+            "handshake 429: more connections per user than WS_MAX_CONNECTIONS_PER_USER "
+            "(provision more users with --api-key, or give more tokens), or from this "
+            "address than WS_MAX_CONNECTIONS_PER_IP (raise it on the server)"
         )
     if any(kind.startswith("handshake_503") for kind in errors):
         lines.append("handshake 503: the server is full (WS_MAX_CONNECTIONS) or stopping")

@@ -63,6 +63,9 @@ def test_defaults() -> None:
     assert settings.send_timeout == 10.0
     assert settings.drain_timeout == 10.0
     assert settings.workers == 1
+    assert (settings.max_pending_handshakes, settings.max_pending_heads_per_ip) == (1024, 16)
+    assert settings.max_connections_per_ip == 256
+    assert (settings.http_max_connections, settings.http_max_connections_per_ip) == (1024, 64)
 
 
 EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
@@ -83,6 +86,11 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "WS_OUTBOX_SIZE": ("outbox_size", "64", 64),
     "WS_SEND_TIMEOUT": ("send_timeout", "2.5", 2.5),
     "WS_HANDSHAKE_TIMEOUT": ("handshake_timeout", "3", 3.0),
+    "WS_MAX_PENDING_HANDSHAKES": ("max_pending_handshakes", "100", 100),
+    "HTTP_MAX_PENDING_HEADS_PER_IP": ("max_pending_heads_per_ip", "4", 4),
+    "WS_MAX_CONNECTIONS_PER_IP": ("max_connections_per_ip", "1000", 1000),
+    "HTTP_MAX_CONNECTIONS": ("http_max_connections", "200", 200),
+    "HTTP_MAX_CONNECTIONS_PER_IP": ("http_max_connections_per_ip", "8", 8),
     "WS_PRESENCE_INTERVAL": ("presence_interval", "0.25", 0.25),
     "CLUSTER_NODE_TTL": ("node_ttl", "30", 30.0),
     "SHUTDOWN_TIMEOUT": ("drain_timeout", "7", 7.0),
@@ -179,6 +187,11 @@ def test_bad_bool(raw: str) -> None:
         "WS_PONG_TIMEOUT",
         "WS_SEND_TIMEOUT",
         "WS_HANDSHAKE_TIMEOUT",
+        "WS_MAX_PENDING_HANDSHAKES",
+        "HTTP_MAX_PENDING_HEADS_PER_IP",
+        "WS_MAX_CONNECTIONS_PER_IP",
+        "HTTP_MAX_CONNECTIONS",
+        "HTTP_MAX_CONNECTIONS_PER_IP",
         "JWT_TTL",
         "WS_PRESENCE_INTERVAL",
         "SHUTDOWN_TIMEOUT",
