@@ -58,7 +58,7 @@ from .auth import PasswordHasher, TokenCodec
 from .cluster import ClusterNode, open_cluster
 from .config import CALL_TIMEOUT, Settings
 from .connection import ConnectionConfig, ConnectionContext, Gatekeeper, serve_connection
-from .http import Services, create_app
+from .http import Services, create_app, hash_queue, throttles
 from .hub import CloseAll, GetStats, HubConfig, HubMsg, serve_hub
 from .janitor import JanitorMsg, Retention, serve_janitor
 from .observability import Metrics, report_activity
@@ -126,7 +126,7 @@ async def serve(
                     presence_interval=settings.presence_interval,
                 )
             )
-        hasher = hasher or PasswordHasher()
+        hasher = (hasher or PasswordHasher()).with_queue(hash_queue(settings))
         await _run(
             settings, listener, store, hasher, shutdown_trigger, task_status, mailboxes, cluster
         )
@@ -196,6 +196,7 @@ async def _run(
         metrics,
         lambda: lifecycle.accepting,
         tree.restarts,
+        throttles(settings),
         cluster,
     )
     app = create_app(services)

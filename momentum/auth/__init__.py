@@ -1,5 +1,6 @@
 """Authentication: argon2 password hashing, HS256 access tokens, token extraction."""
 
+from ._buckets import BucketPolicy, retry_after
 from ._errors import (
     AuthError,
     TokenExpired,
@@ -12,6 +13,8 @@ from ._errors import (
 from ._extract import extract_token, redact
 from ._passwords import PasswordHasher, check_password_policy
 from ._provision import PREFIX_PATTERN, UNUSABLE_PASSWORD, provisioned_users
+from ._queue import HashQueue, HashQueueFull, HashQueueStats, Priority
+from ._throttle import AuthThrottles, ThrottlePolicy
 from ._tokens import Claims, IssuedToken, TokenCodec
 from ._verify import UserLookup, verify_user
 
@@ -19,9 +22,16 @@ __all__ = [
     "PREFIX_PATTERN",
     "UNUSABLE_PASSWORD",
     "AuthError",
+    "AuthThrottles",
+    "BucketPolicy",
     "Claims",
+    "HashQueue",
+    "HashQueueFull",
+    "HashQueueStats",
     "IssuedToken",
     "PasswordHasher",
+    "Priority",
+    "ThrottlePolicy",
     "TokenCodec",
     "TokenExpired",
     "TokenInvalid",
@@ -34,5 +44,6 @@ __all__ = [
     "extract_token",
     "provisioned_users",
     "redact",
+    "retry_after",
     "verify_user",
 ]

@@ -21,7 +21,7 @@ import jwt
 from ._errors import TokenExpired, TokenInvalid, TokenMissing
 
 SECONDS = 1.0
-DEFAULT_TTL = 86_400 * SECONDS
+DEFAULT_TTL = 3600 * SECONDS
 DEFAULT_LEEWAY = 30 * SECONDS
 #: RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
 MIN_SECRET_BYTES = 32

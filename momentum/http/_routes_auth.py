@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 
+import trio
 from quart import Blueprint, Response
 
-from ..auth import WeakPassword
+from ..auth import HashQueueFull, WeakPassword
 from ..protocol import ErrorCode
 from ..storage import NewUser, StorageError, UserExists
 from ._common import field, json_body, services, store_unavailable, user_json
 from ._errors import ApiError, json_response
+from ._throttling import client_address, hashing_busy, throttled
 
 blueprint = Blueprint("auth", __name__)
 
@@ -33,10 +35,15 @@ async def register() -> Response:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "email is not a valid address")
     if not _USERNAME.match(username):
         raise ApiError(400, ErrorCode.BAD_REQUEST, "username: 3-32 letters, digits, '_', '.', '-'")
+    wait = s.throttles.take_register(client_address(s.settings), trio.current_time())
+    if wait:
+        raise throttled(wait, "sign-ups from this address")
     try:
         password_hash = await s.hasher.hash(password)
     except WeakPassword as exc:
         raise ApiError(400, ErrorCode.BAD_REQUEST, str(exc)) from None
+    except HashQueueFull:
+        raise hashing_busy() from None
     try:
         user = await s.store.create_user(NewUser(email, username, password_hash))
     except UserExists as exc:
@@ -63,9 +70,18 @@ async def login() -> Response:
         user = await s.store.find_user(handle.strip())
     except StorageError:
         raise store_unavailable() from None
-    matched = await s.hasher.verify(user.password_hash if user else None, password)
+    address, account = client_address(s.settings), str(user.id) if user else handle
+    wait = s.throttles.take_login(address, account, trio.current_time())
+    if wait:
+        raise throttled(wait, "login attempts")
+    try:
+        matched = await s.hasher.verify(user.password_hash if user else None, password)
+    except HashQueueFull:
+        s.throttles.give_back_login(address, account, trio.current_time())
+        raise hashing_busy() from None
     if user is None or not matched:
         raise ApiError(401, ErrorCode.INVALID_CREDENTIALS, "wrong email/username or password")
+    s.throttles.give_back_login(address, account, trio.current_time())
     if not user.is_active:
         raise ApiError(403, ErrorCode.USER_DISABLED, "this user is disabled")
     issued = s.codec.issue(user.id, user.email, user.username)

@@ -89,6 +89,16 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "METRICS_REQUIRE_KEY": ("metrics_require_key", "true", True),
     "LOG_LEVEL": ("log_level", "DEBUG", "DEBUG"),
     "LOG_FORMAT": ("log_format", "json", "json"),
+    "LOGIN_ACCOUNT_BURST": ("login_account_burst", "4", 4),
+    "LOGIN_ACCOUNT_REFILL": ("login_account_refill", "12.5", 12.5),
+    "LOGIN_IP_BURST": ("login_ip_burst", "40", 40),
+    "LOGIN_IP_REFILL": ("login_ip_refill", "2", 2.0),
+    "REGISTER_IP_BURST": ("register_ip_burst", "2", 2),
+    "REGISTER_IP_REFILL": ("register_ip_refill", "600", 600.0),
+    "AUTH_THROTTLE_MAX_KEYS": ("auth_throttle_max_keys", "1000", 1000),
+    "HASH_CONCURRENCY": ("hash_concurrency", "4", 4),
+    "HASH_MAX_WAITING_LOGINS": ("hash_max_waiting_logins", "0", 0),
+    "HASH_MAX_WAITING_SIGNUPS": ("hash_max_waiting_signups", "3", 3),
 }
 
 
@@ -182,6 +192,14 @@ def test_bad_bool(raw: str) -> None:
         "JWT_TTL",
         "WS_PRESENCE_INTERVAL",
         "SHUTDOWN_TIMEOUT",
+        "LOGIN_ACCOUNT_BURST",
+        "LOGIN_ACCOUNT_REFILL",
+        "LOGIN_IP_BURST",
+        "LOGIN_IP_REFILL",
+        "REGISTER_IP_BURST",
+        "REGISTER_IP_REFILL",
+        "AUTH_THROTTLE_MAX_KEYS",
+        "HASH_CONCURRENCY",
     ],
 )
 @pytest.mark.parametrize("raw", ["0", "-1"])
@@ -197,6 +215,8 @@ def test_must_be_positive(name: str, raw: str) -> None:
         ({"WS_RATE_BURST": "0"}, "WS_RATE_BURST"),
         ({"WS_PING_INTERVAL": "-1"}, "WS_PING_INTERVAL"),
         ({"JWT_LEEWAY": "-0.5"}, "JWT_LEEWAY"),
+        ({"HASH_MAX_WAITING_LOGINS": "-1"}, "HASH_MAX_WAITING_LOGINS"),
+        ({"HASH_MAX_WAITING_SIGNUPS": "-1"}, "HASH_MAX_WAITING_SIGNUPS"),
         ({"LOG_FORMAT": "xml"}, "log format"),
         ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
         ({"LOG_LEVEL": "TRACE"}, "LOG_LEVEL"),
