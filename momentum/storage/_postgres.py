@@ -1,10 +1,11 @@
 """PostgreSQL backend: asyncpg inside trio-asyncio.
 
-Every asyncio call of the storage layer lives in this module: the `_aio_*`
-functions run on the asyncio side and are called only through
-`trio_asyncio.aio_as_trio`. The process runs one trio-asyncio loop; this module
-opens it only when none is running yet, and the store remembers the loop so it
-can be used from any Trio task.
+Every asyncio call of the storage layer lives in this module and in
+`_postgres_sessions.py` (its sessions half): the `_aio_*` functions run on the
+asyncio side and are called only through `trio_asyncio.aio_as_trio`. The
+process runs one trio-asyncio loop; this module opens it only when none is
+running yet, and the store remembers the loop so it can be used from any Trio
+task.
 
 Reconnection: asyncpg's pool replaces closed connections on acquire. A call
 that fails because its connection was lost (server restart, terminated
@@ -30,6 +31,7 @@ import trio_asyncio
 from . import _postgres_messages as sql_messages
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import Migration, load_migrations
+from ._postgres_sessions import PostgresSessions
 from ._types import (
     MAX_CONVERSATION_LIMIT,
     NewMessage,
@@ -94,7 +96,7 @@ _CONNECT_FAILED: tuple[type[BaseException], ...] = (*_FAILED, ValueError)
 _Pool = Any  # asyncpg ships no type information
 
 
-class PostgresStore:
+class PostgresStore(PostgresSessions):
     """`Store` on an asyncpg pool; see the module docstring."""
 
     backend = "postgresql"

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from ._session_types import RefreshToken, Revoked, SpentRefresh
 from ._types import NewMessage, NewUser, StoredMessage, User
 
 
@@ -55,6 +56,33 @@ class Store(Protocol):
         ...
 
     async def count_users(self) -> int: ...
+
+    async def revoke_token(
+        self, jti: str, user_id: uuid.UUID, expires_at: datetime, *, session_id: str | None = None
+    ) -> None:
+        """Record access token `jti` revoked until `expires_at` (again: a no-op); with
+        `session_id`, revoke every refresh token of that session too."""
+        ...
+
+    async def set_password(
+        self, user_id: uuid.UUID, password_hash: str, *, tokens_valid_after: datetime
+    ) -> bool:
+        """Change the password and revoke the user's tokens issued before
+        `tokens_valid_after`, refresh tokens included; False if the user is unknown."""
+        ...
+
+    async def load_revoked(self, now: datetime) -> Revoked:
+        """The access tokens revoked and not expired at `now`, and each user's
+        `tokens_valid_after`: what a process needs in memory to check tokens."""
+        ...
+
+    async def save_refresh_token(self, token: RefreshToken) -> None: ...
+
+    async def spend_refresh_token(self, token_hash: str, now: datetime) -> SpentRefresh | None:
+        """Spend an unexpired, unrevoked refresh token, at most once. Presented again once
+        spent, its whole session is revoked and the answer says `reused`. None: unknown,
+        expired or revoked."""
+        ...
 
     async def schema_version(self) -> int:
         """The highest applied migration version."""

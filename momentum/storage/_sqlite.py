@@ -21,6 +21,7 @@ import trio
 from . import _sqlite_messages as sql_messages
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import load_migrations
+from ._sqlite_sessions import SqliteSessions
 from ._types import (
     MAX_CONVERSATION_LIMIT,
     NewMessage,
@@ -63,7 +64,7 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-class SqliteStore:
+class SqliteStore(SqliteSessions):
     """`Store` on one SQLite connection; see the module docstring."""
 
     backend = "sqlite"
