@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import partial
 
 import trio
@@ -54,7 +55,7 @@ from actors import (
 )
 
 from ._tree import ConnectionsSlot, Tree, listen, serve_lifespan
-from .auth import PasswordHasher, TokenCodec
+from .auth import PasswordHasher, Revocations, TokenCodec
 from .cluster import ClusterNode, open_cluster
 from .config import CALL_TIMEOUT, Settings
 from .connection import ConnectionConfig, ConnectionContext, Gatekeeper, serve_connection
@@ -115,6 +116,8 @@ async def serve(
     async with listener, AsyncExitStack() as stack:
         if store is None:
             store = await stack.enter_async_context(open_store(settings.database_url))
+        revocations = Revocations(leeway=settings.jwt_leeway)
+        revocations.load(await store.load_revoked(datetime.now(UTC)))
         cluster = None
         if settings.redis_url:
             cluster = await stack.enter_async_context(
@@ -122,14 +125,24 @@ async def serve(
                     settings.redis_url,
                     hub=mailboxes.refs.hub,
                     janitor=mailboxes.refs.janitor,
+                    revocations=revocations,
                     node_ttl=settings.node_ttl,
                     presence_interval=settings.presence_interval,
                 )
             )
         hasher = (hasher or PasswordHasher()).with_queue(hash_queue(settings))
+        auth = _Auth(hasher, revocations)
         await _run(
-            settings, listener, store, hasher, shutdown_trigger, task_status, mailboxes, cluster
+            settings, listener, store, auth, shutdown_trigger, task_status, mailboxes, cluster
         )
+
+
+@dataclass(frozen=True)
+class _Auth:
+    """How passwords are checked, and which tokens are revoked."""
+
+    hasher: PasswordHasher
+    revocations: Revocations
 
 
 @dataclass(frozen=True)
@@ -174,7 +187,7 @@ async def _run(
     settings: Settings,
     listener: trio.SocketListener,
     store: Store,
-    hasher: PasswordHasher,
+    auth: _Auth,
     shutdown_trigger: Callable[[], Awaitable[object]],
     task_status: trio.TaskStatus[Running],
     mailboxes: _Mailboxes,
@@ -190,13 +203,14 @@ async def _run(
         settings,
         store,
         codec,
-        hasher,
+        auth.hasher,
         refs.hub,
         refs.janitor,
         metrics,
         lambda: lifecycle.accepting,
         tree.restarts,
         throttles(settings),
+        auth.revocations,
         cluster,
     )
     app = create_app(services)
@@ -358,7 +372,12 @@ def _handlers(
         writer=refs.writer,
         backpressure=backpressure,
         store=services.store,
-        gatekeeper=Gatekeeper(codec, lookup, allowed_origins=settings.allowed_origins),
+        gatekeeper=Gatekeeper(
+            codec,
+            lookup,
+            allowed_origins=settings.allowed_origins,
+            revocations=services.revocations,
+        ),
         wall_clock=codec.now,
         accepting=lambda: lifecycle.accepting,
         on_refused=services.metrics.handshake_refused,

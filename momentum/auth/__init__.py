@@ -6,6 +6,7 @@ from ._errors import (
     TokenExpired,
     TokenInvalid,
     TokenMissing,
+    TokenRevoked,
     UserDisabled,
     UserUnknown,
     WeakPassword,
@@ -14,6 +15,8 @@ from ._extract import extract_token, redact
 from ._passwords import PasswordHasher, check_password_policy
 from ._provision import PREFIX_PATTERN, UNUSABLE_PASSWORD, provisioned_users
 from ._queue import HashQueue, HashQueueFull, HashQueueStats, Priority
+from ._refresh import new_refresh_token, refresh_token_hash
+from ._revocations import Revocations
 from ._throttle import AuthThrottles, ThrottlePolicy
 from ._tokens import Claims, IssuedToken, TokenCodec
 from ._verify import UserLookup, verify_user
@@ -31,19 +34,23 @@ __all__ = [
     "IssuedToken",
     "PasswordHasher",
     "Priority",
+    "Revocations",
     "ThrottlePolicy",
     "TokenCodec",
     "TokenExpired",
     "TokenInvalid",
     "TokenMissing",
+    "TokenRevoked",
     "UserDisabled",
     "UserLookup",
     "UserUnknown",
     "WeakPassword",
     "check_password_policy",
     "extract_token",
+    "new_refresh_token",
     "provisioned_users",
     "redact",
+    "refresh_token_hash",
     "retry_after",
     "verify_user",
 ]

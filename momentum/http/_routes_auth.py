@@ -12,6 +12,7 @@ from ..protocol import ErrorCode
 from ..storage import NewUser, StorageError, UserExists
 from ._common import field, json_body, services, store_unavailable, user_json
 from ._errors import ApiError, json_response
+from ._routes_session import open_session
 from ._throttling import client_address, hashing_busy, throttled
 
 blueprint = Blueprint("auth", __name__)
@@ -84,11 +85,4 @@ async def login() -> Response:
     s.throttles.give_back_login(address, account, trio.current_time())
     if not user.is_active:
         raise ApiError(403, ErrorCode.USER_DISABLED, "this user is disabled")
-    issued = s.codec.issue(user.id, user.email, user.username)
-    return json_response(
-        {
-            "token": issued.token,
-            "expires_at": issued.expires_at.isoformat(),
-            "user": user_json(user),
-        }
-    )
+    return json_response(await open_session(s, user))

@@ -44,6 +44,7 @@ from ._messages import (
     Release,
     ReplayGate,
     Reserve,
+    RevokeTokens,
     SetUserActive,
     Sweep,
     Tick,
@@ -301,6 +302,16 @@ class Hub:
             handle.close(CloseCode.USER_DISABLED, "user disabled")
         return len(mine)
 
+    def revoke_tokens(self, user_id: uuid.UUID, jti: str | None, issued_before_ms: int) -> int:
+        revoked = [
+            handle
+            for handle in self.by_user.get(user_id, {}).values()
+            if handle.token_id == jti or handle.token_issued_ms < issued_before_ms
+        ]
+        for handle in revoked:
+            handle.close(CloseCode.TOKEN_EXPIRED, "token revoked")
+        return len(revoked)
+
     def close_all(self, code: int, reason: str) -> int:
         self.closing = True
         for handle in self.connections.values():
@@ -353,6 +364,8 @@ class Hub:
                 closed = self.set_user_active(user_id, active)
                 if reply is not None:
                     reply.send(closed)
+            case RevokeTokens(user_id=user_id, jti=jti, issued_before_ms=before):
+                self.revoke_tokens(user_id, jti, before)
             case Forward(topic=topic, frame=frame, kind=kind):
                 self.forward(topic, frame, kind)
             case CatchUp():

@@ -139,8 +139,22 @@ def test_malformed_claims(codec: TokenCodec, bad: dict[str, Any]) -> None:
 
 
 def test_optional_claims_may_be_absent(codec: TokenCodec) -> None:
-    claims = codec.verify(craft({"alg": "HS256"}, payload(email=None, jti=None)))
-    assert (claims.email, claims.jti, claims.username) == (None, None, "a")
+    token = craft({"alg": "HS256"}, payload(email=None, jti=None))
+    claims = codec.verify(token)
+    assert (claims.email, claims.username, claims.session) == (None, "a", None)
+    # a token without a jti still has an id, its own: it can be revoked like any other
+    assert len(claims.jti) == 32 and codec.verify(token).jti == claims.jti
+
+
+def test_iat_has_milliseconds_and_sid_is_carried(codec: TokenCodec, clock: ManualClock) -> None:
+    clock.advance(0.1234)
+    issued = codec.issue(USER, "a@example.com", "alice", session="s1")
+    claims = codec.verify(issued.token)
+    assert (claims.iat, claims.issued_ms, claims.session) == (
+        int(START),
+        int(START) * 1000 + 123,
+        "s1",
+    )
 
 
 @pytest.mark.parametrize("token", [None, ""])

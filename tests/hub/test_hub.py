@@ -38,6 +38,8 @@ class FakeHandle:
     flushes: int = 0
     close_code: int | None = None
     catch_ups: int = 0
+    token_id: str = ""
+    token_issued_ms: int = 0
 
     def catch_up(self) -> None:
         self.catch_ups += 1
@@ -338,6 +340,19 @@ async def test_disabling_a_user_closes_each_of_its_connections_4003() -> None:
     assert hub.set_user_active(alice, False) == 2
     assert [h.close_code for h in mine] == [4003, 4003]
     assert other.close_code is None
+
+
+async def test_revoking_tokens_closes_the_connections_opened_with_them_4001() -> None:
+    hub, _ = make_hub(max_connections=10)
+    alice = uuid.uuid4()
+    old = joined(hub, alice, token_id="j1", token_issued_ms=1_000)
+    new = joined(hub, alice, token_id="j2", token_issued_ms=2_000)
+    stranger = joined(hub, token_id="j1", token_issued_ms=0)  # another user: not touched
+    assert hub.revoke_tokens(alice, "j9", 0) == 0
+    assert hub.revoke_tokens(alice, "j1", 0) == 1
+    assert (old.close_code, new.close_code) == (4001, None)
+    assert hub.revoke_tokens(alice, None, 2_001) == 2  # a password change: both are older
+    assert (new.close_code, stranger.close_code) == (4001, None)
 
 
 async def test_stats_are_a_typed_snapshot() -> None:
