@@ -2,10 +2,10 @@
 
 argon2 is slow on purpose, so hashes run a few at a time (`concurrency`). Whoever waits
 beyond that waits in one of two lines: logins (and password changes), then sign-ups. A
-freed slot goes to the first login waiting, and only to a sign-up when no login waits, so
-a flood of sign-ups delays a login by at most the hashes already running. Each line is
-bounded; a request past the bound is refused at once (`HashQueueFull`) instead of queueing
-for ever.
+freed slot goes to the first login waiting, and only to a sign-up when no login waits; and
+sign-ups never hold every slot (with two or more), so a flood of sign-ups leaves a login a
+slot of its own. Each line is bounded; a request past the bound is refused at once
+(`HashQueueFull`) instead of queueing for ever.
 """
 
 from __future__ import annotations
@@ -46,9 +46,13 @@ class HashQueueStats:
 
 
 class HashQueue:
-    """`concurrency` slots handed out by priority, each line at most `max_waiting[p]` long."""
+    """`concurrency` slots handed out by priority, each line at most `max_waiting[p]` long.
 
-    __slots__ = ("_concurrency", "_lines", "_max_waiting", "_running")
+    Sign-ups hold at most `concurrency - 1` slots (all of them only when there is one), so
+    with two slots or more a login never waits for a sign-up's hash to finish.
+    """
+
+    __slots__ = ("_concurrency", "_lines", "_max_waiting", "_running", "_signup_slots")
 
     def __init__(
         self,
@@ -60,16 +64,19 @@ class HashQueue:
         if concurrency < 1 or max_logins_waiting < 0 or max_signups_waiting < 0:
             raise ValueError("a hash queue needs concurrency >= 1 and waiting limits >= 0")
         self._concurrency = concurrency
+        self._signup_slots = max(1, concurrency - 1)
         self._max_waiting = {
             Priority.LOGIN: max_logins_waiting,
             Priority.SIGNUP: max_signups_waiting,
         }
         self._lines: dict[Priority, deque[trio.Event]] = {p: deque() for p in Priority}
-        self._running = 0
+        self._running = dict.fromkeys(Priority, 0)
 
     def statistics(self) -> HashQueueStats:
         return HashQueueStats(
-            self._running, len(self._lines[Priority.LOGIN]), len(self._lines[Priority.SIGNUP])
+            sum(self._running.values()),
+            len(self._lines[Priority.LOGIN]),
+            len(self._lines[Priority.SIGNUP]),
         )
 
     @asynccontextmanager
@@ -79,12 +86,17 @@ class HashQueue:
         try:
             yield
         finally:
-            self._release()
+            self._release(priority)
+
+    def _may_start(self, priority: Priority) -> bool:
+        if sum(self._running.values()) >= self._concurrency:
+            return False
+        return priority is Priority.LOGIN or self._running[priority] < self._signup_slots
 
     async def _acquire(self, priority: Priority) -> None:
-        waiting = any(self._lines.values())
-        if self._running < self._concurrency and not waiting:
-            self._running += 1
+        ahead = any(self._lines[p] for p in Priority if p <= priority)
+        if not ahead and self._may_start(priority):
+            self._running[priority] += 1
             await trio.lowlevel.checkpoint()
             return
         line = self._lines[priority]
@@ -95,16 +107,16 @@ class HashQueue:
         try:
             await handed.wait()
         except BaseException:
-            if handed.is_set():  # the slot came with the cancellation: pass it on
-                self._release()
+            if handed.is_set():  # the slot came with the cancellation: give it back
+                self._release(priority)
             else:
                 line.remove(handed)
             raise
 
-    def _release(self) -> None:
-        for priority in Priority:  # in priority order
-            line = self._lines[priority]
-            if line:
-                line.popleft().set()  # the slot passes on; `_running` stays
-                return
-        self._running -= 1
+    def _release(self, priority: Priority) -> None:
+        self._running[priority] -= 1
+        for waiting in Priority:  # in priority order
+            line = self._lines[waiting]
+            while line and self._may_start(waiting):
+                self._running[waiting] += 1
+                line.popleft().set()

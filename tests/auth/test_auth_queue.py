@@ -72,6 +72,23 @@ async def test_a_cancelled_waiter_leaves_the_line(autojump_clock: trio.abc.Clock
     assert queue.statistics() == HashQueueStats(0, 0, 0)
 
 
+async def test_sign_ups_leave_a_slot_to_logins(autojump_clock: trio.abc.Clock) -> None:
+    queue = HashQueue(2, max_logins_waiting=4, max_signups_waiting=4)
+    order: list[str] = []
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            for name in ("signup-1", "signup-2"):
+                nursery.start_soon(hold, queue, Priority.SIGNUP, name, order)
+                await trio.testing.wait_all_tasks_blocked()
+            assert queue.statistics() == HashQueueStats(1, 0, 1)  # one slot kept free
+            nursery.start_soon(hold, queue, Priority.LOGIN, "login", order)
+            await trio.testing.wait_all_tasks_blocked()
+            assert trio.current_time() == 0  # the login did not wait
+            assert queue.statistics() == HashQueueStats(2, 0, 1)
+    assert order == ["signup-1", "login", "signup-2"]
+    assert trio.current_time() == 2
+
+
 def test_queue_refuses_nonsense() -> None:
     with pytest.raises(ValueError):
         HashQueue(0)
