@@ -5,17 +5,23 @@ Rules: a real server on port 0 with a real SQLite file, real HTTP (httpx) and We
 (trio-websocket) clients, the real clock, an outer `trio.fail_after` in every test. Every
 revocation is checked at all three places a token is used: an HTTP request (401
 `token_revoked`), a WebSocket handshake (401 `token_revoked`) and an open connection
-(closed with 4001).
+(closed with 4001). The one race (a token revoked while a handshake that already checked it
+is under way) uses the in-memory store with its user lookups held at a gate, so the order
+of events is exact.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import trio
+
+from momentum.storage import User
+from tests._memory_store import MemoryStore
 
 from ._live import LiveServer, expect_refused, open_live_server, settings_for
 
@@ -201,3 +207,41 @@ async def test_revocations_outlive_a_restart(tmp_path: Path) -> None:
             await assert_revoked(server, http, logged_out["token"])
             await assert_revoked(server, http, changed["token"])
             await assert_valid(http, kept)
+
+
+class LookupGatedStore(MemoryStore):
+    """Handshake lookups (`get_users`, the lookup actor's batch) wait while `gate` is closed:
+    a token can be revoked while a handshake that already checked it is under way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate: trio.Event | None = None
+        self.waiting = trio.Event()
+
+    async def get_users(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
+        if self.gate is not None:
+            self.waiting.set()
+            await self.gate.wait()
+        return await super().get_users(user_ids)
+
+
+async def test_a_handshake_under_way_when_its_token_is_revoked_is_closed_4001() -> None:
+    store = LookupGatedStore()
+    with trio.fail_after(20):
+        async with open_live_server(settings_for("sqlite:///:memory:"), store=store) as server:
+            user = await server.create_user()
+            token = server.token(user)
+            store.gate = trio.Event()
+            async with trio.open_nursery() as nursery, server.http() as http:
+                codes: list[int | None] = []
+
+                async def connect() -> None:
+                    async with server.connect(token=token) as client:
+                        codes.append(await client.wait_closed())
+
+                nursery.start_soon(connect)
+                await store.waiting.wait()  # the token is checked, the user being looked up
+                reply = await http.post("/auth/logout", headers=bearer(token))
+                assert reply.status_code == 204, reply.text
+                store.gate.set()
+            assert codes == [4001]
