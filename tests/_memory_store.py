@@ -303,6 +303,17 @@ class MemoryStore(MemoryMessages):
         found.spent = True
         return SpentRefresh(token.user_id, token.session_id, reused=found.revoked)
 
+    async def purge_tokens(self, now: datetime) -> int:
+        await trio.lowlevel.checkpoint()
+        now = _utc(now)
+        tokens = [jti for jti, at in self._revoked_tokens.items() if at <= now]
+        refresh = [h for h, r in self._refresh.items() if r.revoked or r.token.expires_at <= now]
+        for jti in tokens:
+            del self._revoked_tokens[jti]
+        for token_hash in refresh:
+            del self._refresh[token_hash]
+        return len(tokens) + len(refresh)
+
     def _end_sessions(self, which: Callable[[RefreshToken], bool]) -> None:
         for stored in self._refresh.values():
             if which(stored.token):

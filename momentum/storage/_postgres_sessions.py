@@ -40,6 +40,10 @@ _SPEND_AGAIN = (
     " WHERE token_hash = $1 AND spent AND NOT revoked AND expires_at > $2"
     ") RETURNING user_id, session_id"
 )
+_PURGE = (
+    "DELETE FROM revoked_tokens WHERE expires_at <= $1",
+    "DELETE FROM refresh_tokens WHERE expires_at <= $1 OR revoked",
+)
 _REVOKED_TOKENS = "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > $1"
 _REVOKED_USERS = "SELECT id, tokens_valid_after FROM users WHERE tokens_valid_after IS NOT NULL"
 
@@ -90,6 +94,10 @@ class PostgresSessions:
             if rows:
                 return SpentRefresh(_uuid(rows[0]["user_id"]), rows[0]["session_id"], reused)
         return None
+
+    async def purge_tokens(self, now: datetime) -> int:
+        statuses = [await self._call(_aio_execute, sql, utc(now)) for sql in _PURGE]
+        return sum(int(status.rsplit(" ", 1)[1]) for status in statuses)
 
 
 def _uuid(value: Any) -> uuid.UUID:

@@ -84,6 +84,11 @@ class Store(Protocol):
         expired or revoked."""
         ...
 
+    async def purge_tokens(self, now: datetime) -> int:
+        """Delete revocations of tokens expired at `now`, and refresh tokens that are expired
+        or revoked (a spent one is kept until it expires, to tell a replay); how many."""
+        ...
+
     async def schema_version(self) -> int:
         """The highest applied migration version."""
         ...

@@ -40,6 +40,12 @@ _SPEND_AGAIN = (
 )
 
 
+_PURGE = (
+    "DELETE FROM revoked_tokens WHERE expires_at <= ?",
+    "DELETE FROM refresh_tokens WHERE expires_at <= ? OR revoked = 1",
+)
+
+
 class SqliteSessions:
     """Revocations and refresh tokens on the store's connection (`_run`)."""
 
@@ -98,3 +104,7 @@ class SqliteSessions:
             return None
 
         return await self._run(spend)
+
+    async def purge_tokens(self, now: datetime) -> int:
+        args = (timestamp(now),)
+        return await self._run(lambda conn: sum(conn.execute(sql, args).rowcount for sql in _PURGE))

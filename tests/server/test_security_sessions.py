@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import trio
 from momentum.storage import User
 from tests._memory_store import MemoryStore
 
-from ._live import LiveServer, expect_refused, open_live_server, settings_for
+from ._live import API_KEY, LiveServer, expect_refused, open_live_server, settings_for
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "battery staple horse"
@@ -245,3 +246,19 @@ async def test_a_handshake_under_way_when_its_token_is_revoked_is_closed_4001() 
                 assert reply.status_code == 204, reply.text
                 store.gate.set()
             assert codes == [4001]
+
+
+async def test_the_janitor_purges_expired_token_records(tmp_path: Path) -> None:
+    """Every login stores a refresh token: the janitor deletes the expired ones."""
+    url = f"sqlite:///{tmp_path}/purge.db"
+    with trio.fail_after(20):
+        async with open_live_server(settings_for(url, refresh_ttl=0.001)) as server:
+            async with server.http() as http:
+                session = await sign_up_and_log_in(http)
+                reply = await http.post(
+                    "/ws/cleanup", headers={"Authorization": f"Bearer {session['token']}"}
+                )
+                assert reply.status_code == 403  # not an admin: the API key then
+                reply = await http.post("/ws/cleanup", headers={"X-API-Key": API_KEY})
+                assert reply.status_code == 200, reply.text
+            assert await server.store.purge_tokens(datetime.now(UTC)) == 0  # done already

@@ -79,3 +79,21 @@ async def test_revoking_a_token_with_its_session_ends_the_session(store: Store) 
         await store.revoke_token("jti", uid, now + HOUR, session_id="s1")
         assert await store.spend_refresh_token("r1", now) is None
         assert await store.spend_refresh_token("r2", now) == SpentRefresh(uid, "s2", False)
+
+
+async def test_purge_keeps_what_a_check_still_needs(store: Store) -> None:
+    with trio.fail_after(TIMEOUT):
+        uid, now = await user_id(store), datetime.now(UTC)
+        await store.revoke_token("jti-live", uid, now + HOUR)
+        await store.revoke_token("jti-gone", uid, now - HOUR)
+        for name, expires in (("old", now - HOUR), ("spent", now + HOUR), ("fresh", now + HOUR)):
+            await store.save_refresh_token(RefreshToken(name, uid, f"s-{name}", expires))
+        await store.save_refresh_token(RefreshToken("ended", uid, "s-ended", now + HOUR))
+        await store.spend_refresh_token("spent", now)
+        await store.revoke_token("jti-x", uid, now + HOUR, session_id="s-ended")
+        assert await store.purge_tokens(now) == 3  # jti-gone, old, ended
+        assert await store.purge_tokens(now) == 0
+        assert list((await store.load_revoked(now)).tokens) == ["jti-live", "jti-x"]
+        # the spent one is kept: a replay is still told from an unknown token
+        assert await store.spend_refresh_token("spent", now) == SpentRefresh(uid, "s-spent", True)
+        assert await store.spend_refresh_token("fresh", now) == SpentRefresh(uid, "s-fresh", False)
