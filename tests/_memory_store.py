@@ -193,6 +193,7 @@ class MemoryStore(MemoryMessages):
         self._by_email: dict[str, uuid.UUID] = {}
         self._by_username: dict[str, uuid.UUID] = {}
         self._revoked_tokens: dict[str, datetime] = {}
+        self._revoked_sessions: dict[str, datetime] = {}
         self._valid_after: dict[uuid.UUID, datetime] = {}
         self._refresh: dict[str, _Refresh] = {}
 
@@ -263,13 +264,17 @@ class MemoryStore(MemoryMessages):
         await trio.lowlevel.checkpoint()
         return len(self._users)
 
-    async def revoke_token(
-        self, jti: str, user_id: uuid.UUID, expires_at: datetime, *, session_id: str | None = None
-    ) -> None:
+    async def revoke_token(self, jti: str, user_id: uuid.UUID, expires_at: datetime) -> None:
         await trio.lowlevel.checkpoint()
         self._revoked_tokens.setdefault(jti, _utc(expires_at))
-        if session_id is not None:
-            self._end_sessions(lambda r: r.session_id == session_id)
+
+    async def revoke_session(
+        self, session_id: str, user_id: uuid.UUID, expires_at: datetime
+    ) -> None:
+        await trio.lowlevel.checkpoint()
+        self._end_sessions(lambda r: r.session_id == session_id)
+        before = self._revoked_sessions.get(session_id, _utc(expires_at))
+        self._revoked_sessions[session_id] = max(before, _utc(expires_at))
 
     async def set_password(
         self, user_id: uuid.UUID, password_hash: str, *, tokens_valid_after: datetime
@@ -286,7 +291,8 @@ class MemoryStore(MemoryMessages):
     async def load_revoked(self, now: datetime) -> Revoked:
         await trio.lowlevel.checkpoint()
         tokens = {jti: at for jti, at in self._revoked_tokens.items() if at > _utc(now)}
-        return Revoked(tokens, dict(self._valid_after))
+        sessions = {sid: at for sid, at in self._revoked_sessions.items() if at > _utc(now)}
+        return Revoked(tokens, dict(self._valid_after), sessions)
 
     async def save_refresh_token(self, token: RefreshToken) -> None:
         await trio.lowlevel.checkpoint()
@@ -307,12 +313,15 @@ class MemoryStore(MemoryMessages):
         await trio.lowlevel.checkpoint()
         now = _utc(now)
         tokens = [jti for jti, at in self._revoked_tokens.items() if at <= now]
+        sessions = [sid for sid, at in self._revoked_sessions.items() if at <= now]
         refresh = [h for h, r in self._refresh.items() if r.revoked or r.token.expires_at <= now]
         for jti in tokens:
             del self._revoked_tokens[jti]
+        for sid in sessions:
+            del self._revoked_sessions[sid]
         for token_hash in refresh:
             del self._refresh[token_hash]
-        return len(tokens) + len(refresh)
+        return len(tokens) + len(sessions) + len(refresh)
 
     def _end_sessions(self, which: Callable[[RefreshToken], bool]) -> None:
         for stored in self._refresh.values():

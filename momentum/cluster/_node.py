@@ -62,12 +62,16 @@ class _LocalActors:
     async def _revoke(self, command: dict[str, Any]) -> None:
         """Another node revoked a token (logout) or a user's earlier tokens (password)."""
         user_id = uuid.UUID(str(command.get("user_id")))
-        jti, before_ms = command.get("jti"), int(command.get("before_ms") or 0)
+        jti, session = command.get("jti"), command.get("session")
+        before_ms, exp = int(command.get("before_ms") or 0), float(command.get("exp") or 0)
         if jti is not None:
-            self.revocations.revoke(str(jti), float(command.get("exp") or 0))
+            self.revocations.revoke(str(jti), exp)
+        if session is not None:
+            self.revocations.revoke_session(str(session), exp)
         if before_ms:
             self.revocations.revoke_before(user_id, before_ms)
-        await self.hub.cast(RevokeTokens(user_id, None if jti is None else str(jti), before_ms))
+        jti, session = (None if v is None else str(v) for v in (jti, session))
+        await self.hub.cast(RevokeTokens(user_id, jti, before_ms, session))
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,7 @@ async def _handshake(
             now=trio.current_time(),
             token_id=verdict.claims.jti,
             token_issued_ms=verdict.claims.issued_ms,
+            token_session=verdict.claims.session,
         )
         handle.lease = lease
         wire.last_words = partial(_owed_close, ws, handle)

@@ -67,7 +67,8 @@ async def refresh() -> Response:
         raise store_unavailable() from None
     if spent is None or user is None:
         raise ApiError(401, ErrorCode.TOKEN_INVALID, "unknown, expired or revoked refresh token")
-    if spent.reused:
+    if spent.reused:  # a replay: the store ended the session's refresh tokens
+        await _end_session(s, spent.user_id, spent.session_id)
         message = "this refresh token was used before: its session is ended, log in again"
         raise ApiError(401, ErrorCode.TOKEN_REVOKED, message)
     if not user.is_active:
@@ -83,11 +84,11 @@ async def logout() -> Response:
     user, claims = principal.user, principal.claims
     if user is None or claims is None:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "log out with the user's token, not an API key")
+    if claims.session is not None:
+        await _end_session(s, user.id, claims.session)
     exp = claims.exp + s.codec.leeway
     try:
-        await s.store.revoke_token(
-            claims.jti, user.id, datetime.fromtimestamp(exp, UTC), session_id=claims.session
-        )
+        await s.store.revoke_token(claims.jti, user.id, datetime.fromtimestamp(exp, UTC))
     except StorageError:
         raise store_unavailable() from None
     s.revocations.revoke(claims.jti, exp)
@@ -132,10 +133,22 @@ async def change_password() -> Response:
     return json_response(await open_session(s, user))
 
 
+async def _end_session(s: Services, user_id: uuid.UUID, session: str) -> None:
+    """Revoke every token of the session: its refresh tokens, and its access tokens until
+    the last one issued (now at the latest) has expired."""
+    exp = s.codec.now() + s.codec.ttl + s.codec.leeway
+    try:
+        await s.store.revoke_session(session, user_id, datetime.fromtimestamp(exp, UTC))
+    except StorageError:
+        raise store_unavailable() from None
+    s.revocations.revoke_session(session, exp)
+    await _announce(s, {"user_id": str(user_id), "session": session, "exp": exp})
+
+
 async def _announce(s: Services, revoked: dict[str, Any]) -> None:
     """Close the connections of revoked tokens, here and on every other node."""
     user_id = uuid.UUID(revoked["user_id"])
     jti, before_ms = revoked.get("jti"), int(revoked.get("before_ms", 0))
-    await s.hub.cast(RevokeTokens(user_id, jti, before_ms))
+    await s.hub.cast(RevokeTokens(user_id, jti, before_ms, revoked.get("session")))
     if s.cluster is not None:
         s.cluster.broker.publish_control({"op": "revoke", **revoked})

@@ -43,6 +43,11 @@ class ConnectionHandle(Protocol):
         ...
 
     @property
+    def token_session(self) -> str | None:
+        """The session (`sid`) of that token, if it has one."""
+        ...
+
+    @property
     def token_issued_ms(self) -> int:
         """When that token was issued (epoch milliseconds)."""
         ...

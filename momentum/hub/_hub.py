@@ -302,11 +302,13 @@ class Hub:
             handle.close(CloseCode.USER_DISABLED, "user disabled")
         return len(mine)
 
-    def revoke_tokens(self, user_id: uuid.UUID, jti: str | None, issued_before_ms: int) -> int:
+    def revoke_tokens(self, msg: RevokeTokens) -> int:
         revoked = [
             handle
-            for handle in self.by_user.get(user_id, {}).values()
-            if handle.token_id == jti or handle.token_issued_ms < issued_before_ms
+            for handle in self.by_user.get(msg.user_id, {}).values()
+            if handle.token_id == msg.jti
+            or (msg.session is not None and handle.token_session == msg.session)
+            or handle.token_issued_ms < msg.issued_before_ms
         ]
         for handle in revoked:
             handle.close(CloseCode.TOKEN_EXPIRED, "token revoked")
@@ -364,8 +366,8 @@ class Hub:
                 closed = self.set_user_active(user_id, active)
                 if reply is not None:
                     reply.send(closed)
-            case RevokeTokens(user_id=user_id, jti=jti, issued_before_ms=before):
-                self.revoke_tokens(user_id, jti, before)
+            case RevokeTokens():
+                self.revoke_tokens(msg)
             case Forward(topic=topic, frame=frame, kind=kind):
                 self.forward(topic, frame, kind)
             case CatchUp():

@@ -176,11 +176,12 @@ class SetUserActive:
 @dataclass(frozen=True, slots=True)
 class RevokeTokens:
     """cast: tokens of a user were revoked; close (4001) its connections opened with token
-    `jti`, or with a token issued before `issued_before_ms` (epoch ms; 0: none)."""
+    `jti`, or a token of `session`, or one issued before `issued_before_ms` (epoch ms)."""
 
     user_id: uuid.UUID
     jti: str | None
     issued_before_ms: int = 0
+    session: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

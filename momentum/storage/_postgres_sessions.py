@@ -22,6 +22,11 @@ _REVOKE = (
     " ON CONFLICT DO NOTHING"
 )
 _END_SESSION = "UPDATE refresh_tokens SET revoked = true WHERE session_id = $1"
+_REVOKE_SESSION = (
+    "INSERT INTO revoked_sessions (session_id, user_id, expires_at) VALUES ($1, $2, $3)"
+    " ON CONFLICT (session_id) DO UPDATE"
+    " SET expires_at = greatest(revoked_sessions.expires_at, excluded.expires_at)"
+)
 _END_USER_SESSIONS = "UPDATE refresh_tokens SET revoked = true WHERE user_id = $1"
 _SET_PASSWORD = "UPDATE users SET password_hash = $1, tokens_valid_after = $2 WHERE id = $3"
 _SAVE_REFRESH = (
@@ -42,9 +47,11 @@ _SPEND_AGAIN = (
 )
 _PURGE = (
     "DELETE FROM revoked_tokens WHERE expires_at <= $1",
+    "DELETE FROM revoked_sessions WHERE expires_at <= $1",
     "DELETE FROM refresh_tokens WHERE expires_at <= $1 OR revoked",
 )
 _REVOKED_TOKENS = "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > $1"
+_REVOKED_SESSIONS = "SELECT session_id, expires_at FROM revoked_sessions WHERE expires_at > $1"
 _REVOKED_USERS = "SELECT id, tokens_valid_after FROM users WHERE tokens_valid_after IS NOT NULL"
 
 
@@ -54,12 +61,14 @@ class PostgresSessions:
     async def _call(self, fn: Callable[..., Awaitable[T]], *args: object) -> T:
         raise NotImplementedError
 
-    async def revoke_token(
-        self, jti: str, user_id: uuid.UUID, expires_at: datetime, *, session_id: str | None = None
-    ) -> None:
-        if session_id is not None:
-            await self._call(_aio_execute, _END_SESSION, session_id)
+    async def revoke_token(self, jti: str, user_id: uuid.UUID, expires_at: datetime) -> None:
         await self._call(_aio_execute, _REVOKE, jti, user_id, utc(expires_at))
+
+    async def revoke_session(
+        self, session_id: str, user_id: uuid.UUID, expires_at: datetime
+    ) -> None:
+        await self._call(_aio_execute, _END_SESSION, session_id)
+        await self._call(_aio_execute, _REVOKE_SESSION, session_id, user_id, utc(expires_at))
 
     async def set_password(
         self, user_id: uuid.UUID, password_hash: str, *, tokens_valid_after: datetime
@@ -73,9 +82,11 @@ class PostgresSessions:
     async def load_revoked(self, now: datetime) -> Revoked:
         tokens = await self._call(_aio_fetch, _REVOKED_TOKENS, utc(now))
         users = await self._call(_aio_fetch, _REVOKED_USERS)
+        sessions = await self._call(_aio_fetch, _REVOKED_SESSIONS, utc(now))
         return Revoked(
             {row["jti"]: row["expires_at"].astimezone(UTC) for row in tokens},
             {_uuid(row["id"]): row["tokens_valid_after"].astimezone(UTC) for row in users},
+            {row["session_id"]: row["expires_at"].astimezone(UTC) for row in sessions},
         )
 
     async def save_refresh_token(self, token: RefreshToken) -> None:

@@ -57,11 +57,15 @@ class Store(Protocol):
 
     async def count_users(self) -> int: ...
 
-    async def revoke_token(
-        self, jti: str, user_id: uuid.UUID, expires_at: datetime, *, session_id: str | None = None
+    async def revoke_token(self, jti: str, user_id: uuid.UUID, expires_at: datetime) -> None:
+        """Record access token `jti` revoked until `expires_at` (again: a no-op)."""
+        ...
+
+    async def revoke_session(
+        self, session_id: str, user_id: uuid.UUID, expires_at: datetime
     ) -> None:
-        """Record access token `jti` revoked until `expires_at` (again: a no-op); with
-        `session_id`, revoke every refresh token of that session too."""
+        """End a session: revoke its refresh tokens, and its access tokens until
+        `expires_at` (when the last of them expires)."""
         ...
 
     async def set_password(
@@ -72,8 +76,8 @@ class Store(Protocol):
         ...
 
     async def load_revoked(self, now: datetime) -> Revoked:
-        """The access tokens revoked and not expired at `now`, and each user's
-        `tokens_valid_after`: what a process needs in memory to check tokens."""
+        """The access tokens and sessions revoked and not expired at `now`, and each
+        user's `tokens_valid_after`: what a process needs in memory to check tokens."""
         ...
 
     async def save_refresh_token(self, token: RefreshToken) -> None: ...
@@ -85,7 +89,7 @@ class Store(Protocol):
         ...
 
     async def purge_tokens(self, now: datetime) -> int:
-        """Delete revocations of tokens expired at `now`, and refresh tokens that are expired
+        """Delete revocations (tokens, sessions) expired at `now`, and refresh tokens expired
         or revoked (a spent one is kept until it expires, to tell a replay); how many."""
         ...
 

@@ -10,11 +10,12 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class Revoked:
-    """What is revoked: access tokens by `jti` (until their expiry), and per user every
-    token issued before a time (a password change)."""
+    """What is revoked: access tokens by `jti` and by session (`sid`), each until it
+    expires, and per user every token issued before a time (a password change)."""
 
     tokens: Mapping[str, datetime]
     users: Mapping[uuid.UUID, datetime]
+    sessions: Mapping[str, datetime]
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,10 @@ _REVOKE = (
     "INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 )
 _END_SESSION = "UPDATE refresh_tokens SET revoked = 1 WHERE session_id = ?"
+_REVOKE_SESSION = (
+    "INSERT INTO revoked_sessions (session_id, user_id, expires_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (session_id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)"
+)
 _END_USER_SESSIONS = "UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ?"
 _SET_PASSWORD = "UPDATE users SET password_hash = ?, tokens_valid_after = ? WHERE id = ?"
 _SAVE_REFRESH = (
@@ -42,6 +46,7 @@ _SPEND_AGAIN = (
 
 _PURGE = (
     "DELETE FROM revoked_tokens WHERE expires_at <= ?",
+    "DELETE FROM revoked_sessions WHERE expires_at <= ?",
     "DELETE FROM refresh_tokens WHERE expires_at <= ? OR revoked = 1",
 )
 
@@ -52,13 +57,18 @@ class SqliteSessions:
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         raise NotImplementedError
 
-    async def revoke_token(
-        self, jti: str, user_id: uuid.UUID, expires_at: datetime, *, session_id: str | None = None
+    async def revoke_token(self, jti: str, user_id: uuid.UUID, expires_at: datetime) -> None:
+        args = (jti, str(user_id), timestamp(expires_at))
+        await self._run(lambda conn: conn.execute(_REVOKE, args))
+
+    async def revoke_session(
+        self, session_id: str, user_id: uuid.UUID, expires_at: datetime
     ) -> None:
+        args = (session_id, str(user_id), timestamp(expires_at))
+
         def revoke(conn: sqlite3.Connection) -> None:
-            if session_id is not None:
-                conn.execute(_END_SESSION, (session_id,))
-            conn.execute(_REVOKE, (jti, str(user_id), timestamp(expires_at)))
+            conn.execute(_END_SESSION, (session_id,))
+            conn.execute(_REVOKE_SESSION, args)
 
         await self._run(revoke)
 
@@ -78,13 +88,18 @@ class SqliteSessions:
             tokens = conn.execute(
                 "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > ?",
                 (timestamp(now),),
-            )
+            ).fetchall()
             users = conn.execute(
                 "SELECT id, tokens_valid_after FROM users WHERE tokens_valid_after IS NOT NULL"
-            )
+            ).fetchall()
+            sessions = conn.execute(
+                "SELECT session_id, expires_at FROM revoked_sessions WHERE expires_at > ?",
+                (timestamp(now),),
+            ).fetchall()
             return Revoked(
                 {jti: datetime.fromisoformat(at) for jti, at in tokens},
                 {uuid.UUID(uid): datetime.fromisoformat(at) for uid, at in users},
+                {sid: datetime.fromisoformat(at) for sid, at in sessions},
             )
 
         return await self._run(load)

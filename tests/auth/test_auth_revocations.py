@@ -43,15 +43,27 @@ def test_loaded_from_the_store(codec: TokenCodec) -> None:
     claims = codec.verify(codec.issue(USER, "a@x.io", "a").token)
     later = datetime.fromtimestamp(START + 1, UTC)
     revocations = Revocations()
-    revocations.load(Revoked({claims.jti: later}, {USER: later}))
+    revocations.load(Revoked({claims.jti: later}, {USER: later}, {"s1": later}))
     assert revocations.is_revoked(claims)
-    assert len(revocations) == 2
+    assert len(revocations) == 3
+
+
+def test_a_revoked_session_revokes_each_of_its_tokens(codec: TokenCodec) -> None:
+    revocations = Revocations()
+    one, two, other, none = (
+        codec.verify(codec.issue(USER, "a@x.io", "a", session=sid).token)
+        for sid in ("s1", "s1", "s2", None)
+    )
+    revocations.revoke_session("s1", one.exp)
+    assert revocations.is_revoked(one) and revocations.is_revoked(two)
+    assert not revocations.is_revoked(other) and not revocations.is_revoked(none)
 
 
 def test_expired_ids_are_swept_as_the_list_grows() -> None:
     clock = ManualClock()
     revocations = Revocations(leeway=30, now=clock)
-    for i in range(1023):
+    for i in range(1022):
         revocations.revoke(f"old{i}", START - 31)  # expired, leeway included
-    revocations.revoke("live", START - 29)  # the 1024th: a sweep
+    revocations.revoke_session("old-session", START - 31)
+    revocations.revoke_session("live", START - 29)  # the 1024th: a sweep
     assert len(revocations) == 1

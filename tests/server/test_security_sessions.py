@@ -88,21 +88,34 @@ async def test_login_opens_a_session_and_refresh_rotates_it(server: LiveServer) 
 
 async def test_a_replayed_refresh_token_ends_its_session(server: LiveServer) -> None:
     """A thief replays a refresh token its owner already spent (or the other way round):
-    the replay is refused and the session's newest refresh token dies with it."""
+    the replay is refused and ends the session: its newest refresh token and every access
+    token it issued, with their connections."""
     with trio.fail_after(20):
         async with server.http() as http:
             session = await sign_up_and_log_in(http)
             other = await log_in(http, session["user"]["username"])  # another device
             stolen = session["refresh_token"]
             reply = await http.post("/auth/refresh", json={"refresh_token": stolen})
-            newest = reply.json()["refresh_token"]
-            replay = await http.post("/auth/refresh", json={"refresh_token": stolen})
-            assert replay.status_code == 401
-            assert replay.json()["error"]["code"] == "token_revoked"
-            after = await http.post("/auth/refresh", json={"refresh_token": newest})
+            newest = reply.json()
+            async with (
+                server.connect(token=newest["token"]) as doomed,
+                server.connect(token=other["token"]) as kept,
+            ):
+                await doomed.roundtrip()
+                replay = await http.post("/auth/refresh", json={"refresh_token": stolen})
+                assert replay.status_code == 401
+                assert replay.json()["error"]["code"] == "token_revoked"
+                assert await doomed.wait_closed() == 4001
+                await kept.roundtrip()
+            after = await http.post(
+                "/auth/refresh", json={"refresh_token": newest["refresh_token"]}
+            )
             assert after.status_code == 401
             assert after.json()["error"]["code"] == "token_invalid"
+            for token in (session["token"], newest["token"]):
+                await assert_revoked(server, http, token)
             # the other device's session is not touched
+            await assert_valid(http, other["token"])
             reply = await http.post("/auth/refresh", json={"refresh_token": other["refresh_token"]})
             assert reply.status_code == 200, reply.text
             for bad in ("", "x" * 43):
@@ -110,26 +123,35 @@ async def test_a_replayed_refresh_token_ends_its_session(server: LiveServer) -> 
                 assert reply.status_code == 401
 
 
-async def test_logout_revokes_the_token_everywhere_it_is_used(server: LiveServer) -> None:
+async def test_logout_ends_the_session_everywhere_its_tokens_are_used(
+    server: LiveServer,
+) -> None:
     with trio.fail_after(20):
         async with server.http() as http:
             session = await sign_up_and_log_in(http)
             other = await log_in(http, session["user"]["username"])
             token = session["token"]
+            reply = await http.post(
+                "/auth/refresh", json={"refresh_token": session["refresh_token"]}
+            )
+            sibling = reply.json()  # the same session, renewed
             async with (
                 server.connect(token=token) as doomed,
+                server.connect(token=sibling["token"]) as doomed_too,
                 server.connect(token=other["token"]) as kept,
             ):
                 await doomed.roundtrip()
+                await doomed_too.roundtrip()
                 reply = await http.post("/auth/logout", headers=bearer(token))
                 assert reply.status_code == 204, reply.text
                 assert await doomed.wait_closed() == 4001
+                assert await doomed_too.wait_closed() == 4001
                 await kept.roundtrip()  # the other session's connection stays
-            await assert_revoked(server, http, token)
+            for revoked in (token, sibling["token"]):
+                await assert_revoked(server, http, revoked)
             await assert_valid(http, other["token"])
-            # the session's refresh token is ended too
             reply = await http.post(
-                "/auth/refresh", json={"refresh_token": session["refresh_token"]}
+                "/auth/refresh", json={"refresh_token": sibling["refresh_token"]}
             )
             assert reply.status_code == 401
             # logging out twice: the token is revoked already

@@ -24,6 +24,7 @@ TIMEOUT = 20
 UNDO_0002 = (
     "DROP TABLE refresh_tokens",
     "DROP TABLE revoked_tokens",
+    "DROP TABLE revoked_sessions",
     "ALTER TABLE users DROP COLUMN tokens_valid_after",
     "DROP TABLE messages",
     "DELETE FROM schema_migrations WHERE version >= 2",

@@ -31,7 +31,7 @@ async def test_revoked_tokens_are_loaded_until_they_expire(store: Store) -> None
         revoked = await store.load_revoked(now)
         assert dict(revoked.tokens) == {"jti-live": revoked.tokens["jti-live"]}
         assert abs(revoked.tokens["jti-live"] - (now + HOUR)) < timedelta(milliseconds=1)
-        assert revoked.users == {}
+        assert revoked.users == {} and revoked.sessions == {}
 
 
 async def test_set_password_revokes_earlier_tokens(store: Store) -> None:
@@ -71,14 +71,19 @@ async def test_expired_refresh_tokens_are_refused(store: Store) -> None:
         assert await store.spend_refresh_token("old", now) is None
 
 
-async def test_revoking_a_token_with_its_session_ends_the_session(store: Store) -> None:
+async def test_revoking_a_session_ends_its_refresh_tokens(store: Store) -> None:
     with trio.fail_after(TIMEOUT):
         uid, now = await user_id(store), datetime.now(UTC)
         await store.save_refresh_token(RefreshToken("r1", uid, "s1", now + HOUR))
         await store.save_refresh_token(RefreshToken("r2", uid, "s2", now + HOUR))
-        await store.revoke_token("jti", uid, now + HOUR, session_id="s1")
+        await store.revoke_session("s1", uid, now + HOUR)
+        await store.revoke_session("s1", uid, now + 2 * HOUR)  # again: the later expiry wins
+        await store.revoke_session("s1", uid, now + HOUR)
         assert await store.spend_refresh_token("r1", now) is None
         assert await store.spend_refresh_token("r2", now) == SpentRefresh(uid, "s2", False)
+        sessions = (await store.load_revoked(now)).sessions
+        assert list(sessions) == ["s1"]
+        assert abs(sessions["s1"] - (now + 2 * HOUR)) < timedelta(milliseconds=1)
 
 
 async def test_purge_keeps_what_a_check_still_needs(store: Store) -> None:
@@ -90,10 +95,12 @@ async def test_purge_keeps_what_a_check_still_needs(store: Store) -> None:
             await store.save_refresh_token(RefreshToken(name, uid, f"s-{name}", expires))
         await store.save_refresh_token(RefreshToken("ended", uid, "s-ended", now + HOUR))
         await store.spend_refresh_token("spent", now)
-        await store.revoke_token("jti-x", uid, now + HOUR, session_id="s-ended")
-        assert await store.purge_tokens(now) == 3  # jti-gone, old, ended
+        await store.revoke_session("s-ended", uid, now + HOUR)
+        await store.revoke_session("s-gone", uid, now - HOUR)
+        assert await store.purge_tokens(now) == 4  # jti-gone, s-gone, old, ended
         assert await store.purge_tokens(now) == 0
-        assert list((await store.load_revoked(now)).tokens) == ["jti-live", "jti-x"]
+        revoked = await store.load_revoked(now)
+        assert (list(revoked.tokens), list(revoked.sessions)) == (["jti-live"], ["s-ended"])
         # the spent one is kept: a replay is still told from an unknown token
         assert await store.spend_refresh_token("spent", now) == SpentRefresh(uid, "s-spent", True)
         assert await store.spend_refresh_token("fresh", now) == SpentRefresh(uid, "s-fresh", False)
