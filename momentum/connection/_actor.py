@@ -145,10 +145,17 @@ async def _handshake(
             wire,
             connected_at=utc_timestamp(),
             now=trio.current_time(),
+            token_id=verdict.claims.jti,
+            token_issued_ms=verdict.claims.issued_ms,
+            token_session=verdict.claims.session,
         )
         handle.lease = lease
         wire.last_words = partial(_owed_close, ws, handle)
         await ctx.hub.cast(Join(handle, reservation, gate))
+        # Revoked while the handshake ran: the hub's RevokeTokens came before this Join, and
+        # the revocation was recorded before that message was sent.
+        if ctx.gatekeeper.revoked(verdict.claims):
+            handle.close(CloseCode.TOKEN_EXPIRED, "token revoked")
         # The connection ends at `exp` (the leeway only absorbs clock skew when a token is
         # checked); a token accepted inside its leeway is closed at once.
         expires_at = trio.current_time() + (verdict.claims.exp - ctx.wall_clock())
