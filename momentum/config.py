@@ -19,6 +19,7 @@ from .wire import TrustedProxies
 
 SECONDS = 1.0
 KIB = 1024
+MIB = 1024 * KIB
 DAYS = 24 * 3600 * SECONDS
 
 #: How long anyone waits for an actor's answer (the hub, the user lookup, the janitor) before
@@ -60,6 +61,9 @@ class Settings:
     drain_timeout: float = 10 * SECONDS
     message_ttl: float = 7 * DAYS
     history_retention: float = 30 * DAYS
+    #: what the store keeps undelivered for one recipient: messages, and their bytes
+    pending_max_count: int = 10_000
+    pending_max_bytes: int = 32 * MIB
     presence_interval: float = 0.5 * SECONDS
     node_ttl: float = 15 * SECONDS  # a node silent this long is gone (REDIS_URL only)
     hub_mailbox: int = 4096
@@ -114,6 +118,8 @@ _ENV: dict[str, tuple[str, type]] = {
     "SHUTDOWN_TIMEOUT": ("drain_timeout", float),
     "MESSAGE_TTL": ("message_ttl", float),
     "HISTORY_RETENTION": ("history_retention", float),
+    "MESSAGE_PENDING_MAX_COUNT": ("pending_max_count", int),
+    "MESSAGE_PENDING_MAX_BYTES": ("pending_max_bytes", int),
     "METRICS_REQUIRE_KEY": ("metrics_require_key", bool),
     "LOG_LEVEL": ("log_level", str),
     "LOG_FORMAT": ("log_format", str),
@@ -220,6 +226,8 @@ def validate(s: Settings) -> None:
         "SHUTDOWN_TIMEOUT": s.drain_timeout,
         "MESSAGE_TTL": s.message_ttl,
         "HISTORY_RETENTION": s.history_retention,
+        "MESSAGE_PENDING_MAX_COUNT": s.pending_max_count,
+        "MESSAGE_PENDING_MAX_BYTES": s.pending_max_bytes,
     }
     for name, value in positive.items():
         if value <= 0:

@@ -69,6 +69,7 @@ from .storage import (
     Barrier,
     Lookup,
     LookupMsg,
+    RecipientLimits,
     StorageError,
     Store,
     User,
@@ -205,8 +206,9 @@ async def _run(
     hub_group = partial(
         _serve_hub_group, settings, metrics, refs, mailboxes.hub, slot, tree, cluster
     )
+    writer = _writer_main(settings, store, backpressure, metrics)
     children = [
-        actor_spec("writer", _writer_main(store, backpressure, metrics), mailboxes.writer),
+        actor_spec("writer", writer, mailboxes.writer),
         actor_spec("lookup", _lookup_main(store, metrics), mailboxes.lookup),
         *([cluster.broker_spec()] if cluster else []),
         ChildSpec("hub-group", hub_group),
@@ -248,10 +250,12 @@ async def _run(
 
 
 def _writer_main(
-    store: Store, backpressure: Backpressure, metrics: Metrics
+    s: Settings, store: Store, backpressure: Backpressure, metrics: Metrics
 ) -> ActorMain[WriterMsg]:
+    limits = RecipientLimits(s.pending_max_count, s.pending_max_bytes)
+    on_error = metrics.storage_errors.inc
     return partial(
-        serve_writer, store=store, backpressure=backpressure, on_error=metrics.storage_errors.inc
+        serve_writer, store=store, limits=limits, backpressure=backpressure, on_error=on_error
     )
 
 

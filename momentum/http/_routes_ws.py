@@ -11,7 +11,7 @@ from quart import Blueprint, Response
 from actors import Reply
 
 from ..config import CALL_TIMEOUT
-from ..hub import Delivery, Publish, publish
+from ..hub import NOT_STORED_BECAUSE, Delivery, Publish, publish
 from ..janitor import RunNow
 from ..protocol import API_TYPES, ErrorCode, Inbound, MessageType, ProtocolError, validate_fields
 from ._auth import authenticate, require_admin
@@ -20,6 +20,14 @@ from ._common import ask, json_body, services
 from ._errors import ApiError, error_response, json_response
 
 blueprint = Blueprint("ws", __name__)
+
+#: Direct messages the store refused: the status and the reason, by error code. (Not stored
+#: because the store failed or was busy is not a refusal: 200 with `stored: false`.)
+_REFUSED = {
+    ErrorCode.DUPLICATE_ID: 409,
+    ErrorCode.UNKNOWN_RECIPIENT: 404,
+    ErrorCode.RECIPIENT_QUOTA: 507,
+}
 
 
 @blueprint.get("/ws")
@@ -65,11 +73,10 @@ async def send() -> Response:
     if inbound.to_user_id is None:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "to_user_id is required (use /ws/broadcast)")
     delivery = await _publish(inbound, sender)
-    if delivery.error is ErrorCode.DUPLICATE_ID:
+    if delivery.error in _REFUSED:
+        why = NOT_STORED_BECAUSE[delivery.error]
         raise ApiError(
-            409,
-            ErrorCode.DUPLICATE_ID,
-            "the message was not stored: its id is already taken by another of your messages",
+            _REFUSED[delivery.error], delivery.error, f"the message was not stored: {why}"
         )
     answer = {"id": inbound.id, "delivered": delivery.delivered, "stored": delivery.stored}
     if inbound.client_id is not None:

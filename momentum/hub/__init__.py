@@ -4,6 +4,7 @@ from ._counters import HubStats
 from ._handle import ConnectionHandle
 from ._hub import DISABLED_MEMORY, Hub, HubConfig
 from ._messages import (
+    NOT_STORED_BECAUSE,
     CatchUp,
     CloseAll,
     Delivery,
@@ -28,6 +29,7 @@ from ._serve import serve_hub
 
 __all__ = [
     "DISABLED_MEMORY",
+    "NOT_STORED_BECAUSE",
     "CatchUp",
     "CloseAll",
     "ConnectionHandle",

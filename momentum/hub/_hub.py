@@ -63,7 +63,12 @@ _NOT_STORED = {
     WriteResult.STORED: None,
     WriteResult.FAILED: ErrorCode.STORAGE_UNAVAILABLE,
     WriteResult.REFUSED: ErrorCode.DUPLICATE_ID,
+    WriteResult.UNKNOWN_RECIPIENT: ErrorCode.UNKNOWN_RECIPIENT,
+    WriteResult.RECIPIENT_QUOTA: ErrorCode.RECIPIENT_QUOTA,
 }
+#: Results after which a direct message goes to no other node (there is nobody to get it,
+#: or it is not this message). Over the quota it still goes live, like any unstored one.
+_NOT_FORWARDED = frozenset({WriteResult.REFUSED, WriteResult.UNKNOWN_RECIPIENT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,8 +373,8 @@ def _written(
     no hub state). The frame goes to the other nodes only now, after the commit, so that a
     node whose recipient is just connecting either gets it live or finds it in the store
     (`ReplayGate`). Not stored (the store is down or busy), it still goes, live only; a
-    refused duplicate does not."""
-    if msg.to_user_id is not None and result is not WriteResult.REFUSED:
+    refused duplicate, or a message to nobody, does not."""
+    if msg.to_user_id is not None and result not in _NOT_FORWARDED:
         topic = user_topic(msg.to_user_id)
         broker.publish(topic, frame, msg.message_type, msg.message_id)
     error = _NOT_STORED[result]

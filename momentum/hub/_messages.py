@@ -79,8 +79,8 @@ class Leave:
 class Delivery:
     """What became of a message: live deliveries, and whether it is stored (direct only).
 
-    `error` says why a direct message is not stored (`storage_unavailable`, `storage_busy`,
-    `duplicate_id`). `ref_id` is the id the sender knows the message by.
+    `error` says why a direct message is not stored (a key of `NOT_STORED_BECAUSE`).
+    `ref_id` is the id the sender knows the message by.
     """
 
     message_id: str
@@ -88,6 +88,16 @@ class Delivery:
     delivered: int
     stored: bool
     error: ErrorCode | None = None
+
+
+#: Why a direct message is not stored, in words for its sender, by `Delivery.error`.
+NOT_STORED_BECAUSE = {
+    ErrorCode.STORAGE_BUSY: "the store is busy",
+    ErrorCode.STORAGE_UNAVAILABLE: "the store failed",
+    ErrorCode.DUPLICATE_ID: "its id is already taken by another of your messages",
+    ErrorCode.UNKNOWN_RECIPIENT: "no user has the id to_user_id",
+    ErrorCode.RECIPIENT_QUOTA: "the recipient has too many undelivered messages",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ the lookup (batched user lookups for handshakes).
 SQLite (the embedded default) or PostgreSQL; both pass the same contract tests.
 """
 
+from ._admission import Pending, RecipientLimits, SaveRefusal, admit
 from ._errors import StorageError, UserExists
 from ._lookup import LOOKUP_MAILBOX, Lookup, LookupMsg, serve_lookup
 from ._open import open_store
@@ -32,7 +33,10 @@ __all__ = [
     "LookupMsg",
     "NewMessage",
     "NewUser",
+    "Pending",
     "Persist",
+    "RecipientLimits",
+    "SaveRefusal",
     "StorageError",
     "Store",
     "StoredMessage",
@@ -40,6 +44,7 @@ __all__ = [
     "UserExists",
     "WriteResult",
     "WriterMsg",
+    "admit",
     "open_store",
     "serve_lookup",
     "serve_writer",

@@ -28,21 +28,20 @@ import trio
 import trio_asyncio
 
 from . import _postgres_messages as sql_messages
+from ._admission import RecipientLimits, SaveRefusal
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import Migration, load_migrations
+from ._postgres_save import aio_save_messages as _aio_save_messages
 from ._types import (
     MAX_CONVERSATION_LIMIT,
     NewMessage,
     NewUser,
-    Owners,
     StoredMessage,
     User,
     ack_ids,
     check_limit,
     email_key,
     history_cursor,
-    ids_to_verify,
-    refused_ids,
     user_from_new,
     username_key,
     utc,
@@ -173,12 +172,13 @@ class PostgresStore:
     async def check(self) -> None:
         await self._call(_aio_fetchval, "SELECT 1")
 
-    async def save_messages(self, messages: Sequence[NewMessage]) -> frozenset[NewMessage]:
+    async def save_messages(
+        self, messages: Sequence[NewMessage], *, limits: RecipientLimits | None = None
+    ) -> dict[NewMessage, SaveRefusal]:
         if not messages:
-            return frozenset()
-        arrays = sql_messages.insert_arrays(messages)
-        verify, owners = await self._call(_aio_save_messages, messages, arrays)
-        return refused_ids(messages, verify, owners) if verify else frozenset()
+            return {}
+        sql_messages.insert_arrays(messages)  # a malformed message raises before any SQL
+        return await self._call(_aio_save_messages, messages, limits, datetime.now(UTC))
 
     async def pending_messages(
         self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500
@@ -319,22 +319,6 @@ async def _aio_transaction(
     """Execute the statements in one transaction; their command tags."""
     async with pool.acquire() as conn, conn.transaction():
         return [await conn.execute(sql, *args) for sql, args in statements]
-
-
-async def _aio_save_messages(
-    pool: _Pool, messages: Sequence[NewMessage], arrays: tuple[list[Any], ...]
-) -> tuple[list[str], dict[str, Owners]]:
-    """Insert a batch under the messages lock; the ids to verify (see `ids_to_verify`) and
-    who their stored messages are from and to."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(sql_messages.LOCK, sql_messages.MESSAGES_LOCK_KEY)
-        inserted = {str(row["id"]) for row in await conn.fetch(sql_messages.INSERT, *arrays)}
-        verify = ids_to_verify(messages, inserted)
-        owners: dict[str, Owners] = {}
-        if verify:
-            for row in await conn.fetch(sql_messages.OWNERS, verify):
-                owners[str(row["id"])] = sql_messages.owners(row)
-        return verify, owners
 
 
 async def _aio_insert_many(pool: _Pool, rows: list[tuple[object, ...]]) -> None:

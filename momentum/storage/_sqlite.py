@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import trio
 
 from . import _sqlite_messages as sql_messages
+from ._admission import RecipientLimits, SaveRefusal, admit
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import load_migrations
 from ._types import (
@@ -36,6 +37,8 @@ from ._types import (
     user_from_new,
     username_key,
 )
+
+DUPLICATE = SaveRefusal.DUPLICATE_ID
 
 #: Ids in one `IN (...)` list, under SQLite's 32766 parameters.
 _IDS_PER_QUERY = 30000
@@ -154,18 +157,30 @@ class SqliteStore:
     async def check(self) -> None:
         await self._run(lambda c: c.execute("SELECT 1").fetchone())
 
-    async def save_messages(self, messages: Sequence[NewMessage]) -> frozenset[NewMessage]:
+    async def save_messages(
+        self, messages: Sequence[NewMessage], *, limits: RecipientLimits | None = None
+    ) -> dict[NewMessage, SaveRefusal]:
         # Parameters are built here, in the event loop: the worker thread only runs SQL.
-        statements = sql_messages.insert_many([sql_messages.insert_row(m) for m in messages])
-        if not statements:
-            return frozenset()
+        rows = [sql_messages.insert_row(m) for m in messages]
+        if not rows:
+            return {}
+        recipients = sorted({str(m.recipient_id) for m in messages})
+        now = sql_messages.timestamp(datetime.now(UTC))
 
-        def save(conn: sqlite3.Connection) -> frozenset[NewMessage]:
-            inserted = _insert_atomically(statements, conn)
-            verify = ids_to_verify(messages, inserted)
-            if not verify:
-                return frozenset()
-            return refused_ids(messages, verify, sql_messages.owners(conn, verify))
+        def save(conn: sqlite3.Connection) -> dict[NewMessage, SaveRefusal]:
+            with _transaction(conn):
+                refused: dict[NewMessage, SaveRefusal] = {}
+                if limits is not None:
+                    held = sql_messages.pending_by_recipient(conn, recipients, now)
+                    refused = admit(messages, held, limits)
+                taken = [(m, r) for m, r in zip(messages, rows, strict=True) if m not in refused]
+                saved = [m for m, _ in taken]
+                inserted = sql_messages.insert(conn, [row for _, row in taken])
+                verify = ids_to_verify(saved, inserted)
+                if verify:
+                    owners = sql_messages.owners(conn, verify)
+                    refused.update(dict.fromkeys(refused_ids(saved, verify, owners), DUPLICATE))
+                return refused
 
         return await self._run(save)
 
@@ -301,17 +316,6 @@ def _execute_atomically(
         return conn.execute(sql, params).rowcount
     with _transaction(conn):
         return sum(conn.execute(sql, params).rowcount for sql, params in statements)
-
-
-def _insert_atomically(
-    statements: list[tuple[str, list[object]]], conn: sqlite3.Connection
-) -> set[str]:
-    """Run the `INSERT … RETURNING id` statements all or none; the ids written."""
-    if len(statements) == 1:
-        sql, params = statements[0]
-        return {row[0] for row in conn.execute(sql, params)}
-    with _transaction(conn):
-        return {row[0] for sql, params in statements for row in conn.execute(sql, params)}
 
 
 @contextmanager

@@ -26,7 +26,7 @@ import pytest
 import trio
 
 from momentum.hub import Hub
-from momentum.storage import NewMessage, User
+from momentum.storage import NewMessage, RecipientLimits, SaveRefusal, User
 from tests._memory_store import MemoryStore
 
 from ._live import LiveServer, Refusal, expect_refused, open_live_server, settings_for
@@ -47,9 +47,11 @@ class FaultyStore(MemoryStore):
             self.armed.discard(method)
             raise RuntimeError(f"injected bug in {method}")
 
-    async def save_messages(self, messages: Sequence[NewMessage]) -> frozenset[NewMessage]:
+    async def save_messages(
+        self, messages: Sequence[NewMessage], *, limits: RecipientLimits | None = None
+    ) -> dict[NewMessage, SaveRefusal]:
         self._fire("save_messages")
-        return await super().save_messages(messages)
+        return await super().save_messages(messages, limits=limits)
 
     async def get_users(self, user_ids: Any) -> Any:
         self._fire("get_users")

@@ -1,0 +1,38 @@
+"""PostgreSQL: saving a batch of messages (runs on asyncio, called through `_postgres`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from . import _postgres_messages as sql_messages
+from ._admission import Pending, RecipientLimits, SaveRefusal, admit
+from ._types import NewMessage, Owners, ids_to_verify, refused_ids
+
+
+async def aio_save_messages(
+    pool: Any, messages: Sequence[NewMessage], limits: RecipientLimits | None, now: datetime
+) -> dict[NewMessage, SaveRefusal]:
+    """Insert a batch under the messages lock, less what `admit` refuses; what was refused."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(sql_messages.LOCK, sql_messages.MESSAGES_LOCK_KEY)
+        refused: dict[NewMessage, SaveRefusal] = {}
+        if limits is not None:
+            recipients = list({m.recipient_id for m in messages})
+            rows = await conn.fetch(sql_messages.PENDING_BY_RECIPIENT, recipients, now)
+            held = {row["id"]: Pending(row["count"], row["bytes"]) for row in rows}
+            refused = admit(messages, held, limits)
+        saved = [m for m in messages if m not in refused]
+        if not saved:
+            return refused
+        arrays = sql_messages.insert_arrays(saved)
+        inserted = {str(row["id"]) for row in await conn.fetch(sql_messages.INSERT, *arrays)}
+        verify = ids_to_verify(saved, inserted)
+        if verify:
+            owners: dict[str, Owners] = {}
+            for row in await conn.fetch(sql_messages.OWNERS, verify):
+                owners[str(row["id"])] = sql_messages.owners(row)
+            duplicates = refused_ids(saved, verify, owners)
+            refused.update(dict.fromkeys(duplicates, SaveRefusal.DUPLICATE_ID))
+        return refused
