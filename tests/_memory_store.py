@@ -99,10 +99,9 @@ class MemoryMessages:
     def _pending_by_recipient(self, messages: Sequence[NewMessage]) -> dict[uuid.UUID, Pending]:
         users = {m.recipient_id for m in messages if m.recipient_id in self._users}
         held = dict.fromkeys(users, Pending())
-        now = datetime.now(UTC)
-        for row in self._rows.values():
+        for row in self._rows.values():  # expired ones too, until they are purged
             recipient = row.message.recipient_id
-            if recipient in held and row.is_pending(now):
+            if recipient in held and row.acked_at is None:
                 was = held[recipient]
                 held[recipient] = Pending(was.count + 1, was.bytes + len(row.message.envelope))
         return held

@@ -47,16 +47,20 @@ def admit(
 ) -> dict[NewMessage, SaveRefusal]:
     """The messages to refuse, in batch order: to a recipient not in `held` (no such user),
     or beyond its quota counting the batch's earlier messages to it."""
-    usage = dict(held)
+    # Plain ints in the loop: it runs for every message the server stores.
+    counts = {recipient: pending.count for recipient, pending in held.items()}
+    sizes = {recipient: pending.bytes for recipient, pending in held.items()}
+    max_count, max_bytes = limits.max_pending_count, limits.max_pending_bytes
     refused: dict[NewMessage, SaveRefusal] = {}
     for message in messages:
-        now = usage.get(message.recipient_id)
-        if now is None:
+        recipient = message.recipient_id
+        count = counts.get(recipient)
+        if count is None:
             refused[message] = SaveRefusal.UNKNOWN_RECIPIENT
             continue
-        after = Pending(now.count + 1, now.bytes + len(message.envelope))
-        if after.count > limits.max_pending_count or after.bytes > limits.max_pending_bytes:
+        size = sizes[recipient] + len(message.envelope)
+        if count >= max_count or size > max_bytes:
             refused[message] = SaveRefusal.RECIPIENT_QUOTA
             continue
-        usage[message.recipient_id] = after
+        counts[recipient], sizes[recipient] = count + 1, size
     return refused

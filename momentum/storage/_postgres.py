@@ -31,7 +31,7 @@ from . import _postgres_messages as sql_messages
 from ._admission import RecipientLimits, SaveRefusal
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import Migration, load_migrations
-from ._postgres_save import aio_save_messages as _aio_save_messages
+from ._postgres_pending import aio_save_messages
 from ._types import (
     MAX_CONVERSATION_LIMIT,
     NewMessage,
@@ -178,7 +178,7 @@ class PostgresStore:
         if not messages:
             return {}
         sql_messages.insert_arrays(messages)  # a malformed message raises before any SQL
-        return await self._call(_aio_save_messages, messages, limits, datetime.now(UTC))
+        return await self._call(aio_save_messages, messages, limits)
 
     async def pending_messages(
         self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500
@@ -196,10 +196,12 @@ class PostgresStore:
         return sql_messages.row_count(await self._call(_aio_execute, sql_messages.ACK, *args))
 
     async def purge_messages(self, *, now: datetime, retain_until: datetime) -> int:
+        # Under the messages lock: see migration 0005 (the totals' triggers).
+        lock = (sql_messages.LOCK, (sql_messages.MESSAGES_LOCK_KEY,))
         expired = (sql_messages.PURGE_EXPIRED, (utc(now),))
         old = (sql_messages.PURGE_ACKED, (utc(retain_until),))
-        statuses = await self._call(_aio_transaction, [expired, old])
-        return sum(sql_messages.row_count(status) for status in statuses)
+        statuses = await self._call(_aio_transaction, [lock, expired, old])
+        return sum(sql_messages.row_count(status) for status in statuses[1:])
 
     async def conversation(
         self,

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import trio
 
 from . import _sqlite_messages as sql_messages
+from . import _sqlite_pending as sql_pending
 from ._admission import RecipientLimits, SaveRefusal, admit
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import load_migrations
@@ -164,23 +165,26 @@ class SqliteStore:
         rows = [sql_messages.insert_row(m) for m in messages]
         if not rows:
             return {}
-        recipients = sorted({str(m.recipient_id) for m in messages})
-        now = sql_messages.timestamp(datetime.now(UTC))
+        recipients = sorted({str(row[2]) for row in rows})  # str(recipient_id): insert_row
 
         def save(conn: sqlite3.Connection) -> dict[NewMessage, SaveRefusal]:
-            with _transaction(conn):
-                refused: dict[NewMessage, SaveRefusal] = {}
-                if limits is not None:
-                    held = sql_messages.pending_by_recipient(conn, recipients, now)
-                    refused = admit(messages, held, limits)
-                taken = [(m, r) for m, r in zip(messages, rows, strict=True) if m not in refused]
-                saved = [m for m, _ in taken]
-                inserted = sql_messages.insert(conn, [row for _, row in taken])
-                verify = ids_to_verify(saved, inserted)
-                if verify:
-                    owners = sql_messages.owners(conn, verify)
-                    refused.update(dict.fromkeys(refused_ids(saved, verify, owners), DUPLICATE))
-                return refused
+            # No transaction around the read and the insert: this connection runs one call
+            # at a time, and only it writes messages (and `pending_totals`, by triggers).
+            refused: dict[NewMessage, SaveRefusal] = {}
+            saved, taken = messages, rows
+            if limits is not None:
+                refused = admit(messages, sql_pending.held(conn, recipients), limits)
+                if refused:
+                    kept = [i for i, m in enumerate(messages) if m not in refused]
+                    saved, taken = [messages[i] for i in kept], [rows[i] for i in kept]
+                    if not taken:
+                        return refused
+            inserted = _insert_atomically(sql_messages.insert_many(taken), conn)
+            verify = ids_to_verify(saved, inserted)
+            if verify:
+                owners = sql_messages.owners(conn, verify)
+                refused.update(dict.fromkeys(refused_ids(saved, verify, owners), DUPLICATE))
+            return refused
 
         return await self._run(save)
 
@@ -316,6 +320,17 @@ def _execute_atomically(
         return conn.execute(sql, params).rowcount
     with _transaction(conn):
         return sum(conn.execute(sql, params).rowcount for sql, params in statements)
+
+
+def _insert_atomically(
+    statements: list[tuple[str, list[object]]], conn: sqlite3.Connection
+) -> set[str]:
+    """Run the `INSERT … RETURNING id` statements all or none; the ids written."""
+    if len(statements) == 1:
+        sql, params = statements[0]
+        return {row[0] for row in conn.execute(sql, params)}
+    with _transaction(conn):
+        return {row[0] for sql, params in statements for row in conn.execute(sql, params)}
 
 
 @contextmanager

@@ -10,7 +10,6 @@ import sqlite3
 import uuid
 from datetime import datetime
 
-from ._admission import Pending
 from ._types import NewMessage, Owners, StoredMessage, message_id, utc
 
 _COLUMNS = "id, seq, sender_id, recipient_id, message_type, envelope, created_at"
@@ -46,11 +45,6 @@ def insert_many(rows: list[tuple[object, ...]]) -> list[tuple[str, list[object]]
     return statements
 
 
-def insert(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> set[str]:
-    """Insert `rows` (see `insert_many`); the ids written (a taken id is skipped)."""
-    return {row[0] for sql, args in insert_many(rows) for row in conn.execute(sql, args)}
-
-
 def owners(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Owners]:
     """Who each of the stored messages `ids` is from and to."""
     found: dict[str, Owners] = {}
@@ -63,24 +57,6 @@ def owners(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Owners]:
         for msg_id, sender, recipient in conn.execute(sql, chunk):
             sender_id = None if sender is None else uuid.UUID(sender)
             found[msg_id] = (sender_id, uuid.UUID(recipient))
-    return found
-
-
-def pending_by_recipient(
-    conn: sqlite3.Connection, recipients: list[str], now: str
-) -> dict[uuid.UUID, Pending]:
-    """What each of `recipients` that is a user holds pending (absent: no such user)."""
-    found: dict[uuid.UUID, Pending] = {}
-    for start in range(0, len(recipients), IDS_PER_STATEMENT):
-        chunk = recipients[start : start + IDS_PER_STATEMENT]
-        sql = (
-            "SELECT u.id, count(m.seq), coalesce(sum(length(m.envelope)), 0) FROM users u"
-            " LEFT JOIN messages m ON m.recipient_id = u.id AND m.acked_at IS NULL"
-            f" AND m.expires_at > ? WHERE u.id IN ({', '.join(['?'] * len(chunk))})"
-            " GROUP BY u.id"
-        )
-        for user_id, count, size in conn.execute(sql, [now, *chunk]):
-            found[uuid.UUID(user_id)] = Pending(count, size)
     return found
 
 

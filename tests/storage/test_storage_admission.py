@@ -1,6 +1,6 @@
 """Recipient checks of the storage contract, run against every backend: with `limits`, a
 message to an id that is no user is refused, and so is one beyond its recipient's pending
-quota (count or bytes); acked and expired messages free room.
+quota (count or bytes); acked messages free room, and expired ones once purged.
 
 Rules: as in test_storage_contract.py: each test runs against each `store_url` param (the
 memory store too) on the real clock, under `trio.fail_after`, through the public
@@ -10,7 +10,7 @@ memory store too) on the real clock, under `trio.fail_after`, through the public
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import trio
 
@@ -63,7 +63,7 @@ async def test_the_pending_quota_counts_messages_in_the_store_and_in_the_batch(
         assert await store.save_messages([message(alice.id)], limits=limits) != {}
 
 
-async def test_the_pending_quota_counts_bytes_and_ignores_expired_messages(
+async def test_the_pending_quota_counts_bytes_and_expired_messages_until_purged(
     store: Store,
 ) -> None:
     with trio.fail_after(TIMEOUT):
@@ -73,7 +73,28 @@ async def test_the_pending_quota_counts_bytes_and_ignores_expired_messages(
         expired = message(alice.id, text="x" * 100, expires_in=timedelta(microseconds=1))
         assert await store.save_messages([expired], limits=limits) == {}
         await trio.sleep(0.01)
-        batch = [message(alice.id, text="x" * 100) for _ in range(3)]
-        assert await store.save_messages(batch, limits=limits) == {batch[2]: QUOTA}
+        two = [message(alice.id, text="x" * 100) for _ in range(2)]
+        assert await store.save_messages(two, limits=limits) == {two[1]: QUOTA}
+        now = datetime.now(UTC)
+        assert await store.purge_messages(now=now, retain_until=now - timedelta(days=1)) == 1
+        batch = [message(alice.id, text="x" * 100) for _ in range(2)]
+        assert await store.save_messages(batch, limits=limits) == {batch[1]: QUOTA}
         small = message(alice.id, text="")
         assert await store.save_messages([small], limits=limits) == {small: QUOTA}
+
+
+async def test_acks_and_retries_keep_the_totals_exact(store: Store) -> None:
+    with trio.fail_after(TIMEOUT):
+        (alice,) = await users(store, 1)
+        limits = RecipientLimits(max_pending_count=2, max_pending_bytes=10**6)
+        first = message(alice.id)
+        # the same message twice in a batch, then again: pending once
+        assert await store.save_messages([first, first], limits=limits) == {}
+        assert await store.save_messages([first], limits=limits) == {}
+        second = message(alice.id)
+        assert await store.save_messages([second], limits=limits) == {}
+        assert await store.ack_messages(alice.id, [first.id, first.id, str(uuid.uuid4())]) == 1
+        assert await store.ack_messages(alice.id, [first.id]) == 0  # acked already
+        third = message(alice.id)
+        assert await store.save_messages([third, message(alice.id)], limits=limits) != {}
+        assert await store.count_pending(alice.id) == 2

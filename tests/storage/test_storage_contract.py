@@ -20,7 +20,7 @@ from momentum.storage import NewUser, Store, UserExists, open_store
 
 TIMEOUT = 20
 #: Every migration shipped: 0001 users, 0002 messages.
-MIGRATIONS = (1, 2)
+MIGRATIONS = (1, 2, 5)
 
 
 def new_user(n: int | str, **kwargs: bool) -> NewUser:

@@ -1,9 +1,14 @@
-"""PostgreSQL: saving a batch of messages (runs on asyncio, called through `_postgres`)."""
+"""PostgreSQL: saving a batch of messages, less what `admit` refuses (runs on asyncio,
+called through `_postgres`).
+
+Under the messages lock (`MESSAGES_LOCK_KEY`): so that `seq` order is commit order, and
+so that nodes cannot race past a recipient's quota. `pending_totals` follows the insert by
+trigger (migration 0005).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from . import _postgres_messages as sql_messages
@@ -12,18 +17,18 @@ from ._types import NewMessage, Owners, ids_to_verify, refused_ids
 
 
 async def aio_save_messages(
-    pool: Any, messages: Sequence[NewMessage], limits: RecipientLimits | None, now: datetime
+    pool: Any, messages: Sequence[NewMessage], limits: RecipientLimits | None
 ) -> dict[NewMessage, SaveRefusal]:
-    """Insert a batch under the messages lock, less what `admit` refuses; what was refused."""
+    """Insert a batch, less what `admit` refuses; what was refused."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(sql_messages.LOCK, sql_messages.MESSAGES_LOCK_KEY)
         refused: dict[NewMessage, SaveRefusal] = {}
         if limits is not None:
             recipients = list({m.recipient_id for m in messages})
-            rows = await conn.fetch(sql_messages.PENDING_BY_RECIPIENT, recipients, now)
+            rows = await conn.fetch(sql_messages.HELD, recipients)
             held = {row["id"]: Pending(row["count"], row["bytes"]) for row in rows}
             refused = admit(messages, held, limits)
-        saved = [m for m in messages if m not in refused]
+        saved = [m for m in messages if m not in refused] if refused else messages
         if not saved:
             return refused
         arrays = sql_messages.insert_arrays(saved)
