@@ -50,6 +50,10 @@ class Settings:
     max_message_size: int = 64 * KIB
     rate_limit: float = 20.0
     rate_burst: int = 40
+    #: what one user may publish, all its connections and HTTP requests together (per node);
+    #: None: what one connection may (`rate_limit`, `rate_burst`)
+    user_rate_limit: float | None = None
+    user_rate_burst: int | None = None
     ping_interval: float = 25 * SECONDS
     pong_timeout: float = 10 * SECONDS
     outbox_size: int = 256
@@ -83,6 +87,12 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     @property
+    def user_rate(self) -> tuple[float, int]:
+        """Messages per second and at once one user may publish."""
+        rate = self.rate_limit if self.user_rate_limit is None else self.user_rate_limit
+        return rate, self.rate_burst if self.user_rate_burst is None else self.user_rate_burst
+
+    @property
     def host_port(self) -> tuple[str, int]:
         return parse_bind(self.bind)
 
@@ -107,6 +117,8 @@ _ENV: dict[str, tuple[str, type]] = {
     "WS_MAX_MESSAGE_SIZE": ("max_message_size", int),
     "WS_RATE_LIMIT": ("rate_limit", float),
     "WS_RATE_BURST": ("rate_burst", int),
+    "USER_RATE_LIMIT": ("user_rate_limit", float),
+    "USER_RATE_BURST": ("user_rate_burst", int),
     "WS_PING_INTERVAL": ("ping_interval", float),
     "WS_PONG_TIMEOUT": ("pong_timeout", float),
     "WS_OUTBOX_SIZE": ("outbox_size", int),
@@ -236,6 +248,10 @@ def validate(s: Settings) -> None:
         raise ConfigError("WS_MAX_MESSAGE_SIZE must be at least 1024 bytes")
     if s.rate_limit < 0 or s.rate_burst < 1:
         raise ConfigError("WS_RATE_LIMIT must be >= 0 and WS_RATE_BURST >= 1")
+    if s.user_rate[0] < 0 or s.user_rate[1] < 1:
+        raise ConfigError("USER_RATE_LIMIT must be >= 0 and USER_RATE_BURST >= 1")
+    if s.pending_max_bytes < s.max_message_size:
+        raise ConfigError("MESSAGE_PENDING_MAX_BYTES must be at least WS_MAX_MESSAGE_SIZE")
     if s.ping_interval < 0 or s.jwt_leeway < 0 or s.log_summary_interval < 0:
         raise ConfigError("WS_PING_INTERVAL, JWT_LEEWAY and LOG_SUMMARY_INTERVAL must be >= 0")
     if s.log_level.upper() not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:

@@ -281,6 +281,8 @@ async def _serve_hub_group(
         presence_interval=settings.presence_interval,
         message_ttl=settings.message_ttl,
         observe_latency=metrics.observe_latency,
+        user_rate=settings.user_rate[0],
+        user_burst=settings.user_rate[1],
     )
     if cluster is not None:
         config = replace(config, broker=cluster.broker, presence=cluster.registry)

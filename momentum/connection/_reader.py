@@ -18,7 +18,7 @@ import trio_websocket
 
 from actors import ActorRef
 
-from ..hub import NOT_STORED_BECAUSE, Delivery, HubMsg, publish
+from ..hub import DELIVERY_ERRORS, Delivery, HubMsg, publish
 from ..protocol import (
     CloseCode,
     ErrorCode,
@@ -114,10 +114,8 @@ class _Answer:
     def __call__(self, delivery: Delivery) -> None:
         handle = self.handle
         if delivery.error is not None:
-            why = NOT_STORED_BECAUSE[delivery.error]
-            reply_error(
-                handle, delivery.error, f"the message was not stored: {why}", delivery.ref_id
-            )
+            why = DELIVERY_ERRORS[delivery.error]
+            reply_error(handle, delivery.error, why, delivery.ref_id)
         ack = encode_ack(
             ref_id=delivery.ref_id,
             message_id=delivery.message_id,

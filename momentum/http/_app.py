@@ -29,7 +29,7 @@ def create_app(services: Services) -> QuartTrio:
 
     @app.errorhandler(ApiError)
     async def api_error(error: ApiError) -> Response:
-        return error_response(error.status, error.code, error.message)
+        return error_response(error.status, error.code, error.message, error.headers)
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:

@@ -16,6 +16,7 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.message = message
+        self.headers: dict[str, str] = {}  # e.g. Retry-After
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -24,5 +25,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def error_response(status: int, code: ErrorCode | str, message: str) -> Response:
-    return json_response({"error": {"code": str(code), "message": message}}, status)
+def error_response(
+    status: int, code: ErrorCode | str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    return json_response({"error": {"code": str(code), "message": message}}, status, headers)

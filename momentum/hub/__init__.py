@@ -4,7 +4,7 @@ from ._counters import HubStats
 from ._handle import ConnectionHandle
 from ._hub import DISABLED_MEMORY, Hub, HubConfig
 from ._messages import (
-    NOT_STORED_BECAUSE,
+    DELIVERY_ERRORS,
     CatchUp,
     CloseAll,
     Delivery,
@@ -28,8 +28,8 @@ from ._messages import (
 from ._serve import serve_hub
 
 __all__ = [
+    "DELIVERY_ERRORS",
     "DISABLED_MEMORY",
-    "NOT_STORED_BECAUSE",
     "CatchUp",
     "CloseAll",
     "ConnectionHandle",

@@ -78,6 +78,10 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "WS_MAX_MESSAGE_SIZE": ("max_message_size", "2048", 2048),
     "WS_RATE_LIMIT": ("rate_limit", "2.5", 2.5),
     "WS_RATE_BURST": ("rate_burst", "5", 5),
+    "USER_RATE_LIMIT": ("user_rate_limit", "7.5", 7.5),
+    "USER_RATE_BURST": ("user_rate_burst", "9", 9),
+    "MESSAGE_PENDING_MAX_COUNT": ("pending_max_count", "50", 50),
+    "MESSAGE_PENDING_MAX_BYTES": ("pending_max_bytes", "1048576", 1048576),
     "WS_PING_INTERVAL": ("ping_interval", "15", 15.0),
     "WS_PONG_TIMEOUT": ("pong_timeout", "4", 4.0),
     "WS_OUTBOX_SIZE": ("outbox_size", "64", 64),
@@ -90,6 +94,12 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "LOG_LEVEL": ("log_level", "DEBUG", "DEBUG"),
     "LOG_FORMAT": ("log_format", "json", "json"),
 }
+
+
+def test_a_users_rate_follows_a_connections_unless_set() -> None:
+    assert load({"WS_RATE_LIMIT": "3", "WS_RATE_BURST": "4"}).user_rate == (3.0, 4)
+    assert load({"WS_RATE_LIMIT": "3", "USER_RATE_LIMIT": "5"}).user_rate == (5.0, 40)
+    assert load({"USER_RATE_LIMIT": "0", "USER_RATE_BURST": "2"}).user_rate == (0.0, 2)
 
 
 def test_every_variable_is_read() -> None:
@@ -182,6 +192,8 @@ def test_bad_bool(raw: str) -> None:
         "JWT_TTL",
         "WS_PRESENCE_INTERVAL",
         "SHUTDOWN_TIMEOUT",
+        "MESSAGE_PENDING_MAX_COUNT",
+        "MESSAGE_PENDING_MAX_BYTES",
     ],
 )
 @pytest.mark.parametrize("raw", ["0", "-1"])
@@ -195,6 +207,10 @@ def test_must_be_positive(name: str, raw: str) -> None:
         ({"WS_MAX_MESSAGE_SIZE": "1023"}, "WS_MAX_MESSAGE_SIZE"),
         ({"WS_RATE_LIMIT": "-1"}, "WS_RATE_LIMIT"),
         ({"WS_RATE_BURST": "0"}, "WS_RATE_BURST"),
+        ({"USER_RATE_LIMIT": "-1"}, "USER_RATE_LIMIT"),
+        ({"USER_RATE_BURST": "0"}, "USER_RATE_BURST"),
+        ({"WS_RATE_LIMIT": "-1", "USER_RATE_LIMIT": "1"}, "WS_RATE_LIMIT"),
+        ({"MESSAGE_PENDING_MAX_BYTES": "65535"}, "MESSAGE_PENDING_MAX_BYTES"),
         ({"WS_PING_INTERVAL": "-1"}, "WS_PING_INTERVAL"),
         ({"JWT_LEEWAY": "-0.5"}, "JWT_LEEWAY"),
         ({"LOG_FORMAT": "xml"}, "log format"),
@@ -214,6 +230,8 @@ def test_out_of_range(env: dict[str, str], named: str) -> None:
         {"WS_MAX_MESSAGE_SIZE": "1024"},
         {"WS_RATE_LIMIT": "0"},  # 0 disables the limit
         {"WS_RATE_BURST": "1"},
+        {"USER_RATE_LIMIT": "0"},  # 0 disables the user's limit
+        {"MESSAGE_PENDING_MAX_BYTES": "65536"},
         {"WS_PING_INTERVAL": "0"},
         {"JWT_LEEWAY": "0"},
         {"DATABASE_URL": "sqlite:///tmp/x.db"},
