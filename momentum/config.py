@@ -30,6 +30,9 @@ DEFAULT_DATABASE_URL = "sqlite:///momentum.db"
 DEFAULT_BIND = "0.0.0.0:8000"
 
 
+ONLINE_VISIBILITIES = frozenset({"all", "admin", "api_key"})
+
+
 class ConfigError(Exception):
     """A setting that cannot be used; the message is one line for the operator."""
 
@@ -76,6 +79,10 @@ class Settings:
     http_allowed_origins: frozenset[str] = frozenset()
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     metrics_require_key: bool = False
+    #: a bearer token that opens `/metrics` (for a scraper); set, `/metrics` is closed to others
+    metrics_token: str | None = None
+    #: who may list the online users: "all" (any user), "admin" (admins), "api_key" (backend)
+    online_visibility: str = "all"
     max_request_body: int = 1024 * KIB
     log_level: str = "INFO"
     log_format: str = "text"
@@ -133,6 +140,8 @@ _ENV: dict[str, tuple[str, type]] = {
     "MESSAGE_PENDING_MAX_COUNT": ("pending_max_count", int),
     "MESSAGE_PENDING_MAX_BYTES": ("pending_max_bytes", int),
     "METRICS_REQUIRE_KEY": ("metrics_require_key", bool),
+    "METRICS_TOKEN": ("metrics_token", str),
+    "ONLINE_VISIBILITY": ("online_visibility", str),
     "LOG_LEVEL": ("log_level", str),
     "LOG_FORMAT": ("log_format", str),
     "LOG_SUMMARY_INTERVAL": ("log_summary_interval", float),
@@ -258,6 +267,12 @@ def validate(s: Settings) -> None:
         raise ConfigError(
             f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {s.log_level!r}"
         )
+    if s.online_visibility not in ONLINE_VISIBILITIES:
+        raise ConfigError(
+            f"ONLINE_VISIBILITY must be all, admin or api_key, got {s.online_visibility!r}"
+        )
+    if s.metrics_token is not None and len(s.metrics_token.encode()) < 16:
+        raise ConfigError("METRICS_TOKEN must be at least 16 bytes long")
     if s.log_format not in {"text", "json"}:
         raise ConfigError(f"log format must be text or json, got {s.log_format!r}")
     if s.database_url.split(":", 1)[0] not in {"sqlite", "postgresql", "postgres"}:

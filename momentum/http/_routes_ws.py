@@ -42,7 +42,13 @@ async def websocket_without_upgrade() -> Response:
 @blueprint.get("/ws/online")
 async def online() -> Response:
     s = services()
-    await authenticate(s)
+    principal = await authenticate(s)
+    visibility = s.settings.online_visibility
+    if (visibility == "admin" and not principal.is_admin) or (
+        visibility == "api_key" and principal.user is not None
+    ):
+        who = "admins" if visibility == "admin" else "the API key"
+        raise ApiError(403, ErrorCode.FORBIDDEN, f"who is online is shown to {who} only")
     users = await online_users(s)
     listed = [
         {

@@ -91,6 +91,8 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "CLUSTER_NODE_TTL": ("node_ttl", "30", 30.0),
     "SHUTDOWN_TIMEOUT": ("drain_timeout", "7", 7.0),
     "METRICS_REQUIRE_KEY": ("metrics_require_key", "true", True),
+    "METRICS_TOKEN": ("metrics_token", "m" * 16, "m" * 16),
+    "ONLINE_VISIBILITY": ("online_visibility", "admin", "admin"),
     "LOG_LEVEL": ("log_level", "DEBUG", "DEBUG"),
     "LOG_FORMAT": ("log_format", "json", "json"),
 }
@@ -214,6 +216,8 @@ def test_must_be_positive(name: str, raw: str) -> None:
         ({"WS_PING_INTERVAL": "-1"}, "WS_PING_INTERVAL"),
         ({"JWT_LEEWAY": "-0.5"}, "JWT_LEEWAY"),
         ({"LOG_FORMAT": "xml"}, "log format"),
+        ({"ONLINE_VISIBILITY": "everyone"}, "ONLINE_VISIBILITY"),
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN"),
         ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
         ({"LOG_LEVEL": "TRACE"}, "LOG_LEVEL"),
         ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL"),
@@ -238,6 +242,8 @@ def test_out_of_range(env: dict[str, str], named: str) -> None:
         {"DATABASE_URL": "postgres://u@db/x"},
         {"LOG_LEVEL": "warning"},
         {"LOG_LEVEL": "CRITICAL"},
+        {"ONLINE_VISIBILITY": "api_key"},
+        {"ONLINE_VISIBILITY": "all"},
     ],
 )
 def test_edges_that_are_accepted(env: dict[str, str]) -> None:
