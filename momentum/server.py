@@ -313,6 +313,7 @@ def _janitor_main(settings: Settings, refs: _Refs, store: Store) -> ActorMain[Ja
         idle_timeout=settings.cleanup_interval,
         period=max(1.0, settings.cleanup_interval / 5),
         retention=Retention(store, settings.history_retention),
+        users=store,
     )
 
 
