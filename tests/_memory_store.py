@@ -80,7 +80,8 @@ class MemoryMessages:
         ]
         refused: dict[NewMessage, SaveRefusal] = {}
         if limits is not None:
-            refused = admit(messages, self._pending_by_recipient(messages), limits)
+            recipients = [m.recipient_id for m in messages]
+            refused = admit(messages, recipients, self._pending_by_recipient(messages), limits)
         for m, key, created_at, expires_at in checked:
             if m in refused:
                 continue

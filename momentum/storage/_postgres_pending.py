@@ -24,10 +24,10 @@ async def aio_save_messages(
         await conn.execute(sql_messages.LOCK, sql_messages.MESSAGES_LOCK_KEY)
         refused: dict[NewMessage, SaveRefusal] = {}
         if limits is not None:
-            recipients = list({m.recipient_id for m in messages})
-            rows = await conn.fetch(sql_messages.HELD, recipients)
-            held = {row["id"]: Pending(row["count"], row["bytes"]) for row in rows}
-            refused = admit(messages, held, limits)
+            keys = [str(m.recipient_id) for m in messages]
+            rows = await conn.fetch(sql_messages.HELD, list(set(keys)))
+            held = {str(row["id"]): Pending(row["count"], row["bytes"]) for row in rows}
+            refused = admit(messages, keys, held, limits)
         saved = [m for m in messages if m not in refused] if refused else messages
         if not saved:
             return refused

@@ -165,7 +165,7 @@ class SqliteStore:
         rows = [sql_messages.insert_row(m) for m in messages]
         if not rows:
             return {}
-        recipients = sorted({str(row[2]) for row in rows})  # str(recipient_id): insert_row
+        keys = [str(row[2]) for row in rows]  # the recipients' ids as stored (`insert_row`)
 
         def save(conn: sqlite3.Connection) -> dict[NewMessage, SaveRefusal]:
             # No transaction around the read and the insert: this connection runs one call
@@ -173,7 +173,8 @@ class SqliteStore:
             refused: dict[NewMessage, SaveRefusal] = {}
             saved, taken = messages, rows
             if limits is not None:
-                refused = admit(messages, sql_pending.held(conn, recipients), limits)
+                held = sql_pending.held(conn, sorted(set(keys)))
+                refused = admit(messages, keys, held, limits)
                 if refused:
                     kept = [i for i, m in enumerate(messages) if m not in refused]
                     saved, taken = [messages[i] for i in kept], [rows[i] for i in kept]

@@ -7,15 +7,15 @@ delete messages; this module only reads it.
 from __future__ import annotations
 
 import sqlite3
-import uuid
 
 from ._admission import Pending
 from ._sqlite_messages import IDS_PER_STATEMENT
 
 
-def held(conn: sqlite3.Connection, recipients: list[str]) -> dict[uuid.UUID, Pending]:
-    """What each of `recipients` that is a user holds pending (absent: no such user)."""
-    found: dict[uuid.UUID, Pending] = {}
+def held(conn: sqlite3.Connection, recipients: list[str]) -> dict[str, Pending]:
+    """What each of `recipients` (ids as stored) that is a user holds pending (absent: no
+    such user)."""
+    found: dict[str, Pending] = {}
     for start in range(0, len(recipients), IDS_PER_STATEMENT):
         chunk = recipients[start : start + IDS_PER_STATEMENT]
         sql = (
@@ -24,5 +24,5 @@ def held(conn: sqlite3.Connection, recipients: list[str]) -> dict[uuid.UUID, Pen
             f" WHERE u.id IN ({', '.join(['?'] * len(chunk))})"
         )
         for user_id, count, size in conn.execute(sql, chunk):
-            found[uuid.UUID(user_id)] = Pending(count, size)
+            found[user_id] = Pending(count, size)
     return found
