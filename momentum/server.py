@@ -53,6 +53,7 @@ from actors import (
     open_supervisor,
 )
 
+from ._mains import janitor_main, lookup_main, writer_main
 from ._tree import ConnectionsSlot, Tree, listen, serve_lifespan
 from .auth import PasswordHasher, TokenCodec
 from .cluster import ClusterNode, open_cluster
@@ -60,7 +61,7 @@ from .config import CALL_TIMEOUT, Settings
 from .connection import ConnectionConfig, ConnectionContext, Gatekeeper, serve_connection
 from .http import Services, create_app
 from .hub import CloseAll, GetStats, HubConfig, HubMsg, serve_hub
-from .janitor import JanitorMsg, Retention, serve_janitor
+from .janitor import JanitorMsg
 from .observability import Metrics, report_activity
 from .storage import (
     LOOKUP_MAILBOX,
@@ -69,14 +70,11 @@ from .storage import (
     Barrier,
     Lookup,
     LookupMsg,
-    RecipientLimits,
     StorageError,
     Store,
     User,
     WriterMsg,
     open_store,
-    serve_lookup,
-    serve_writer,
 )
 from .wire import FrontConfig, PrefixedStream, RequestHead, close_when_idle, serve_front
 
@@ -206,14 +204,14 @@ async def _run(
     hub_group = partial(
         _serve_hub_group, settings, metrics, refs, mailboxes.hub, slot, tree, cluster
     )
-    writer = _writer_main(settings, store, backpressure, metrics)
+    writer = writer_main(settings, store, backpressure, metrics)
     children = [
         actor_spec("writer", writer, mailboxes.writer),
-        actor_spec("lookup", _lookup_main(store, metrics), mailboxes.lookup),
+        actor_spec("lookup", lookup_main(store, metrics), mailboxes.lookup),
         *([cluster.broker_spec()] if cluster else []),
         ChildSpec("hub-group", hub_group),
         *([cluster.registry_spec()] if cluster else []),
-        actor_spec("janitor", _janitor_main(settings, refs, store), mailboxes.janitor),
+        actor_spec("janitor", janitor_main(settings, refs.hub, store), mailboxes.janitor),
         *_activity_spec(settings, metrics),
         ChildSpec("http", partial(serve_lifespan, app)),
     ]
@@ -247,20 +245,6 @@ async def _run(
         task_status.started(Running(port, services))
         await shutdown_trigger()
         await _drain(root, listener, refs, lifecycle, settings.drain_timeout)
-
-
-def _writer_main(
-    s: Settings, store: Store, backpressure: Backpressure, metrics: Metrics
-) -> ActorMain[WriterMsg]:
-    limits = RecipientLimits(s.pending_max_count, s.pending_max_bytes)
-    on_error = metrics.storage_errors.inc
-    return partial(
-        serve_writer, store=store, limits=limits, backpressure=backpressure, on_error=on_error
-    )
-
-
-def _lookup_main(store: Store, metrics: Metrics) -> ActorMain[LookupMsg]:
-    return partial(serve_lookup, store=store, on_error=metrics.storage_errors.inc)
 
 
 async def _serve_hub_group(
@@ -304,17 +288,6 @@ async def _serve_hub_group(
         await group.start(ChildSpec("connections", slot.serve_connections))
         task_status.started()
         await trio.sleep_forever()
-
-
-def _janitor_main(settings: Settings, refs: _Refs, store: Store) -> ActorMain[JanitorMsg]:
-    return partial(
-        serve_janitor,
-        hub=refs.hub,
-        idle_timeout=settings.cleanup_interval,
-        period=max(1.0, settings.cleanup_interval / 5),
-        retention=Retention(store, settings.history_retention),
-        users=store,
-    )
 
 
 class _Lifecycle:
