@@ -28,6 +28,8 @@ from momentum.storage import (
     User,
     UserExists,
     admit,
+    forgive_retries,
+    quota_refused_ids,
 )
 
 
@@ -82,6 +84,12 @@ class MemoryMessages:
         if limits is not None:
             recipients = [m.recipient_id for m in messages]
             refused = admit(messages, recipients, self._pending_by_recipient(messages), limits)
+            owners = {
+                key: (row.message.sender_id, row.message.recipient_id)
+                for key in quota_refused_ids(refused)
+                if (row := self._rows.get(key)) is not None
+            }
+            forgive_retries(refused, owners)
         for m, key, created_at, expires_at in checked:
             if m in refused:
                 continue

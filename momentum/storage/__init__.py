@@ -5,7 +5,14 @@ the lookup (batched user lookups for handshakes).
 SQLite (the embedded default) or PostgreSQL; both pass the same contract tests.
 """
 
-from ._admission import Pending, RecipientLimits, SaveRefusal, admit
+from ._admission import (
+    Pending,
+    RecipientLimits,
+    SaveRefusal,
+    admit,
+    forgive_retries,
+    quota_refused_ids,
+)
 from ._errors import StorageError, UserExists
 from ._lookup import LOOKUP_MAILBOX, Lookup, LookupMsg, serve_lookup
 from ._open import open_store
@@ -45,7 +52,9 @@ __all__ = [
     "WriteResult",
     "WriterMsg",
     "admit",
+    "forgive_retries",
     "open_store",
+    "quota_refused_ids",
     "serve_lookup",
     "serve_writer",
 ]

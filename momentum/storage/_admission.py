@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ._types import NewMessage
+from ._types import NewMessage, Owners, message_id
 
 MIB = 1024 * 1024
 K = TypeVar("K")
@@ -69,3 +69,17 @@ def admit(
             continue
         counts[recipient], sizes[recipient] = count + 1, size
     return refused
+
+
+def quota_refused_ids(refused: Mapping[NewMessage, SaveRefusal]) -> list[str]:
+    """The ids of the messages refused for the quota: retries among them must be found."""
+    return [message_id(m.id) for m, why in refused.items() if why is SaveRefusal.RECIPIENT_QUOTA]
+
+
+def forgive_retries(refused: dict[NewMessage, SaveRefusal], stored: Mapping[str, Owners]) -> None:
+    """A message refused for the quota that the store already holds — the same id, sender and
+    recipient — is a retry of a stored message: it is stored, not refused (a retry never
+    turns `stored: true` into `false`). `stored` is who the stored ids are from and to."""
+    for message in [m for m, why in refused.items() if why is SaveRefusal.RECIPIENT_QUOTA]:
+        if stored.get(message_id(message.id)) == (message.sender_id, message.recipient_id):
+            del refused[message]

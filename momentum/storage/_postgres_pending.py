@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _postgres_messages as sql_messages
-from ._admission import Pending, RecipientLimits, SaveRefusal, admit
+from ._admission import (
+    Pending,
+    RecipientLimits,
+    SaveRefusal,
+    admit,
+    forgive_retries,
+    quota_refused_ids,
+)
 from ._types import NewMessage, Owners, ids_to_verify, refused_ids
 
 
@@ -28,6 +35,9 @@ async def aio_save_messages(
             rows = await conn.fetch(sql_messages.HELD, list(set(keys)))
             held = {str(row["id"]): Pending(row["count"], row["bytes"]) for row in rows}
             refused = admit(messages, keys, held, limits)
+            if retried := quota_refused_ids(refused):
+                rows = await conn.fetch(sql_messages.OWNERS, retried)
+                forgive_retries(refused, {str(r["id"]): sql_messages.owners(r) for r in rows})
         saved = [m for m in messages if m not in refused] if refused else messages
         if not saved:
             return refused

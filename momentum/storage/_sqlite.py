@@ -20,7 +20,13 @@ import trio
 
 from . import _sqlite_messages as sql_messages
 from . import _sqlite_pending as sql_pending
-from ._admission import RecipientLimits, SaveRefusal, admit
+from ._admission import (
+    RecipientLimits,
+    SaveRefusal,
+    admit,
+    forgive_retries,
+    quota_refused_ids,
+)
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import load_migrations
 from ._types import (
@@ -175,6 +181,8 @@ class SqliteStore:
             if limits is not None:
                 held = sql_pending.held(conn, sorted(set(keys)))
                 refused = admit(messages, keys, held, limits)
+                if retried := quota_refused_ids(refused):
+                    forgive_retries(refused, sql_messages.owners(conn, retried))
                 if refused:
                     kept = [i for i, m in enumerate(messages) if m not in refused]
                     saved, taken = [messages[i] for i in kept], [rows[i] for i in kept]

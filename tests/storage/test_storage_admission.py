@@ -98,3 +98,17 @@ async def test_acks_and_retries_keep_the_totals_exact(store: Store) -> None:
         third = message(alice.id)
         assert await store.save_messages([third, message(alice.id)], limits=limits) != {}
         assert await store.count_pending(alice.id) == 2
+
+
+async def test_a_retry_of_a_stored_message_is_not_refused_for_the_quota(store: Store) -> None:
+    with trio.fail_after(TIMEOUT):
+        alice, bob = await users(store, 2)
+        limits = RecipientLimits(max_pending_count=1, max_pending_bytes=10**6)
+        first = message(alice.id, sender=bob.id)
+        assert await store.save_messages([first], limits=limits) == {}
+        other = message(alice.id, sender=bob.id)
+        assert await store.save_messages([first, other], limits=limits) == {other: QUOTA}
+        # the same id from another sender is no retry: still refused
+        impostor = message(alice.id, message_id=first.id)
+        assert await store.save_messages([impostor], limits=limits) == {impostor: QUOTA}
+        assert await store.count_pending(alice.id) == 1
