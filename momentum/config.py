@@ -19,6 +19,7 @@ from .wire import TrustedProxies
 
 SECONDS = 1.0
 KIB = 1024
+MIB = 1024 * KIB
 DAYS = 24 * 3600 * SECONDS
 
 #: How long anyone waits for an actor's answer (the hub, the user lookup, the janitor) before
@@ -27,6 +28,9 @@ CALL_TIMEOUT = 5 * SECONDS
 
 DEFAULT_DATABASE_URL = "sqlite:///momentum.db"
 DEFAULT_BIND = "0.0.0.0:8000"
+
+
+ONLINE_VISIBILITIES = frozenset({"all", "admin", "api_key"})
 
 
 class ConfigError(Exception):
@@ -50,6 +54,10 @@ class Settings:
     max_message_size: int = 64 * KIB
     rate_limit: float = 20.0
     rate_burst: int = 40
+    #: what one user may publish, all its connections and HTTP requests together (per node);
+    #: None: what one connection may (`rate_limit`, `rate_burst`)
+    user_rate_limit: float | None = None
+    user_rate_burst: int | None = None
     ping_interval: float = 25 * SECONDS
     pong_timeout: float = 10 * SECONDS
     outbox_size: int = 256
@@ -65,6 +73,9 @@ class Settings:
     drain_timeout: float = 10 * SECONDS
     message_ttl: float = 7 * DAYS
     history_retention: float = 30 * DAYS
+    #: what the store keeps undelivered for one recipient: messages, and their bytes
+    pending_max_count: int = 10_000
+    pending_max_bytes: int = 32 * MIB
     presence_interval: float = 0.5 * SECONDS
     node_ttl: float = 15 * SECONDS  # a node silent this long is gone (REDIS_URL only)
     hub_mailbox: int = 4096
@@ -73,6 +84,10 @@ class Settings:
     http_allowed_origins: frozenset[str] = frozenset()
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     metrics_require_key: bool = False
+    #: a bearer token that opens `/metrics` (for a scraper); set, `/metrics` is closed to others
+    metrics_token: str | None = None
+    #: who may list the online users: "all" (any user), "admin" (admins), "api_key" (backend)
+    online_visibility: str = "all"
     max_request_body: int = 1024 * KIB
     log_level: str = "INFO"
     log_format: str = "text"
@@ -93,6 +108,12 @@ class Settings:
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def user_rate(self) -> tuple[float, int]:
+        """Messages per second and at once one user may publish."""
+        rate = self.rate_limit if self.user_rate_limit is None else self.user_rate_limit
+        return rate, self.rate_burst if self.user_rate_burst is None else self.user_rate_burst
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -130,6 +151,8 @@ _ENV: dict[str, tuple[str, type]] = {
     "WS_MAX_MESSAGE_SIZE": ("max_message_size", int),
     "WS_RATE_LIMIT": ("rate_limit", float),
     "WS_RATE_BURST": ("rate_burst", int),
+    "USER_RATE_LIMIT": ("user_rate_limit", float),
+    "USER_RATE_BURST": ("user_rate_burst", int),
     "WS_PING_INTERVAL": ("ping_interval", float),
     "WS_PONG_TIMEOUT": ("pong_timeout", float),
     "WS_OUTBOX_SIZE": ("outbox_size", int),
@@ -145,7 +168,11 @@ _ENV: dict[str, tuple[str, type]] = {
     "SHUTDOWN_TIMEOUT": ("drain_timeout", float),
     "MESSAGE_TTL": ("message_ttl", float),
     "HISTORY_RETENTION": ("history_retention", float),
+    "MESSAGE_PENDING_MAX_COUNT": ("pending_max_count", int),
+    "MESSAGE_PENDING_MAX_BYTES": ("pending_max_bytes", int),
     "METRICS_REQUIRE_KEY": ("metrics_require_key", bool),
+    "METRICS_TOKEN": ("metrics_token", str),
+    "ONLINE_VISIBILITY": ("online_visibility", str),
     "LOG_LEVEL": ("log_level", str),
     "LOG_FORMAT": ("log_format", str),
     "LOG_SUMMARY_INTERVAL": ("log_summary_interval", float),
@@ -264,6 +291,8 @@ def validate(s: Settings) -> None:
         "SHUTDOWN_TIMEOUT": s.drain_timeout,
         "MESSAGE_TTL": s.message_ttl,
         "HISTORY_RETENTION": s.history_retention,
+        "MESSAGE_PENDING_MAX_COUNT": s.pending_max_count,
+        "MESSAGE_PENDING_MAX_BYTES": s.pending_max_bytes,
     }
     for name, value in positive.items():
         if value <= 0:
@@ -274,12 +303,22 @@ def validate(s: Settings) -> None:
         raise ConfigError("WS_MAX_MESSAGE_SIZE must be at least 1024 bytes")
     if s.rate_limit < 0 or s.rate_burst < 1:
         raise ConfigError("WS_RATE_LIMIT must be >= 0 and WS_RATE_BURST >= 1")
+    if s.user_rate[0] < 0 or s.user_rate[1] < 1:
+        raise ConfigError("USER_RATE_LIMIT must be >= 0 and USER_RATE_BURST >= 1")
+    if s.pending_max_bytes < s.max_message_size:
+        raise ConfigError("MESSAGE_PENDING_MAX_BYTES must be at least WS_MAX_MESSAGE_SIZE")
     if s.ping_interval < 0 or s.jwt_leeway < 0 or s.log_summary_interval < 0:
         raise ConfigError("WS_PING_INTERVAL, JWT_LEEWAY and LOG_SUMMARY_INTERVAL must be >= 0")
     if s.log_level.upper() not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
         raise ConfigError(
             f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {s.log_level!r}"
         )
+    if s.online_visibility not in ONLINE_VISIBILITIES:
+        raise ConfigError(
+            f"ONLINE_VISIBILITY must be all, admin or api_key, got {s.online_visibility!r}"
+        )
+    if s.metrics_token is not None and len(s.metrics_token.encode()) < 16:
+        raise ConfigError("METRICS_TOKEN must be at least 16 bytes long")
     if s.log_format not in {"text", "json"}:
         raise ConfigError(f"log format must be text or json, got {s.log_format!r}")
     if s.database_url.split(":", 1)[0] not in {"sqlite", "postgresql", "postgres"}:

@@ -2,9 +2,12 @@
 
 Every `period` it asks the hub to close connections that showed no sign of life (no frame,
 no pong) for `idle_timeout` (`WS_CLEANUP_INTERVAL`), and purges stored messages whose TTL
-passed unacknowledged or whose history retention ended; `POST /ws/cleanup` runs the same
-sweep at once through `RunNow`. The heartbeat catches dead peers sooner; the janitor is the
-backstop for connections that stay open but silent (for example with pings disabled).
+passed unacknowledged or whose history retention ended; and closes, like a disabled user's
+(4003), the connections of users that are gone from the store or were disabled in it
+directly (not through the API, which closes them at once). `POST /ws/cleanup` runs the same
+sweep at once through `RunNow`. In a cluster every node's janitor sweeps its own
+connections. The heartbeat catches dead peers sooner; the janitor is the backstop for
+connections that stay open but silent (for example with pings disabled).
 
 Supervision: permanent, restarted after a crash (its state is only the time of the next
 sweep); a failed purge (`StorageError`) is logged and tried again next period.
@@ -23,7 +26,7 @@ import trio
 from actors import ActorError, ActorGone, ActorRef, Mailbox, Reply
 
 from .config import CALL_TIMEOUT
-from .hub import HubMsg, Sweep
+from .hub import GetOnline, HubMsg, SetUserActive, Sweep
 from .storage import StorageError, Store
 
 log = logging.getLogger("momentum.janitor")
@@ -57,6 +60,7 @@ async def serve_janitor(
     idle_timeout: float,
     period: float,
     retention: Retention | None = None,
+    users: Store | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Sweep every `period` seconds and whenever asked."""
@@ -68,6 +72,8 @@ async def serve_janitor(
             request = await mailbox.receive()
         try:
             removed = await _sweep(hub, idle_timeout)
+            if users is not None:
+                await _close_vanished_users(hub, users)
             if retention is not None:
                 await _purge(retention)
         except Exception:  # crashing: whoever asked hears it now, not at its timeout
@@ -104,3 +110,20 @@ async def _sweep(hub: ActorRef[HubMsg], idle_timeout: float) -> int:
     if removed:
         log.info("janitor closed %d idle connection(s)", removed)
     return removed
+
+
+async def _close_vanished_users(hub: ActorRef[HubMsg], store: Store) -> None:
+    """Close the connections of users the store no longer has, or has inactive (one query
+    for every user online here)."""
+    try:
+        online = await hub.call(GetOnline, timeout=CALL_TIMEOUT)
+        known = await store.get_users([u.user_id for u in online])
+    except (ActorError, StorageError) as exc:
+        log.warning("check of online users skipped: %s", exc)
+        return
+    for user in online:
+        found = known.get(user.user_id)
+        if found is None or not found.is_active:
+            why = "deleted" if found is None else "disabled in the store"
+            log.info("closing the connections of user %s: %s", user.user_id, why)
+            await hub.cast(SetUserActive(user.user_id, active=False, reply=None))

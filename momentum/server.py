@@ -54,6 +54,7 @@ from actors import (
     open_supervisor,
 )
 
+from ._mains import janitor_main, lookup_main, writer_main
 from ._refusals import refusal_answers
 from ._tree import ConnectionsSlot, Tree, front_config, listen, serve_lifespan
 from .auth import PasswordHasher, Revocations, TokenCodec
@@ -62,7 +63,7 @@ from .config import CALL_TIMEOUT, Settings
 from .connection import ConnectionConfig, ConnectionContext, Gatekeeper, serve_connection
 from .http import Services, create_app, hash_queue, throttles
 from .hub import CloseAll, GetStats, HubConfig, HubMsg, serve_hub
-from .janitor import JanitorMsg, Retention, serve_janitor
+from .janitor import JanitorMsg
 from .observability import Metrics, report_activity
 from .storage import (
     LOOKUP_MAILBOX,
@@ -76,8 +77,6 @@ from .storage import (
     User,
     WriterMsg,
     open_store,
-    serve_lookup,
-    serve_writer,
 )
 from .wire import PrefixedStream, RequestHead, close_when_idle, serve_front
 
@@ -221,13 +220,14 @@ async def _run(
     hub_group = partial(
         _serve_hub_group, settings, metrics, refs, mailboxes.hub, slot, tree, cluster
     )
+    writer = writer_main(settings, store, backpressure, metrics)
     children = [
-        actor_spec("writer", _writer_main(store, backpressure, metrics), mailboxes.writer),
-        actor_spec("lookup", _lookup_main(store, metrics), mailboxes.lookup),
+        actor_spec("writer", writer, mailboxes.writer),
+        actor_spec("lookup", lookup_main(store, metrics), mailboxes.lookup),
         *([cluster.broker_spec()] if cluster else []),
         ChildSpec("hub-group", hub_group),
         *([cluster.registry_spec()] if cluster else []),
-        actor_spec("janitor", _janitor_main(settings, refs, store), mailboxes.janitor),
+        actor_spec("janitor", janitor_main(settings, refs.hub, store), mailboxes.janitor),
         *_activity_spec(settings, metrics),
         ChildSpec("http", partial(serve_lifespan, app)),
     ]
@@ -259,18 +259,6 @@ async def _run(
         await _drain(root, listener, refs, lifecycle, settings.drain_timeout)
 
 
-def _writer_main(
-    store: Store, backpressure: Backpressure, metrics: Metrics
-) -> ActorMain[WriterMsg]:
-    return partial(
-        serve_writer, store=store, backpressure=backpressure, on_error=metrics.storage_errors.inc
-    )
-
-
-def _lookup_main(store: Store, metrics: Metrics) -> ActorMain[LookupMsg]:
-    return partial(serve_lookup, store=store, on_error=metrics.storage_errors.inc)
-
-
 async def _serve_hub_group(
     settings: Settings,
     metrics: Metrics,
@@ -289,6 +277,8 @@ async def _serve_hub_group(
         presence_interval=settings.presence_interval,
         message_ttl=settings.message_ttl,
         observe_latency=metrics.observe_latency,
+        user_rate=settings.user_rate[0],
+        user_burst=settings.user_rate[1],
     )
     if cluster is not None:
         config = replace(config, broker=cluster.broker, presence=cluster.registry)
@@ -310,16 +300,6 @@ async def _serve_hub_group(
         await group.start(ChildSpec("connections", slot.serve_connections))
         task_status.started()
         await trio.sleep_forever()
-
-
-def _janitor_main(settings: Settings, refs: _Refs, store: Store) -> ActorMain[JanitorMsg]:
-    return partial(
-        serve_janitor,
-        hub=refs.hub,
-        idle_timeout=settings.cleanup_interval,
-        period=max(1.0, settings.cleanup_interval / 5),
-        retention=Retention(store, settings.history_retention),
-    )
 
 
 class _Lifecycle:

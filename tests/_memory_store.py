@@ -21,12 +21,18 @@ from momentum.storage import (
     MAX_CONVERSATION_LIMIT,
     NewMessage,
     NewUser,
+    Pending,
+    RecipientLimits,
     RefreshToken,
     Revoked,
+    SaveRefusal,
     SpentRefresh,
     StoredMessage,
     User,
     UserExists,
+    admit,
+    forgive_retries,
+    quota_refused_ids,
 )
 
 
@@ -68,25 +74,49 @@ class MemoryMessages:
     def __init__(self) -> None:
         self._rows: dict[str, _Row] = {}
         self._seq = 0
+        self._users: dict[uuid.UUID, User] = {}  # MemoryStore's, read to admit messages
 
-    async def save_messages(self, messages: Sequence[NewMessage]) -> frozenset[NewMessage]:
+    async def save_messages(
+        self, messages: Sequence[NewMessage], *, limits: RecipientLimits | None = None
+    ) -> dict[NewMessage, SaveRefusal]:
         await trio.lowlevel.checkpoint()
         checked = [
             (m, _canonical_id(m.id), _utc(m.created_at), _utc(m.expires_at)) for m in messages
         ]
-        refused: set[NewMessage] = set()
+        refused: dict[NewMessage, SaveRefusal] = {}
+        if limits is not None:
+            recipients = [m.recipient_id for m in messages]
+            refused = admit(messages, recipients, self._pending_by_recipient(messages), limits)
+            owners = {
+                key: (row.message.sender_id, row.message.recipient_id)
+                for key in quota_refused_ids(refused)
+                if (row := self._rows.get(key)) is not None
+            }
+            forgive_retries(refused, owners)
         for m, key, created_at, expires_at in checked:
+            if m in refused:
+                continue
             if key in self._rows:
                 kept = self._rows[key].message
                 if (kept.sender_id, kept.recipient_id) != (m.sender_id, m.recipient_id):
-                    refused.add(m)
+                    refused[m] = SaveRefusal.DUPLICATE_ID
                 continue
             self._seq += 1
             stored = StoredMessage(
                 key, self._seq, m.sender_id, m.recipient_id, m.message_type, m.envelope, created_at
             )
             self._rows[key] = _Row(stored, expires_at)
-        return frozenset(refused)
+        return refused
+
+    def _pending_by_recipient(self, messages: Sequence[NewMessage]) -> dict[uuid.UUID, Pending]:
+        users = {m.recipient_id for m in messages if m.recipient_id in self._users}
+        held = dict.fromkeys(users, Pending())
+        for row in self._rows.values():  # expired ones too, until they are purged
+            recipient = row.message.recipient_id
+            if recipient in held and row.acked_at is None:
+                was = held[recipient]
+                held[recipient] = Pending(was.count + 1, was.bytes + len(row.message.envelope))
+        return held
 
     async def pending_messages(
         self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500
@@ -190,7 +220,6 @@ class MemoryStore(MemoryMessages):
 
     def __init__(self) -> None:
         super().__init__()
-        self._users: dict[uuid.UUID, User] = {}
         self._by_email: dict[str, uuid.UUID] = {}
         self._by_username: dict[str, uuid.UUID] = {}
         self._revoked_tokens: dict[str, datetime] = {}

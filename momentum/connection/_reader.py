@@ -19,7 +19,7 @@ import trio_websocket
 
 from actors import ActorRef
 
-from ..hub import Delivery, HubMsg, publish
+from ..hub import DELIVERY_ERRORS, Delivery, HubMsg, publish
 from ..protocol import (
     CloseCode,
     ErrorCode,
@@ -38,12 +38,6 @@ from ._ratelimit import TokenBucket
 
 #: Message ids one client `ack` may carry.
 MAX_ACK_IDS = 1000
-
-_NOT_STORED_BECAUSE = {
-    ErrorCode.STORAGE_BUSY: "the store is busy",
-    ErrorCode.STORAGE_UNAVAILABLE: "the store failed",
-    ErrorCode.DUPLICATE_ID: "its id is already taken by another of your messages",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +124,8 @@ class _Answer:
     def __call__(self, delivery: Delivery) -> None:
         handle = self.handle
         if delivery.error is not None:
-            why = _NOT_STORED_BECAUSE[delivery.error]
-            reply_error(
-                handle, delivery.error, f"the message was not stored: {why}", delivery.ref_id
-            )
+            why = DELIVERY_ERRORS[delivery.error]
+            reply_error(handle, delivery.error, why, delivery.ref_id)
         ack = encode_ack(
             ref_id=delivery.ref_id,
             message_id=delivery.message_id,

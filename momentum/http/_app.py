@@ -42,6 +42,8 @@ def create_app(services: Services) -> QuartTrio:
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:
         status = error.code or 500
+        if status >= 500:  # a bug or a crash: the client did nothing wrong, say nothing more
+            return error_response(status, ErrorCode.INTERNAL, "internal server error")
         code = {404: ErrorCode.NOT_FOUND, 413: ErrorCode.PAYLOAD_TOO_LARGE_HTTP}.get(
             status, ErrorCode.BAD_REQUEST
         )

@@ -11,7 +11,7 @@ from quart import current_app, request
 from actors import ActorError, ActorRef, Reply
 
 from ..config import CALL_TIMEOUT
-from ..protocol import ErrorCode
+from ..protocol import TOO_BIG_INTEGER, ErrorCode, integers_fit
 from ..storage import User
 from ._errors import ApiError
 from ._services import Services
@@ -34,6 +34,8 @@ async def json_body() -> dict[str, Any]:
         raise ApiError(400, ErrorCode.INVALID_JSON, f"invalid JSON: {exc.msg}") from None
     if not isinstance(body, dict):
         raise ApiError(400, ErrorCode.BAD_REQUEST, "the body must be a JSON object")
+    if not integers_fit(raw):
+        raise ApiError(400, ErrorCode.INVALID_ENVELOPE, TOO_BIG_INTEGER)
     return body
 
 

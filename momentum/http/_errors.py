@@ -23,7 +23,7 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.message = message
-        self.headers = headers
+        self.headers: dict[str, str] = dict(headers or {})  # e.g. Retry-After
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 
 from actors import ActorError
 
@@ -50,9 +51,19 @@ async def health() -> Response:
 @blueprint.get("/metrics")
 async def metrics() -> Response:
     s = services()
-    if s.settings.metrics_require_key:
+    if not _holds_metrics_token(s.settings.metrics_token) and (
+        s.settings.metrics_require_key or s.settings.metrics_token is not None
+    ):
         await require_admin(s)
     snapshot = await ask(s.hub, GetStats, timeout=_PROBE_TIMEOUT)
     broker = s.cluster.broker.statistics() if s.cluster is not None else None
     rendered = s.metrics.render(snapshot, s.restarts(), broker)
     return Response(rendered, content_type=CONTENT_TYPE)
+
+
+def _holds_metrics_token(expected: str | None) -> bool:
+    """Does the request carry `Authorization: Bearer <METRICS_TOKEN>`?"""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if expected is None or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(token.strip().encode(), expected.encode())

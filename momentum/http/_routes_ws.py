@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Any
 
@@ -11,7 +12,7 @@ from quart import Blueprint, Response
 from actors import Reply
 
 from ..config import CALL_TIMEOUT
-from ..hub import Delivery, Publish, publish
+from ..hub import DELIVERY_ERRORS, Delivery, Publish, publish
 from ..janitor import RunNow
 from ..protocol import API_TYPES, ErrorCode, Inbound, MessageType, ProtocolError, validate_fields
 from ._auth import authenticate, require_admin
@@ -20,6 +21,15 @@ from ._common import ask, json_body, services
 from ._errors import ApiError, error_response, json_response
 
 blueprint = Blueprint("ws", __name__)
+
+#: Messages refused (the sender's rate) or not stored by refusal: the status, by error code.
+#: (Not stored because the store failed or was busy is no refusal: 200 with `stored: false`.)
+_REFUSED = {
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.DUPLICATE_ID: 409,
+    ErrorCode.UNKNOWN_RECIPIENT: 404,
+    ErrorCode.RECIPIENT_QUOTA: 507,
+}
 
 
 @blueprint.get("/ws")
@@ -32,7 +42,13 @@ async def websocket_without_upgrade() -> Response:
 @blueprint.get("/ws/online")
 async def online() -> Response:
     s = services()
-    await authenticate(s)
+    principal = await authenticate(s)
+    visibility = s.settings.online_visibility
+    if (visibility == "admin" and not principal.is_admin) or (
+        visibility == "api_key" and principal.user is not None
+    ):
+        who = "admins" if visibility == "admin" else "the API key"
+        raise ApiError(403, ErrorCode.FORBIDDEN, f"who is online is shown to {who} only")
     users = await online_users(s)
     listed = [
         {
@@ -65,12 +81,7 @@ async def send() -> Response:
     if inbound.to_user_id is None:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "to_user_id is required (use /ws/broadcast)")
     delivery = await _publish(inbound, sender)
-    if delivery.error is ErrorCode.DUPLICATE_ID:
-        raise ApiError(
-            409,
-            ErrorCode.DUPLICATE_ID,
-            "the message was not stored: its id is already taken by another of your messages",
-        )
+    _raise_refused(delivery)
     answer = {"id": inbound.id, "delivered": delivery.delivered, "stored": delivery.stored}
     if inbound.client_id is not None:
         answer["ref_id"] = inbound.client_id
@@ -88,6 +99,7 @@ async def broadcast() -> Response:
     if inbound.to_user_id is not None:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "a broadcast has no to_user_id (use /ws/send)")
     delivery = await _publish(inbound, sender)
+    _raise_refused(delivery)
     return json_response({"id": inbound.id, "recipients": delivery.delivered})
 
 
@@ -99,6 +111,15 @@ async def cleanup() -> Response:
     if s.cluster is not None:  # every other node sweeps too; `removed` counts this one
         s.cluster.broker.publish_control({"op": "cleanup"})
     return json_response({"removed": removed})
+
+
+def _raise_refused(delivery: Delivery) -> None:
+    if delivery.error not in _REFUSED:
+        return
+    error = ApiError(_REFUSED[delivery.error], delivery.error, DELIVERY_ERRORS[delivery.error])
+    if delivery.error is ErrorCode.RATE_LIMITED:
+        error.headers["Retry-After"] = str(max(1, math.ceil(delivery.retry_after)))
+    raise error
 
 
 def _validate(

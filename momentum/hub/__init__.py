@@ -4,6 +4,7 @@ from ._counters import HubStats
 from ._handle import ConnectionHandle
 from ._hub import DISABLED_MEMORY, Hub, HubConfig
 from ._messages import (
+    DELIVERY_ERRORS,
     CatchUp,
     CloseAll,
     Delivery,
@@ -28,6 +29,7 @@ from ._messages import (
 from ._serve import serve_hub
 
 __all__ = [
+    "DELIVERY_ERRORS",
     "DISABLED_MEMORY",
     "CatchUp",
     "CloseAll",

@@ -51,6 +51,7 @@ from ._messages import (
 )
 from ._presence import PresenceBatch
 from ._reservations import Reservations
+from ._senders import SenderLimits
 
 log = logging.getLogger("momentum.hub")
 
@@ -64,7 +65,12 @@ _NOT_STORED = {
     WriteResult.STORED: None,
     WriteResult.FAILED: ErrorCode.STORAGE_UNAVAILABLE,
     WriteResult.REFUSED: ErrorCode.DUPLICATE_ID,
+    WriteResult.UNKNOWN_RECIPIENT: ErrorCode.UNKNOWN_RECIPIENT,
+    WriteResult.RECIPIENT_QUOTA: ErrorCode.RECIPIENT_QUOTA,
 }
+#: Results after which a direct message goes to no other node (there is nobody to get it,
+#: or it is not this message). Over the quota it still goes live, like any unstored one.
+_NOT_FORWARDED = frozenset({WriteResult.REFUSED, WriteResult.UNKNOWN_RECIPIENT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,9 @@ class HubConfig:
     broker: Broker = field(default_factory=LocalBroker)
     #: None: the hub announces presence itself; a cluster resolves it across nodes
     presence: PresenceSink | None = None
+    #: messages per second one user may publish (all connections and HTTP); 0: no limit
+    user_rate: float = 0.0
+    user_burst: int = 1
 
 
 class Hub:
@@ -95,6 +104,7 @@ class Hub:
         self.closing = False  # CloseAll was asked: shutting down
         self.disabled: dict[uuid.UUID, float] = {}  # users disabled (SetUserActive), until when
         self.presence = PresenceBatch()
+        self.senders = SenderLimits(config.user_rate, config.user_burst)
         self.counters = Counters()
         self.errors = 0
         self.broker = config.broker
@@ -124,6 +134,7 @@ class Hub:
     def _expire(self, now: float) -> None:
         """Forget reservations nobody joined or released, and old disabled-user marks."""
         self.reservations.expire(now)
+        self.senders.forget_idle(now)
         for user_id in [u for u, until in self.disabled.items() if until < now]:
             del self.disabled[user_id]
 
@@ -170,7 +181,15 @@ class Hub:
     def publish(self, msg: Publish) -> None:
         """Deliver to this node's connections now. A broadcast goes to the other nodes at
         once and is answered here; a direct message goes to the store writer, and once it is
-        committed to the other nodes (one publish: see `_written`) and to its sender."""
+        committed to the other nodes (one publish: see `_written`) and to its sender. A
+        user over its own rate (`SenderLimits`) is answered `rate_limited` at once."""
+        if msg.sender_id is not None:
+            wait = self.senders.wait_for(msg.sender_id, trio.current_time())
+            if wait:
+                self.counters.drops["user_rate_limited"] += 1
+                error = ErrorCode.RATE_LIMITED
+                msg.answer(Delivery(msg.message_id, msg.ref_id, 0, False, error, wait))
+                return
         self.counters.messages_in[msg.message_type] += 1
         frame = text_frame(msg.envelope)
         if msg.to_user_id is None:
@@ -383,8 +402,8 @@ def _written(
     no hub state). The frame goes to the other nodes only now, after the commit, so that a
     node whose recipient is just connecting either gets it live or finds it in the store
     (`ReplayGate`). Not stored (the store is down or busy), it still goes, live only; a
-    refused duplicate does not."""
-    if msg.to_user_id is not None and result is not WriteResult.REFUSED:
+    refused duplicate, or a message to nobody, does not."""
+    if msg.to_user_id is not None and result not in _NOT_FORWARDED:
         topic = user_topic(msg.to_user_id)
         broker.publish(topic, frame, msg.message_type, msg.message_id)
     error = _NOT_STORED[result]

@@ -79,8 +79,9 @@ class Leave:
 class Delivery:
     """What became of a message: live deliveries, and whether it is stored (direct only).
 
-    `error` says why a direct message is not stored (`storage_unavailable`, `storage_busy`,
-    `duplicate_id`). `ref_id` is the id the sender knows the message by.
+    `error` says why a direct message is not stored (a key of `DELIVERY_ERRORS`), or
+    that no message went anywhere: its sender is over its rate (`rate_limited`; it may
+    send again in `retry_after` seconds). `ref_id` is the id the sender knows it by.
     """
 
     message_id: str
@@ -88,6 +89,20 @@ class Delivery:
     delivered: int
     stored: bool
     error: ErrorCode | None = None
+    retry_after: float = 0.0
+
+
+_NOT_STORED = "the message was not stored: "
+#: What went wrong, in words for the sender, by `Delivery.error`.
+DELIVERY_ERRORS = {
+    ErrorCode.STORAGE_BUSY: _NOT_STORED + "the store is busy",
+    ErrorCode.STORAGE_UNAVAILABLE: _NOT_STORED + "the store failed",
+    ErrorCode.DUPLICATE_ID: _NOT_STORED + "its id is already taken by another of your messages",
+    ErrorCode.UNKNOWN_RECIPIENT: _NOT_STORED + "no user has the id to_user_id",
+    ErrorCode.RECIPIENT_QUOTA: _NOT_STORED + "the recipient has too many undelivered messages",
+    ErrorCode.RATE_LIMITED: "the message was not sent: you send too fast (all your connections"
+    " and HTTP requests together)",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from ._envelope import (
     CLIENT_TYPES,
     ENVELOPE_OVERHEAD,
     MAX_NESTING,
+    TOO_BIG_INTEGER,
     Inbound,
     MessageType,
     ProtocolError,
@@ -19,12 +20,14 @@ from ._envelope import (
     validate_fields,
 )
 from ._frames import close_frame, text_frame, text_payload_offset
+from ._integers import integers_fit
 
 __all__ = [
     "API_TYPES",
     "CLIENT_TYPES",
     "ENVELOPE_OVERHEAD",
     "MAX_NESTING",
+    "TOO_BIG_INTEGER",
     "CloseCode",
     "ErrorCode",
     "Inbound",
@@ -35,6 +38,7 @@ __all__ = [
     "encode_ack",
     "encode_envelope",
     "encode_error",
+    "integers_fit",
     "new_message_id",
     "parse_client_message",
     "text_frame",

@@ -35,6 +35,7 @@ class ErrorCode(enum.StrEnum):
     BINARY_UNSUPPORTED = "binary_unsupported"
     RATE_LIMITED = "rate_limited"
     UNKNOWN_RECIPIENT = "unknown_recipient"
+    RECIPIENT_QUOTA = "recipient_quota"
     INTERNAL = "internal_error"
     STORAGE_UNAVAILABLE = "storage_unavailable"
     STORAGE_BUSY = "storage_busy"

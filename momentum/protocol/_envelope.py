@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from ._codes import ErrorCode
+from ._integers import integers_fit
 
 
 class MessageType(enum.StrEnum):
@@ -49,6 +50,7 @@ ENVELOPE_OVERHEAD = 512
 #: How deep `data` may nest (objects and arrays). The JSON encoder refuses more than 254
 #: levels, so a deeper message could be parsed but never sent on: it is refused on input.
 MAX_NESTING = 64
+TOO_BIG_INTEGER = "integers must fit in 64 bits (-2**63 to 2**64-1)"
 
 
 class ProtocolError(Exception):
@@ -98,17 +100,21 @@ def parse_client_message(
         raise ProtocolError(ErrorCode.INVALID_JSON, f"invalid JSON: {exc.msg}") from None
     if not isinstance(raw, dict):
         raise ProtocolError(ErrorCode.INVALID_ENVELOPE, "a message must be a JSON object")
+    if not integers_fit(text):
+        raise ProtocolError(ErrorCode.INVALID_ENVELOPE, TOO_BIG_INTEGER, _ref(raw))
     budget = max_size - ENVELOPE_OVERHEAD
     # The budget is in UTF-8 bytes, as on the wire (trio-websocket counts characters).
     # A character is 1 to 4 bytes, so only texts in between need encoding to be measured.
     if len(text) > budget or (len(text) * 4 > budget and len(text.encode()) > budget):
-        ref = raw.get("id")
         raise ProtocolError(
-            ErrorCode.PAYLOAD_TOO_LARGE,
-            f"message is larger than {budget} bytes",
-            ref if isinstance(ref, str) else None,
+            ErrorCode.PAYLOAD_TOO_LARGE, f"message is larger than {budget} bytes", _ref(raw)
         )
     return validate_fields(raw, sender=sender, allowed=allowed)
+
+
+def _ref(raw: dict[str, Any]) -> str | None:
+    ref = raw.get("id")
+    return ref if isinstance(ref, str) else None
 
 
 def validate_fields(

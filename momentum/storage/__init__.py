@@ -5,6 +5,14 @@ the lookup (batched user lookups for handshakes).
 SQLite (the embedded default) or PostgreSQL; both pass the same contract tests.
 """
 
+from ._admission import (
+    Pending,
+    RecipientLimits,
+    SaveRefusal,
+    admit,
+    forgive_retries,
+    quota_refused_ids,
+)
 from ._errors import StorageError, UserExists
 from ._lookup import LOOKUP_MAILBOX, Lookup, LookupMsg, serve_lookup
 from ._open import open_store
@@ -33,9 +41,12 @@ __all__ = [
     "LookupMsg",
     "NewMessage",
     "NewUser",
+    "Pending",
     "Persist",
+    "RecipientLimits",
     "RefreshToken",
     "Revoked",
+    "SaveRefusal",
     "SpentRefresh",
     "StorageError",
     "Store",
@@ -44,7 +55,10 @@ __all__ = [
     "UserExists",
     "WriteResult",
     "WriterMsg",
+    "admit",
+    "forgive_retries",
     "open_store",
+    "quota_refused_ids",
     "serve_lookup",
     "serve_writer",
 ]

@@ -29,25 +29,24 @@ import trio
 import trio_asyncio
 
 from . import _postgres_messages as sql_messages
+from ._admission import RecipientLimits, SaveRefusal
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import Migration, load_migrations
-from ._postgres_accounts import PostgresAccounts, _aio_execute, _aio_fetch, _aio_fetchrow
+from ._postgres_accounts import PostgresAccounts, _aio_fetch, _aio_fetchrow
 from ._postgres_accounts import user_from_row as _user
+from ._postgres_pending import aio_save_messages
 from ._postgres_sessions import PostgresSessions
 from ._types import (
     MAX_CONVERSATION_LIMIT,
     USER_COLUMNS,
     NewMessage,
     NewUser,
-    Owners,
     StoredMessage,
     User,
     ack_ids,
     check_limit,
     email_key,
     history_cursor,
-    ids_to_verify,
-    refused_ids,
     user_from_new,
     username_key,
     utc,
@@ -178,12 +177,13 @@ class PostgresStore(PostgresAccounts, PostgresSessions):
     async def check(self) -> None:
         await self._call(_aio_fetchval, "SELECT 1")
 
-    async def save_messages(self, messages: Sequence[NewMessage]) -> frozenset[NewMessage]:
+    async def save_messages(
+        self, messages: Sequence[NewMessage], *, limits: RecipientLimits | None = None
+    ) -> dict[NewMessage, SaveRefusal]:
         if not messages:
-            return frozenset()
-        arrays = sql_messages.insert_arrays(messages)
-        verify, owners = await self._call(_aio_save_messages, messages, arrays)
-        return refused_ids(messages, verify, owners) if verify else frozenset()
+            return {}
+        sql_messages.insert_arrays(messages)  # a malformed message raises before any SQL
+        return await self._call(aio_save_messages, messages, limits)
 
     async def pending_messages(
         self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500
@@ -198,13 +198,19 @@ class PostgresStore(PostgresAccounts, PostgresSessions):
         if not pairs:
             return 0
         args = (datetime.now(UTC), [m for m, _ in pairs], [r for _, r in pairs])
-        return sql_messages.row_count(await self._call(_aio_execute, sql_messages.ACK, *args))
+        # Under the messages lock: one statement acks for many recipients, and its trigger
+        # updates their totals, which a concurrent save must not take in another order.
+        lock = (sql_messages.LOCK, (sql_messages.MESSAGES_LOCK_KEY,))
+        statuses = await self._call(_aio_transaction, [lock, (sql_messages.ACK, args)])
+        return sql_messages.row_count(statuses[-1])
 
     async def purge_messages(self, *, now: datetime, retain_until: datetime) -> int:
+        # Under the messages lock: see migration 0005 (the totals' triggers).
+        lock = (sql_messages.LOCK, (sql_messages.MESSAGES_LOCK_KEY,))
         expired = (sql_messages.PURGE_EXPIRED, (utc(now),))
         old = (sql_messages.PURGE_ACKED, (utc(retain_until),))
-        statuses = await self._call(_aio_transaction, [expired, old])
-        return sum(sql_messages.row_count(status) for status in statuses)
+        statuses = await self._call(_aio_transaction, [lock, expired, old])
+        return sum(sql_messages.row_count(status) for status in statuses[1:])
 
     async def conversation(
         self,
@@ -311,22 +317,6 @@ async def _aio_transaction(
     """Execute the statements in one transaction; their command tags."""
     async with pool.acquire() as conn, conn.transaction():
         return [await conn.execute(sql, *args) for sql, args in statements]
-
-
-async def _aio_save_messages(
-    pool: _Pool, messages: Sequence[NewMessage], arrays: tuple[list[Any], ...]
-) -> tuple[list[str], dict[str, Owners]]:
-    """Insert a batch under the messages lock; the ids to verify (see `ids_to_verify`) and
-    who their stored messages are from and to."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(sql_messages.LOCK, sql_messages.MESSAGES_LOCK_KEY)
-        inserted = {str(row["id"]) for row in await conn.fetch(sql_messages.INSERT, *arrays)}
-        verify = ids_to_verify(messages, inserted)
-        owners: dict[str, Owners] = {}
-        if verify:
-            for row in await conn.fetch(sql_messages.OWNERS, verify):
-                owners[str(row["id"])] = sql_messages.owners(row)
-        return verify, owners
 
 
 async def _aio_insert_many(pool: _Pool, rows: list[tuple[object, ...]]) -> None:

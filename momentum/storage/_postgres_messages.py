@@ -31,6 +31,12 @@ INSERT = (
     " AS m(id, sender_id, recipient_id, message_type, envelope, created_at, expires_at, n)"
     " ORDER BY n ON CONFLICT (id) DO NOTHING RETURNING id"
 )
+# What each recipient that is a user holds pending (`pending_totals`, kept by triggers); a
+# recipient missing from the answer is no user.
+HELD = (
+    "SELECT u.id, coalesce(t.count, 0) AS count, coalesce(t.bytes, 0) AS bytes FROM users u"
+    " LEFT JOIN pending_totals t ON t.recipient_id = u.id WHERE u.id = ANY($1::uuid[])"
+)
 OWNERS = "SELECT id, sender_id, recipient_id FROM messages WHERE id = ANY($1::uuid[])"
 PENDING = (
     f"SELECT {_COLUMNS} FROM messages"

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from ._admission import RecipientLimits, SaveRefusal
 from ._session_types import RefreshToken, Revoked, SpentRefresh
 from ._types import NewMessage, NewUser, StoredMessage, User
 
@@ -110,14 +111,21 @@ class Store(Protocol):
         """Health probe: a cheap query; raises `StorageError` when the database is down."""
         ...
 
-    async def save_messages(self, messages: Sequence[NewMessage]) -> frozenset[NewMessage]:
+    async def save_messages(
+        self, messages: Sequence[NewMessage], *, limits: RecipientLimits | None = None
+    ) -> dict[NewMessage, SaveRefusal]:
         """Store a batch in one transaction (all or none), `seq` following batch order;
-        return the messages it refused.
+        return the messages it refused, and why. Nobody may be told a refused message is
+        stored.
 
         Saving a message whose id is stored already from the same sender to the same
         recipient is a no-op, not an error: saving again (or a retry after a lost reply)
         never duplicates. A message whose id is stored for another sender or recipient is
-        not stored: it is in the returned set, and nobody may be told it is stored.
+        refused (`DUPLICATE_ID`).
+
+        With `limits` (the server always gives them), a message to an id that is no user is
+        refused (`UNKNOWN_RECIPIENT`), and so is one that would take its recipient's pending
+        messages beyond `limits` (`RECIPIENT_QUOTA`), counting the batch's earlier ones.
         """
         ...
 

@@ -19,6 +19,14 @@ from typing import TypeVar
 import trio
 
 from . import _sqlite_messages as sql_messages
+from . import _sqlite_pending as sql_pending
+from ._admission import (
+    RecipientLimits,
+    SaveRefusal,
+    admit,
+    forgive_retries,
+    quota_refused_ids,
+)
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import load_migrations
 from ._sqlite_accounts import SqliteAccounts
@@ -41,6 +49,8 @@ from ._types import (
     user_from_new,
     username_key,
 )
+
+DUPLICATE = SaveRefusal.DUPLICATE_ID
 
 #: Ids in one `IN (...)` list, under SQLite's 32766 parameters.
 _IDS_PER_QUERY = 30000
@@ -159,18 +169,36 @@ class SqliteStore(SqliteAccounts, SqliteSessions):
     async def check(self) -> None:
         await self._run(lambda c: c.execute("SELECT 1").fetchone())
 
-    async def save_messages(self, messages: Sequence[NewMessage]) -> frozenset[NewMessage]:
+    async def save_messages(
+        self, messages: Sequence[NewMessage], *, limits: RecipientLimits | None = None
+    ) -> dict[NewMessage, SaveRefusal]:
         # Parameters are built here, in the event loop: the worker thread only runs SQL.
-        statements = sql_messages.insert_many([sql_messages.insert_row(m) for m in messages])
-        if not statements:
-            return frozenset()
+        rows = [sql_messages.insert_row(m) for m in messages]
+        if not rows:
+            return {}
+        keys = [str(row[2]) for row in rows]  # the recipients' ids as stored (`insert_row`)
 
-        def save(conn: sqlite3.Connection) -> frozenset[NewMessage]:
-            inserted = _insert_atomically(statements, conn)
-            verify = ids_to_verify(messages, inserted)
-            if not verify:
-                return frozenset()
-            return refused_ids(messages, verify, sql_messages.owners(conn, verify))
+        def save(conn: sqlite3.Connection) -> dict[NewMessage, SaveRefusal]:
+            # No transaction around the read and the insert: this connection runs one call
+            # at a time, and only it writes messages (and `pending_totals`, by triggers).
+            refused: dict[NewMessage, SaveRefusal] = {}
+            saved, taken = messages, rows
+            if limits is not None:
+                held = sql_pending.held(conn, sorted(set(keys)))
+                refused = admit(messages, keys, held, limits)
+                if retried := quota_refused_ids(refused):
+                    forgive_retries(refused, sql_messages.owners(conn, retried))
+                if refused:
+                    kept = [i for i, m in enumerate(messages) if m not in refused]
+                    saved, taken = [messages[i] for i in kept], [rows[i] for i in kept]
+                    if not taken:
+                        return refused
+            inserted = _insert_atomically(sql_messages.insert_many(taken), conn)
+            verify = ids_to_verify(saved, inserted)
+            if verify:
+                owners = sql_messages.owners(conn, verify)
+                refused.update(dict.fromkeys(refused_ids(saved, verify, owners), DUPLICATE))
+            return refused
 
         return await self._run(save)
 

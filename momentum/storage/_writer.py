@@ -33,6 +33,7 @@ import trio
 
 from actors import ActorRef, Mailbox, Reply
 
+from ._admission import RecipientLimits, SaveRefusal
 from ._errors import StorageError
 from ._outage import Outage
 from ._protocol import Store
@@ -51,6 +52,15 @@ class WriteResult(enum.Enum):
     STORED = "stored"  # committed
     FAILED = "failed"  # the store failed (or the writer crashed): not stored
     REFUSED = "refused"  # the store holds another message under this id: not stored
+    UNKNOWN_RECIPIENT = "unknown_recipient"  # no user has the recipient's id: not stored
+    RECIPIENT_QUOTA = "recipient_quota"  # the recipient's pending quota is full: not stored
+
+
+_RESULT = {
+    SaveRefusal.DUPLICATE_ID: WriteResult.REFUSED,
+    SaveRefusal.UNKNOWN_RECIPIENT: WriteResult.UNKNOWN_RECIPIENT,
+    SaveRefusal.RECIPIENT_QUOTA: WriteResult.RECIPIENT_QUOTA,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +122,13 @@ async def serve_writer(
     mailbox: Mailbox[WriterMsg],
     *,
     store: Store,
+    limits: RecipientLimits | None = None,
     backpressure: Backpressure | None = None,
     on_error: Callable[[], None] = lambda: None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
-    """Write batches of messages and acks until cancelled."""
+    """Write batches of messages and acks until cancelled; with `limits`, the store refuses
+    messages to unknown recipients and beyond a recipient's pending quota."""
     outage = Outage(log, on_error)
     task_status.started()
     while True:
@@ -124,7 +136,7 @@ async def serve_writer(
         if backpressure is not None:
             backpressure.progressed()
         try:
-            await _save(store, batch, outage)
+            await _save(store, batch, outage, limits)
             await _acknowledge(store, batch.acks, outage)
         except Exception:
             batch.abandon()
@@ -165,20 +177,20 @@ class _Batch:
         self.barriers = []
 
 
-async def _save(store: Store, batch: _Batch, outage: Outage) -> None:
+async def _save(
+    store: Store, batch: _Batch, outage: Outage, limits: RecipientLimits | None
+) -> None:
     if not batch.persists:
         return
     messages = [p.message for p in batch.persists]
     try:
-        refused = await store.save_messages(messages)
+        refused = await store.save_messages(messages, limits=limits)
     except StorageError as exc:
         outage.failed(f"could not store {len(messages)} message(s)", exc)
         batch.answer([WriteResult.FAILED] * len(messages))
         return
     outage.answered()
-    batch.answer(
-        [WriteResult.REFUSED if refused and m in refused else WriteResult.STORED for m in messages]
-    )
+    batch.answer([_RESULT[refused[m]] if m in refused else WriteResult.STORED for m in messages])
 
 
 async def _acknowledge(store: Store, acks: list[Acknowledge], outage: Outage) -> None:

@@ -81,6 +81,10 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "WS_MAX_MESSAGE_SIZE": ("max_message_size", "2048", 2048),
     "WS_RATE_LIMIT": ("rate_limit", "2.5", 2.5),
     "WS_RATE_BURST": ("rate_burst", "5", 5),
+    "USER_RATE_LIMIT": ("user_rate_limit", "7.5", 7.5),
+    "USER_RATE_BURST": ("user_rate_burst", "9", 9),
+    "MESSAGE_PENDING_MAX_COUNT": ("pending_max_count", "50", 50),
+    "MESSAGE_PENDING_MAX_BYTES": ("pending_max_bytes", "1048576", 1048576),
     "WS_PING_INTERVAL": ("ping_interval", "15", 15.0),
     "WS_PONG_TIMEOUT": ("pong_timeout", "4", 4.0),
     "WS_OUTBOX_SIZE": ("outbox_size", "64", 64),
@@ -95,6 +99,8 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "CLUSTER_NODE_TTL": ("node_ttl", "30", 30.0),
     "SHUTDOWN_TIMEOUT": ("drain_timeout", "7", 7.0),
     "METRICS_REQUIRE_KEY": ("metrics_require_key", "true", True),
+    "METRICS_TOKEN": ("metrics_token", "m" * 16, "m" * 16),
+    "ONLINE_VISIBILITY": ("online_visibility", "admin", "admin"),
     "LOG_LEVEL": ("log_level", "DEBUG", "DEBUG"),
     "LOG_FORMAT": ("log_format", "json", "json"),
     "REFRESH_TTL": ("refresh_ttl", "86400", 86400.0),
@@ -109,6 +115,12 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "HASH_MAX_WAITING_LOGINS": ("hash_max_waiting_logins", "0", 0),
     "HASH_MAX_WAITING_SIGNUPS": ("hash_max_waiting_signups", "3", 3),
 }
+
+
+def test_a_users_rate_follows_a_connections_unless_set() -> None:
+    assert load({"WS_RATE_LIMIT": "3", "WS_RATE_BURST": "4"}).user_rate == (3.0, 4)
+    assert load({"WS_RATE_LIMIT": "3", "USER_RATE_LIMIT": "5"}).user_rate == (5.0, 40)
+    assert load({"USER_RATE_LIMIT": "0", "USER_RATE_BURST": "2"}).user_rate == (0.0, 2)
 
 
 def test_every_variable_is_read() -> None:
@@ -215,6 +227,8 @@ def test_bad_bool(raw: str) -> None:
         "REGISTER_IP_REFILL",
         "AUTH_THROTTLE_MAX_KEYS",
         "HASH_CONCURRENCY",
+        "MESSAGE_PENDING_MAX_COUNT",
+        "MESSAGE_PENDING_MAX_BYTES",
     ],
 )
 @pytest.mark.parametrize("raw", ["0", "-1"])
@@ -228,11 +242,17 @@ def test_must_be_positive(name: str, raw: str) -> None:
         ({"WS_MAX_MESSAGE_SIZE": "1023"}, "WS_MAX_MESSAGE_SIZE"),
         ({"WS_RATE_LIMIT": "-1"}, "WS_RATE_LIMIT"),
         ({"WS_RATE_BURST": "0"}, "WS_RATE_BURST"),
+        ({"USER_RATE_LIMIT": "-1"}, "USER_RATE_LIMIT"),
+        ({"USER_RATE_BURST": "0"}, "USER_RATE_BURST"),
+        ({"WS_RATE_LIMIT": "-1", "USER_RATE_LIMIT": "1"}, "WS_RATE_LIMIT"),
+        ({"MESSAGE_PENDING_MAX_BYTES": "65535"}, "MESSAGE_PENDING_MAX_BYTES"),
         ({"WS_PING_INTERVAL": "-1"}, "WS_PING_INTERVAL"),
         ({"JWT_LEEWAY": "-0.5"}, "JWT_LEEWAY"),
         ({"HASH_MAX_WAITING_LOGINS": "-1"}, "HASH_MAX_WAITING_LOGINS"),
         ({"HASH_MAX_WAITING_SIGNUPS": "-1"}, "HASH_MAX_WAITING_SIGNUPS"),
         ({"LOG_FORMAT": "xml"}, "log format"),
+        ({"ONLINE_VISIBILITY": "everyone"}, "ONLINE_VISIBILITY"),
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN"),
         ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
         ({"LOG_LEVEL": "TRACE"}, "LOG_LEVEL"),
         ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL"),
@@ -249,12 +269,16 @@ def test_out_of_range(env: dict[str, str], named: str) -> None:
         {"WS_MAX_MESSAGE_SIZE": "1024"},
         {"WS_RATE_LIMIT": "0"},  # 0 disables the limit
         {"WS_RATE_BURST": "1"},
+        {"USER_RATE_LIMIT": "0"},  # 0 disables the user's limit
+        {"MESSAGE_PENDING_MAX_BYTES": "65536"},
         {"WS_PING_INTERVAL": "0"},
         {"JWT_LEEWAY": "0"},
         {"DATABASE_URL": "sqlite:///tmp/x.db"},
         {"DATABASE_URL": "postgres://u@db/x"},
         {"LOG_LEVEL": "warning"},
         {"LOG_LEVEL": "CRITICAL"},
+        {"ONLINE_VISIBILITY": "api_key"},
+        {"ONLINE_VISIBILITY": "all"},
     ],
 )
 def test_edges_that_are_accepted(env: dict[str, str]) -> None:

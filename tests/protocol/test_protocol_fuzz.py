@@ -12,10 +12,11 @@ import uuid
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from momentum.protocol import Inbound, ProtocolError, parse_client_message
+from momentum.protocol import ErrorCode, Inbound, ProtocolError, parse_client_message
 
 SENDER = uuid.UUID("00000000-0000-4000-8000-000000000001")
 MAX_SIZE = 4096
@@ -73,7 +74,12 @@ def test_any_envelope_shape_is_parsed_or_refused(envelope: dict[str, Any]) -> No
     check(orjson.dumps(envelope).decode())
 
 
-def test_numbers_orjson_cannot_hold_exactly_are_read_or_refused() -> None:
+def test_numbers_orjson_cannot_hold_exactly_are_refused_not_rounded() -> None:
     huge = '{"message_type": "text", "data": {"n": 99999999999999999999999}}'
-    assert parse_client_message(huge, sender=SENDER, max_size=MAX_SIZE).data == {"n": 1e23}
+    with pytest.raises(ProtocolError) as refused:
+        parse_client_message(huge, sender=SENDER, max_size=MAX_SIZE)
+    assert refused.value.code is ErrorCode.INVALID_ENVELOPE
+    edge = '{"message_type": "text", "data": {"n": 18446744073709551615, "s": "%s"}}' % ("9" * 30)
+    parsed = parse_client_message(edge, sender=SENDER, max_size=MAX_SIZE).data
+    assert parsed == {"n": 2**64 - 1, "s": "9" * 30}
     check('{"message_type": "text", "data": {"n": 1e400}}')  # infinity: invalid JSON

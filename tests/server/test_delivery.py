@@ -23,7 +23,7 @@ from typing import Any
 import trio
 
 from momentum.auth import TokenCodec
-from momentum.storage import NewMessage, NewUser, StorageError, User, open_store
+from momentum.storage import NewMessage, NewUser, SaveRefusal, StorageError, User, open_store
 from tests._memory_store import MemoryStore
 
 from ._live import (
@@ -151,7 +151,7 @@ async def test_expired_messages_are_not_delivered_and_are_purged(tmp_path: Path)
 
 
 class FailingStore(MemoryStore):
-    async def save_messages(self, messages: Any) -> frozenset[NewMessage]:
+    async def save_messages(self, messages: Any, **limits: Any) -> dict[NewMessage, SaveRefusal]:
         await trio.lowlevel.checkpoint()
         raise StorageError("disk on fire")
 
@@ -240,9 +240,9 @@ class GatedStore(MemoryStore):
         super().__init__()
         self.gate = trio.Event()
 
-    async def save_messages(self, messages: Any) -> frozenset[NewMessage]:
+    async def save_messages(self, messages: Any, **limits: Any) -> dict[NewMessage, SaveRefusal]:
         await self.gate.wait()
-        return await super().save_messages(messages)
+        return await super().save_messages(messages, **limits)
 
 
 async def test_a_message_being_stored_when_its_recipient_connects_is_not_missed() -> None:

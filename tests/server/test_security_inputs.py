@@ -103,3 +103,29 @@ async def test_history_cursors_out_of_range_are_400(server: LiveServer) -> None:
                 )
                 assert reply.status_code == 400, (params, reply.text)
                 assert orjson.loads(reply.content)["error"]["code"] == "bad_request"
+
+
+async def test_integers_beyond_64_bits_are_refused_not_rounded(server: LiveServer) -> None:
+    with trio.fail_after(20):
+        alice, bob = await server.create_user(), await server.create_user()
+        big = "123456789012345678901234567890"
+        async with server.connect(alice) as a, server.connect(bob) as b:
+            for literal in (big, str(2**64), str(-(2**63) - 1)):
+                frame = (
+                    f'{{"message_type":"text","to_user_id":"{bob.id}","data":{{"n":{literal}}}}}'
+                )
+                await a.ws.send_message(frame)
+                error = await a.receive_type("error")
+                assert error["data"]["code"] == "invalid_envelope", literal
+            edges = f'{{"message_type":"text","to_user_id":"{bob.id}","data":{{"hi":{2**64 - 1},'
+            edges += f'"lo":{-(2**63)},"s":"{big}","f":1e30}}}}'
+            await a.ws.send_message(edges)
+            assert (await a.receive_type("ack"))["data"]["stored"] is True
+            got = await b.receive_type("text")
+            assert got["data"] == {"hi": 2**64 - 1, "lo": -(2**63), "s": big, "f": 1e30}
+        async with server.http() as http:
+            body = f'{{"to_user_id":"{bob.id}","data":{{"n":{big}}}}}'
+            headers = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
+            reply = await http.post("/ws/send", headers=headers, content=body)
+        assert reply.status_code == 400, reply.text
+        assert reply.json()["error"]["code"] == "invalid_envelope"

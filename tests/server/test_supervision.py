@@ -8,6 +8,8 @@
   at once; it is restarted; the next cleanup answers; open connections are untouched.
 - hub: its loop fails (`Hub.flush` raises) -> every client is closed 1012; they reconnect
   to a fresh hub, and messages flow again.
+- an HTTP request: a bug in the store's `conversation` -> 500 `internal_error` (never
+  `bad_request`: the client did nothing wrong); the next request is answered.
 
 Rules: a real server on port 0 with the in-memory store (so that a crash can be injected
 into one call), real clients, real clock; each test under `fail_after`. A crash is a bug
@@ -24,7 +26,7 @@ import pytest
 import trio
 
 from momentum.hub import Hub
-from momentum.storage import NewMessage, User
+from momentum.storage import NewMessage, RecipientLimits, SaveRefusal, User
 from tests._memory_store import MemoryStore
 
 from ._live import LiveServer, Refusal, expect_refused, open_live_server, settings_for
@@ -45,9 +47,11 @@ class FaultyStore(MemoryStore):
             self.armed.discard(method)
             raise RuntimeError(f"injected bug in {method}")
 
-    async def save_messages(self, messages: Sequence[NewMessage]) -> frozenset[NewMessage]:
+    async def save_messages(
+        self, messages: Sequence[NewMessage], *, limits: RecipientLimits | None = None
+    ) -> dict[NewMessage, SaveRefusal]:
         self._fire("save_messages")
-        return await super().save_messages(messages)
+        return await super().save_messages(messages, limits=limits)
 
     async def get_users(self, user_ids: Any) -> Any:
         self._fire("get_users")
@@ -56,6 +60,10 @@ class FaultyStore(MemoryStore):
     async def purge_messages(self, **kwargs: Any) -> int:
         self._fire("purge_messages")
         return await super().purge_messages(**kwargs)
+
+    async def conversation(self, *args: Any, **kwargs: Any) -> Any:
+        self._fire("conversation")
+        return await super().conversation(*args, **kwargs)
 
 
 @pytest.fixture
@@ -157,3 +165,28 @@ async def test_a_hub_crash_closes_clients_1012_and_they_reconnect_to_a_fresh_hub
         async with server.http() as http:
             metrics = (await http.get("/metrics")).text
         assert 'momentum_actor_restarts_total{actor="hub"} 1.0' in metrics
+
+
+async def test_a_bug_behind_an_http_request_answers_500_internal_error(
+    faulty: tuple[LiveServer, FaultyStore],
+) -> None:
+    server, store = faulty
+    with trio.fail_after(20):
+        alice, bob = await server.create_user(), await server.create_user()
+        store.arm("conversation")
+        async with server.http() as http:
+            reply = await http.get(
+                "/ws/history",
+                params={"with": str(bob.id)},
+                headers={"Authorization": f"Bearer {server.token(alice)}"},
+            )
+            assert reply.status_code == 500, reply.text
+            assert reply.json() == {
+                "error": {"code": "internal_error", "message": "internal server error"}
+            }
+            again = await http.get(
+                "/ws/history",
+                params={"with": str(bob.id)},
+                headers={"Authorization": f"Bearer {server.token(alice)}"},
+            )
+            assert again.status_code == 200, again.text

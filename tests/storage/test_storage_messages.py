@@ -19,6 +19,7 @@ import trio
 from momentum.storage import (
     MAX_CONVERSATION_LIMIT,
     NewMessage,
+    SaveRefusal,
     Store,
     StoredMessage,
     open_store,
@@ -95,19 +96,19 @@ async def test_another_message_under_a_taken_id_is_refused_not_claimed_stored(
     # or a later one, and never replaces or hides the first.
     with trio.fail_after(TIMEOUT):
         first = message(ALICE, sender=BOB, text="bob's")
-        assert await store.save_messages([first]) == frozenset()
+        assert await store.save_messages([first]) == {}
         from_carol = message(ALICE, sender=CAROL, text="carol's", message_id=first.id)
         to_carol = message(CAROL, sender=BOB, text="to carol", message_id=first.id)
         fresh = message(ALICE, sender=CAROL)
         refused = await store.save_messages([from_carol, fresh, to_carol])
-        assert refused == {from_carol, to_carol}
+        assert refused == dict.fromkeys([from_carol, to_carol], SaveRefusal.DUPLICATE_ID)
         assert ids(await store.pending_messages(ALICE)) == [first.id, fresh.id]
         (kept, _) = await store.pending_messages(ALICE)
         assert b"bob's" in kept.envelope
         assert await store.pending_messages(CAROL) == []
         twin = message(BOB, sender=ALICE)
         clash = message(CAROL, sender=ALICE, message_id=twin.id)
-        assert await store.save_messages([twin, clash]) == {clash}
+        assert await store.save_messages([twin, clash]) == {clash: SaveRefusal.DUPLICATE_ID}
         assert ids(await store.pending_messages(BOB)) == [twin.id]
         assert await store.pending_messages(CAROL) == []
 
@@ -119,7 +120,7 @@ async def test_resaving_an_id_is_ignored(store: Store) -> None:
         (before,) = await store.pending_messages(ALICE)
         again = message(ALICE, text="changed", message_id=original.id.upper())
         other = message(ALICE)
-        assert await store.save_messages([again, other, other]) == frozenset()
+        assert await store.save_messages([again, other, other]) == {}
         pending = await store.pending_messages(ALICE)
         assert pending[0] == before
         assert ids(pending) == [original.id, other.id]

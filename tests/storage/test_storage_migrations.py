@@ -2,9 +2,9 @@
 
 Rules: each test runs against each `store_url` param (sqlite always; postgresql
 when MOMENTUM_TEST_POSTGRES_URL is set; not the memory store, which has no schema) on
-the real clock, under `trio.fail_after`. A version-1 database is made the way an upgrade finds it:
-open a current store, then undo migrations 0004, 0003 and 0002 with plain SQL (drop their
-tables and column, forget their versions), leaving exactly what 0001 created.
+the real clock, under `trio.fail_after`. An older database is made the way an upgrade finds
+it: open a current store, then undo the later migrations with plain SQL (drop their tables,
+forget their versions), leaving exactly what the earlier ones created.
 """
 
 from __future__ import annotations
@@ -16,11 +16,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import trio
 
-from momentum.storage import NewMessage, NewUser, open_store
+from momentum.storage import NewMessage, NewUser, RecipientLimits, SaveRefusal, open_store
 
 from .conftest import pg_fetchval
 
 TIMEOUT = 20
+HOUR = timedelta(hours=1)
+TRIGGERS = ("pending_totals_insert", "pending_totals_ack", "pending_totals_delete")
+UNDO_0005 = {
+    "sqlite": tuple(f"DROP TRIGGER {name}" for name in TRIGGERS),
+    "postgresql": tuple(f"DROP TRIGGER {name} ON messages" for name in TRIGGERS),
+}
+FORGET_0005 = ("DROP TABLE pending_totals", "DELETE FROM schema_migrations WHERE version = 5")
 UNDO_0002 = (
     "DROP TABLE refresh_tokens",
     "DROP TABLE revoked_tokens",
@@ -31,17 +38,21 @@ UNDO_0002 = (
 )
 
 
-async def downgrade_to_version_1(backend: str, store_url: str) -> None:
+async def undo(backend: str, store_url: str, statements: tuple[str, ...]) -> None:
     if backend == "sqlite":
         conn = sqlite3.connect(store_url.removeprefix("sqlite:///"), isolation_level=None)
         try:
-            for statement in UNDO_0002:
+            for statement in statements:
                 conn.execute(statement)
         finally:
             conn.close()
     else:
-        for statement in UNDO_0002:
+        for statement in statements:
             await pg_fetchval(store_url, statement)
+
+
+async def downgrade_to_version_1(backend: str, store_url: str) -> None:
+    await undo(backend, store_url, UNDO_0005[backend] + FORGET_0005 + UNDO_0002)
 
 
 @pytest.mark.database_only("no schema to migrate")
@@ -52,8 +63,8 @@ async def test_later_migrations_upgrade_a_version_1_database(backend: str, store
         await downgrade_to_version_1(backend, store_url)
 
         async with open_store(store_url) as upgraded:
-            assert upgraded.migrations_applied == (2, 3, 4)
-            assert await upgraded.schema_version() == 4
+            assert upgraded.migrations_applied == (2, 3, 4, 5)
+            assert await upgraded.schema_version() == 5
             assert await upgraded.get_user(user.id) == user
             now = datetime.now(UTC)
             msg_id = str(uuid.uuid4())
@@ -62,5 +73,32 @@ async def test_later_migrations_upgrade_a_version_1_database(backend: str, store
 
         async with open_store(store_url) as again:
             assert again.migrations_applied == ()
-            assert await again.schema_version() == 4
+            assert await again.schema_version() == 5
             assert [m.id for m in await again.pending_messages(user.id)] == [msg_id]
+
+
+@pytest.mark.database_only("no schema to migrate")
+async def test_0005_counts_the_messages_already_pending(backend: str, store_url: str) -> None:
+    with trio.fail_after(TIMEOUT):
+        now = datetime.now(UTC)
+
+        def to(user: uuid.UUID, body: bytes = b"{}") -> NewMessage:
+            return NewMessage(str(uuid.uuid4()), None, user, "text", body, now, now + HOUR)
+
+        async with open_store(store_url) as store:
+            alice = await store.create_user(NewUser("a@example.com", "a", "h"))
+            acked, pending = to(alice.id), to(alice.id, b"x" * 100)
+            await store.save_messages([acked, pending])
+            await store.ack_messages({alice.id: [acked.id]})
+        await undo(backend, store_url, UNDO_0005[backend] + FORGET_0005)
+
+        async with open_store(store_url) as upgraded:
+            assert upgraded.migrations_applied == (5,)
+            limits = RecipientLimits(max_pending_count=2, max_pending_bytes=10**6)
+            room, over = to(alice.id), to(alice.id)
+            refused = await upgraded.save_messages([room, over], limits=limits)
+            assert refused == {over: SaveRefusal.RECIPIENT_QUOTA}
+            bytes_limit = RecipientLimits(max_pending_count=10, max_pending_bytes=103)
+            extra = to(alice.id, b"xx")
+            refused = await upgraded.save_messages([extra], limits=bytes_limit)
+            assert refused == {extra: SaveRefusal.RECIPIENT_QUOTA}

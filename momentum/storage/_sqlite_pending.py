@@ -1,0 +1,28 @@
+"""SQLite: what the recipients of a batch hold pending, read to admit it (see `_admission`).
+
+`pending_totals` is kept by triggers (migration 0005) in the statements that insert, ack and
+delete messages; this module only reads it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ._admission import Pending
+from ._sqlite_messages import IDS_PER_STATEMENT
+
+
+def held(conn: sqlite3.Connection, recipients: list[str]) -> dict[str, Pending]:
+    """What each of `recipients` (ids as stored) that is a user holds pending (absent: no
+    such user)."""
+    found: dict[str, Pending] = {}
+    for start in range(0, len(recipients), IDS_PER_STATEMENT):
+        chunk = recipients[start : start + IDS_PER_STATEMENT]
+        sql = (
+            "SELECT u.id, coalesce(t.count, 0), coalesce(t.bytes, 0) FROM users u"
+            " LEFT JOIN pending_totals t ON t.recipient_id = u.id"
+            f" WHERE u.id IN ({', '.join(['?'] * len(chunk))})"
+        )
+        for user_id, count, size in conn.execute(sql, chunk):
+            found[user_id] = Pending(count, size)
+    return found
