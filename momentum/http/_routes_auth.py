@@ -27,18 +27,20 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 async def register() -> Response:
     s = services()
     body = await json_body()
-    wait = s.throttles.take_register(client_address(s.settings), trio.current_time())
-    if wait:
-        raise throttled(wait, "sign-ups from this address")
     try:
         email, username, password = new_account(
             field(body, "email", str) or "",
             field(body, "username", str) or "",
             field(body, "password", str) or "",
         )
-        password_hash = await s.hasher.hash(password)
     except (InvalidField, WeakPassword) as exc:
         raise ApiError(400, ErrorCode.BAD_REQUEST, str(exc)) from None
+    # Counted once the fields are valid: a typo costs no sign-up, a hash is what is limited.
+    wait = s.throttles.take_register(client_address(s.settings), trio.current_time())
+    if wait:
+        raise throttled(wait, "sign-ups from this address")
+    try:
+        password_hash = await s.hasher.hash(password)
     except HashQueueFull:
         raise hashing_busy() from None
     try:

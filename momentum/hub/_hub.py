@@ -25,7 +25,7 @@ from actors import ActorError, ActorRef, MailboxFull
 
 from ..broker import BROADCAST, Broker, LocalBroker, PresenceSink, user_topic
 from ..protocol import CloseCode, ErrorCode, text_frame
-from ..storage import Barrier, NewMessage, Persist, WriteResult, WriterMsg
+from ..storage import Barrier, NewMessage, Persist, WriterMsg
 from ._counters import Counters, HubStats
 from ._handle import ConnectionHandle
 from ._messages import (
@@ -52,6 +52,7 @@ from ._messages import (
 from ._presence import PresenceBatch
 from ._reservations import Reservations
 from ._senders import SenderLimits
+from ._written import answer_written
 
 log = logging.getLogger("momentum.hub")
 
@@ -59,18 +60,6 @@ log = logging.getLogger("momentum.hub")
 DISABLED_MEMORY = 60.0
 
 _NOBODY: Mapping[int, ConnectionHandle] = {}
-
-#: Why a direct message is not stored, by the writer's result.
-_NOT_STORED = {
-    WriteResult.STORED: None,
-    WriteResult.FAILED: ErrorCode.STORAGE_UNAVAILABLE,
-    WriteResult.REFUSED: ErrorCode.DUPLICATE_ID,
-    WriteResult.UNKNOWN_RECIPIENT: ErrorCode.UNKNOWN_RECIPIENT,
-    WriteResult.RECIPIENT_QUOTA: ErrorCode.RECIPIENT_QUOTA,
-}
-#: Results after which a direct message goes to no other node (there is nobody to get it,
-#: or it is not this message). Over the quota it still goes live, like any unstored one.
-_NOT_FORWARDED = frozenset({WriteResult.REFUSED, WriteResult.UNKNOWN_RECIPIENT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +170,8 @@ class Hub:
     def publish(self, msg: Publish) -> None:
         """Deliver to this node's connections now. A broadcast goes to the other nodes at
         once and is answered here; a direct message goes to the store writer, and once it is
-        committed to the other nodes (one publish: see `_written`) and to its sender. A
-        user over its own rate (`SenderLimits`) is answered `rate_limited` at once."""
+        committed to the other nodes (one publish: see `answer_written`) and to its sender.
+        A user over its own rate (`SenderLimits`) is answered `rate_limited` at once."""
         if msg.sender_id is not None:
             wait = self.senders.wait_for(msg.sender_id, trio.current_time())
             if wait:
@@ -218,7 +207,7 @@ class Hub:
             now + timedelta(seconds=self.config.message_ttl),
         )
         try:
-            written = partial(_written, msg, frame, delivered, self.broker)
+            written = partial(answer_written, msg, frame, delivered, self.broker)
             self.writer.cast_nowait(Persist(message, written))
         except ActorError:
             self.counters.drops["storage_busy"] += 1
@@ -393,18 +382,3 @@ class Hub:
                 self.catch_up()
             case CloseAll(code=code, reason=reason, reply=reply):
                 reply.send(self.close_all(code, reason))
-
-
-def _written(
-    msg: Publish, frame: bytes, delivered: int, broker: Broker, result: WriteResult
-) -> None:
-    """The writer's answer for one direct message (called in the writer's task: it touches
-    no hub state). The frame goes to the other nodes only now, after the commit, so that a
-    node whose recipient is just connecting either gets it live or finds it in the store
-    (`ReplayGate`). Not stored (the store is down or busy), it still goes, live only; a
-    refused duplicate, or a message to nobody, does not."""
-    if msg.to_user_id is not None and result not in _NOT_FORWARDED:
-        topic = user_topic(msg.to_user_id)
-        broker.publish(topic, frame, msg.message_type, msg.message_id)
-    error = _NOT_STORED[result]
-    msg.answer(Delivery(msg.message_id, msg.ref_id, delivered, error is None, error))
