@@ -197,6 +197,7 @@ async def _run(
         lambda: lifecycle.accepting,
         tree.restarts,
         cluster,
+        lambda: refs.writer.statistics().depth,
     )
     app = create_app(services)
     slot = ConnectionsSlot()

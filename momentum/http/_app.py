@@ -8,7 +8,14 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from ..protocol import ErrorCode
-from . import _routes_auth, _routes_history, _routes_ops, _routes_users, _routes_ws
+from . import (
+    _routes_auth,
+    _routes_dashboard,
+    _routes_history,
+    _routes_ops,
+    _routes_users,
+    _routes_ws,
+)
 from ._errors import ApiError, error_response
 from ._services import Services
 
@@ -24,6 +31,7 @@ def create_app(services: Services) -> QuartTrio:
         _routes_auth.blueprint,
         _routes_users.blueprint,
         _routes_ops.blueprint,
+        _routes_dashboard.blueprint,
     ):
         app.register_blueprint(blueprint)
 

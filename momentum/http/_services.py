@@ -30,3 +30,5 @@ class Services:
     restarts: Callable[[], Mapping[str, int]]
     #: the cluster (REDIS_URL), or None: one process is the whole server
     cluster: ClusterNode | None = None
+    #: requests waiting in the store writer's mailbox (the dashboard's storage backlog)
+    writer_backlog: Callable[[], int] = lambda: 0
