@@ -1,0 +1,38 @@
+"""`GET /ready` on a real server: ready while the store answers, not ready once it fails.
+
+Rules: a real server on port 0 with a real SQLite file, a real HTTP client, the real clock,
+an outer `trio.fail_after`. The store's failure is injected by replacing its `check`.
+"""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from momentum.storage import StorageError
+
+from ._live import LiveServer
+
+
+async def test_ready_while_the_store_answers(server: LiveServer) -> None:
+    with trio.fail_after(10):
+        async with server.http() as http:
+            reply = await http.get("/ready")
+        assert reply.status_code == 200
+        assert reply.json() == {"status": "ready"}
+
+
+async def test_not_ready_when_the_store_fails(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken() -> None:
+        raise StorageError("injected: the database is gone")
+
+    monkeypatch.setattr(server.store, "check", broken)
+    with trio.fail_after(10):
+        async with server.http() as http:
+            reply = await http.get("/ready")
+            assert reply.status_code == 503
+            assert reply.json() == {"status": "not_ready", "problems": ["store unreachable"]}
+            monkeypatch.undo()
+            assert (await http.get("/ready")).status_code == 200
