@@ -4,7 +4,7 @@ Rules: a real server on port 0 with a real SQLite file; a real HTTP client (http
 cookies like a browser) and real trio-websocket clients; the real clock (the feed pushes
 once a second, so a test waits for a snapshot that shows what it expects, never for a
 time); an outer `trio.fail_after` in every test. The browser itself is in
-tests/browser/test_dashboard_browser.py.
+tests/server/test_dashboard_browser.py.
 """
 
 from __future__ import annotations

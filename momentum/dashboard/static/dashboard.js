@@ -55,7 +55,8 @@ function openFeed() {
   feed.addEventListener("signed_out", () => showSignin());
   feed.onerror = () => {
     setStatus("reconnecting", "down");
-    if (feed.readyState === EventSource.CLOSED) start().catch(showSignin);
+    if (feed.readyState === EventSource.CLOSED) window.addEventListener("resize", redraw);
+start().catch(showSignin);
   };
 }
 
@@ -100,12 +101,16 @@ function render(s) {
   counts("refusals", s.refusals);
   history.push({ t: s.at, connections: s.connections, users: s.users });
   history = history.filter((p) => s.at - p.t <= SPAN_SECONDS);
+  redraw();
+  if (s.users !== lastUsers) refreshOnline();
+  lastUsers = s.users;
+}
+
+function redraw() {
   drawChart($("chart"), [
     { color: "#2857c5", points: history.map((p) => ({ t: p.t, v: p.connections })) },
     { color: "#e07b00", points: history.map((p) => ({ t: p.t, v: p.users })) },
   ], SPAN_SECONDS);
-  if (s.users !== lastUsers) refreshOnline();
-  lastUsers = s.users;
 }
 
 async function refreshOnline() {
@@ -188,4 +193,5 @@ $("cleanup").addEventListener("submit", (event) => {
     (r) => `Cleanup removed ${r.removed} stored message(s)`);
 });
 
+window.addEventListener("resize", redraw);
 start().catch(showSignin);
