@@ -189,8 +189,8 @@ $("account").addEventListener("submit", (event) => {
 
 $("cleanup").addEventListener("submit", (event) => {
   event.preventDefault();
-  act("Purge expired stored messages now?", "cleanup", {},
-    (r) => `Cleanup removed ${r.removed} stored message(s)`);
+  act("Close idle connections and purge expired stored messages now?", "cleanup", {},
+    (r) => `Cleanup done: ${r.removed} idle connection(s) closed`);
 });
 
 window.addEventListener("resize", redraw);
