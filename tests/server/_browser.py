@@ -8,6 +8,7 @@ server, real WebSocket clients) go on in the main thread.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import shutil
@@ -72,8 +73,14 @@ class Browser:
         return result
 
     def serve(self) -> None:
+        # Playwright makes an asyncio loop with the policy's new_event_loop(). Once the
+        # PostgreSQL store has imported trio_asyncio, that policy makes trio-asyncio loops,
+        # which Playwright cannot drive; trio_asyncio keeps a policy set outside Trio
+        # per thread, so this thread gets asyncio's own without touching the others.
+        import trio_asyncio  # noqa: F401 - so the next line is this thread's alone
         from playwright.sync_api import sync_playwright
 
+        asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
         try:
             with sync_playwright() as playwright:
                 chromium = playwright.chromium.launch(
