@@ -12,7 +12,6 @@ cross-site request cannot. docs/security.md has the design.
 from __future__ import annotations
 
 import hmac
-import unicodedata
 from dataclasses import dataclass
 
 from quart import Response, request
@@ -22,6 +21,7 @@ from ..protocol import ErrorCode
 from ..storage import StorageError, User
 from ._common import store_unavailable
 from ._errors import ApiError
+from ._login import check_password
 from ._services import Services
 
 COOKIE = "momentum_dashboard"
@@ -49,15 +49,7 @@ def csrf_token(secret: str, session_token: str) -> str:
 
 async def check_credentials(s: Services, handle: str, password: str) -> User:
     """The admin a username or email and password name; ApiError 401/403 otherwise."""
-    try:
-        user = await s.store.find_user(unicodedata.normalize("NFC", handle.strip()))
-    except StorageError:
-        raise store_unavailable() from None
-    matched = await s.hasher.verify(user.password_hash if user else None, password)
-    if user is None or not matched:
-        raise ApiError(401, ErrorCode.INVALID_CREDENTIALS, "wrong username or password")
-    if not user.is_active:
-        raise ApiError(403, ErrorCode.USER_DISABLED, "this user is disabled")
+    user = await check_password(s, handle, password)
     if not user.is_admin:
         raise ApiError(403, ErrorCode.FORBIDDEN, "the dashboard is for admins")
     return user

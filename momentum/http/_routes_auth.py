@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from quart import Blueprint, Response
 
 from ..auth import InvalidField, WeakPassword, new_account
@@ -13,11 +10,9 @@ from ..storage import NewUser, StorageError, UserExists
 from ._auth import authenticate
 from ._common import field, json_body, services, store_unavailable, user_json
 from ._errors import ApiError, json_response
+from ._login import check_password
 
 blueprint = Blueprint("auth", __name__)
-
-#: Control characters: never part of a login handle (a NUL would reach the database).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @blueprint.post("/auth/register")
@@ -51,20 +46,7 @@ async def login() -> Response:
     )
     handle = handle or field(body, "login", str, required=False)
     password = field(body, "password", str) or ""
-    if not handle:
-        raise ApiError(400, ErrorCode.BAD_REQUEST, "email or username is required")
-    if _CONTROL.search(handle):
-        raise ApiError(400, ErrorCode.BAD_REQUEST, "email or username has a control character")
-    try:
-        # NFC, as emails are stored: a decomposed "é" names the same account.
-        user = await s.store.find_user(unicodedata.normalize("NFC", handle.strip()))
-    except StorageError:
-        raise store_unavailable() from None
-    matched = await s.hasher.verify(user.password_hash if user else None, password)
-    if user is None or not matched:
-        raise ApiError(401, ErrorCode.INVALID_CREDENTIALS, "wrong email/username or password")
-    if not user.is_active:
-        raise ApiError(403, ErrorCode.USER_DISABLED, "this user is disabled")
+    user = await check_password(s, handle or "", password)
     issued = s.codec.issue(user.id, user.email, user.username)
     return json_response(
         {

@@ -13,10 +13,9 @@ from quart import Blueprint, Response, request
 
 from .. import dashboard
 from ..protocol import API_TYPES, ErrorCode, MessageType
-from ..storage import StorageError, User
 from ._actions import publish_message, run_cleanup, set_user_flags, validate_message
 from ._cluster import online_users
-from ._common import field, json_body, services, store_unavailable, user_json
+from ._common import field, json_body, services, user_json, user_named
 from ._dashboard_feed import stream
 from ._dashboard_session import (
     check_credentials,
@@ -27,7 +26,6 @@ from ._dashboard_session import (
     set_session_cookie,
 )
 from ._errors import ApiError, json_response
-from ._services import Services
 
 blueprint = Blueprint("dashboard", __name__)
 log = logging.getLogger("momentum.dashboard")
@@ -143,7 +141,7 @@ async def send() -> Response:
     found = await require_action(s)
     body = await json_body()
     content = _notice(body)
-    user = await _user_named(s, field(body, "username", str) or "")
+    user = await user_named(s, field(body, "username", str) or "")
     message = {
         "message_type": MessageType.NOTIFICATION.value,
         "to_user_id": str(user.id),
@@ -165,7 +163,7 @@ async def set_active() -> Response:
     found = await require_action(s)
     body = await json_body()
     is_active = field(body, "is_active", bool)
-    user = await _user_named(s, field(body, "username", str) or "")
+    user = await user_named(s, field(body, "username", str) or "")
     if user.id == found.user.id and not is_active:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "you cannot disable yourself here")
     by = f"{found.user.username} (dashboard)"
@@ -186,17 +184,6 @@ def _notice(body: dict[str, object]) -> str:
     if not content.strip() or len(content) > MAX_NOTICE:
         raise ApiError(400, ErrorCode.BAD_REQUEST, f"content: 1 to {MAX_NOTICE} characters")
     return content
-
-
-async def _user_named(s: Services, username: str) -> User:
-    """The account with this username (not an email), or ApiError 404."""
-    try:
-        user = None if "@" in username else await s.store.find_user(username)
-    except StorageError:
-        raise store_unavailable() from None
-    if user is None or user.username.casefold() != username.casefold():
-        raise ApiError(404, ErrorCode.NOT_FOUND, "no such user")
-    return user
 
 
 def _static(name: str) -> Response:

@@ -14,7 +14,7 @@ from ..protocol import ErrorCode
 from ..storage import StorageError, User, UserExists
 from ._actions import set_user_flags
 from ._auth import authenticate, require_admin
-from ._common import field, json_body, services, store_unavailable, user_json
+from ._common import field, json_body, services, store_unavailable, user_json, user_named
 from ._errors import ApiError, json_response
 
 blueprint = Blueprint("users", __name__)
@@ -47,12 +47,7 @@ async def user_by_name(username: str) -> Response:
     """Any caller: a username's id (to address it); admins and the API key see the account."""
     s = services()
     caller = await authenticate(s)
-    try:
-        user = None if "@" in username else await s.store.find_user(username)
-    except StorageError:
-        raise store_unavailable() from None
-    if user is None or user.username.casefold() != username.casefold():
-        raise ApiError(404, ErrorCode.NOT_FOUND, "no such user")
+    user = await user_named(s, username)
     if caller.is_admin:
         return json_response({"user": user_json(user)})
     return json_response({"user": {"id": str(user.id), "username": user.username}})

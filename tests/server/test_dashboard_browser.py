@@ -50,7 +50,7 @@ async def test_a_wrong_password_is_refused(server: LiveServer) -> None:
         async with open_browser() as browser:
             await browser.run(sign_in(f"{server.base_url}/dashboard", admin.username, "nope"))
             await browser.run(
-                lambda p: expect_text(p, "#signin-error", "wrong username or password")
+                lambda p: expect_text(p, "#signin-error", "wrong email/username or password")
             )
             assert await browser.run(lambda p: p.page.is_hidden("#board"))
 
