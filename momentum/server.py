@@ -212,6 +212,7 @@ async def _run(
         throttles(settings),
         auth.revocations,
         cluster,
+        lambda: refs.writer.statistics().depth,
     )
     app = create_app(services)
     slot = ConnectionsSlot()

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from ..protocol import ErrorCode
 from . import (
     _routes_auth,
+    _routes_dashboard,
     _routes_history,
     _routes_ops,
     _routes_session,
@@ -32,6 +33,7 @@ def create_app(services: Services) -> QuartTrio:
         _routes_session.blueprint,
         _routes_users.blueprint,
         _routes_ops.blueprint,
+        _routes_dashboard.blueprint,
     ):
         app.register_blueprint(blueprint)
 

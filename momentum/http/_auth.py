@@ -23,6 +23,11 @@ class Principal:
     def is_admin(self) -> bool:
         return self.user is None or self.user.is_admin
 
+    @property
+    def name(self) -> str:
+        """Who this is, for the log: a username, or the API key."""
+        return self.user.username if self.user is not None else "the API key"
+
 
 async def authenticate(services: Services) -> Principal:
     """The caller, from `X-API-Key` or `Authorization: Bearer`; ApiError 401/403 otherwise."""

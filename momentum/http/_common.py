@@ -12,7 +12,7 @@ from actors import ActorError, ActorRef, Reply
 
 from ..config import CALL_TIMEOUT
 from ..protocol import TOO_BIG_INTEGER, ErrorCode, integers_fit
-from ..storage import User
+from ..storage import StorageError, User
 from ._errors import ApiError
 from ._services import Services
 
@@ -80,3 +80,15 @@ def store_unavailable() -> ApiError:
     """503 for a failed store call, counted in the storage-error metric."""
     services().metrics.storage_errors.inc()
     return ApiError(503, ErrorCode.UNAVAILABLE, "the database is unavailable")
+
+
+async def user_named(s: Services, username: str) -> User:
+    """The account with this username (not an email: the name is how users address each
+    other), or ApiError 404."""
+    try:
+        user = None if "@" in username else await s.store.find_user(username)
+    except StorageError:
+        raise store_unavailable() from None
+    if user is None or user.username.casefold() != username.casefold():
+        raise ApiError(404, ErrorCode.NOT_FOUND, "no such user")
+    return user

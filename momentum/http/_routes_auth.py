@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 import trio
 from quart import Blueprint, Response
 
@@ -14,13 +11,11 @@ from ..storage import NewUser, StorageError, UserExists
 from ._auth import authenticate
 from ._common import field, json_body, services, store_unavailable, user_json
 from ._errors import ApiError, json_response
+from ._login import sign_in
 from ._routes_session import open_session
 from ._throttling import client_address, hashing_busy, throttled
 
 blueprint = Blueprint("auth", __name__)
-
-#: Control characters: never part of a login handle (a NUL would reach the database).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @blueprint.post("/auth/register")
@@ -61,29 +56,7 @@ async def login() -> Response:
     )
     handle = handle or field(body, "login", str, required=False)
     password = field(body, "password", str) or ""
-    if not handle:
-        raise ApiError(400, ErrorCode.BAD_REQUEST, "email or username is required")
-    if _CONTROL.search(handle):
-        raise ApiError(400, ErrorCode.BAD_REQUEST, "email or username has a control character")
-    try:
-        # NFC, as emails are stored: a decomposed "é" names the same account.
-        user = await s.store.find_user(unicodedata.normalize("NFC", handle.strip()))
-    except StorageError:
-        raise store_unavailable() from None
-    address, account = client_address(s.settings), str(user.id) if user else handle
-    wait = s.throttles.take_login(address, account, trio.current_time())
-    if wait:
-        raise throttled(wait, "login attempts")
-    try:
-        matched = await s.hasher.verify(user.password_hash if user else None, password)
-    except HashQueueFull:
-        s.throttles.give_back_login(address, account, trio.current_time())
-        raise hashing_busy() from None
-    if user is None or not matched:
-        raise ApiError(401, ErrorCode.INVALID_CREDENTIALS, "wrong email/username or password")
-    s.throttles.give_back_login(address, account, trio.current_time())
-    if not user.is_active:
-        raise ApiError(403, ErrorCode.USER_DISABLED, "this user is disabled")
+    user = await sign_in(s, handle or "", password)
     return json_response(await open_session(s, user))
 
 

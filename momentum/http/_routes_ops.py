@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+import trio
 from quart import Blueprint, Response, request
 
 from actors import ActorError
@@ -46,6 +47,28 @@ async def health() -> Response:
     ready = s.is_ready() and all(c["status"] == "ok" for c in checks.values())
     status = "ok" if ready else ("stopping" if not s.is_ready() else "degraded")
     return json_response({"status": status, "checks": checks}, 200 if ready else 503)
+
+
+@blueprint.get("/ready")
+async def ready() -> Response:
+    """Readiness: should a load balancer send new clients here? Not while draining, nor
+    while the store or (in a cluster) the broker cannot be reached."""
+    s = services()
+    problems: list[str] = []
+    if not s.is_ready():
+        problems.append("draining")
+    with trio.move_on_after(_PROBE_TIMEOUT) as probe:
+        try:
+            await s.store.check()
+        except StorageError:
+            problems.append("store unreachable")
+    if probe.cancelled_caught:
+        problems.append("store unreachable")
+    if s.cluster is not None and s.cluster.broker.statistics().state != "up":
+        problems.append("broker unreachable")
+    if problems:
+        return json_response({"status": "not_ready", "problems": problems}, 503)
+    return json_response({"status": "ready"})
 
 
 @blueprint.get("/metrics")

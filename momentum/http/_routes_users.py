@@ -10,11 +10,11 @@ import trio
 from quart import Blueprint, Response
 
 from ..auth import PREFIX_PATTERN, TokenCodec, provisioned_users
-from ..hub import SetUserActive
 from ..protocol import ErrorCode
 from ..storage import StorageError, User, UserExists
+from ._actions import set_user_flags
 from ._auth import authenticate, require_admin
-from ._common import ask, field, json_body, services, store_unavailable, user_json
+from ._common import field, json_body, services, store_unavailable, user_json, user_named
 from ._errors import ApiError, json_response
 
 blueprint = Blueprint("users", __name__)
@@ -36,23 +36,9 @@ async def update_user(user_id: str) -> Response:
     body = await json_body()
     is_active = field(body, "is_active", bool, required=False)
     is_admin = field(body, "is_admin", bool, required=False)
-    try:
-        user = await s.store.set_user_flags(uid, is_active=is_active, is_admin=is_admin)
-    except StorageError:
-        raise store_unavailable() from None
-    if user is None:
-        raise ApiError(404, ErrorCode.NOT_FOUND, "no such user")
-    closed = 0
-    if is_active is not None:  # the hub closes a disabled user's connections, or forgets it
-        closed = await ask(s.hub, lambda reply: SetUserActive(uid, is_active, reply))
-        if s.cluster is not None:  # its connections on every other node, too
-            op = "enable" if is_active else "disable"
-            s.cluster.broker.publish_control({"op": op, "user_id": str(uid)})
-        by = caller.user.username if caller.user is not None else "the API key"
-        state = "enabled" if is_active else "disabled"
-        log.info(
-            "user %s (%s) %s by %s: %d connection(s) closed", user.username, uid, state, by, closed
-        )
+    user, closed = await set_user_flags(
+        s, uid, is_active=is_active, is_admin=is_admin, by=caller.name
+    )
     return json_response({"user": user_json(user), "closed_connections": closed})
 
 
@@ -61,12 +47,7 @@ async def user_by_name(username: str) -> Response:
     """Any caller: a username's id (to address it); admins and the API key see the account."""
     s = services()
     caller = await authenticate(s)
-    try:
-        user = None if "@" in username else await s.store.find_user(username)
-    except StorageError:
-        raise store_unavailable() from None
-    if user is None or user.username.casefold() != username.casefold():
-        raise ApiError(404, ErrorCode.NOT_FOUND, "no such user")
+    user = await user_named(s, username)
     if caller.is_admin:
         return json_response({"user": user_json(user)})
     return json_response({"user": {"id": str(user.id), "username": user.username}})

@@ -34,3 +34,5 @@ class Services:
     #: the tokens revoked (logout, password change), checked by every authentication
     revocations: Revocations
     cluster: ClusterNode | None = None
+    #: requests waiting in the store writer's mailbox (the dashboard's storage backlog)
+    writer_backlog: Callable[[], int] = lambda: 0
