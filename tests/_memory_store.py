@@ -25,6 +25,7 @@ from momentum.storage import (
     User,
     UserExists,
 )
+from tests._memory_rooms import MemoryRooms
 
 
 @asynccontextmanager
@@ -172,14 +173,15 @@ def _username_key(username: str) -> str:
     return username.casefold()
 
 
-class MemoryStore(MemoryMessages):
-    """Users and messages in dicts; a `Store` with no persistence and no schema."""
+class MemoryStore(MemoryMessages, MemoryRooms):
+    """Users, messages and rooms in dicts; a `Store` with no persistence and no schema."""
 
     backend = "memory"
     migrations_applied: tuple[int, ...] = ()
 
     def __init__(self) -> None:
-        super().__init__()
+        MemoryMessages.__init__(self)
+        MemoryRooms.__init__(self)
         self._users: dict[uuid.UUID, User] = {}
         self._by_email: dict[str, uuid.UUID] = {}
         self._by_username: dict[str, uuid.UUID] = {}

@@ -1,14 +1,29 @@
-"""Persistent users and direct messages behind a small `Store` interface, and the two
+"""Persistent users, direct messages and rooms behind a small `Store` interface, and the two
 actors that use it on the server's behalf: the writer (batched message and ack writes) and
 the lookup (batched user lookups for handshakes).
 
 SQLite (the embedded default) or PostgreSQL; both pass the same contract tests.
 """
 
-from ._errors import StorageError, UserExists
+from ._errors import RoomFull, StorageError, UserExists
 from ._lookup import LOOKUP_MAILBOX, Lookup, LookupMsg, serve_lookup
 from ._open import open_store
 from ._protocol import Store
+from ._room_types import (
+    MAX_ROOM_NAME,
+    MAX_ROOM_PAGE,
+    ROOM_KINDS,
+    ROOM_ROLES,
+    NewRoom,
+    NewRoomMessage,
+    Room,
+    RoomKind,
+    RoomMember,
+    RoomMessage,
+    RoomRole,
+    check_room_name,
+)
+from ._rooms_protocol import RoomStore
 from ._types import MAX_CONVERSATION_LIMIT, NewMessage, NewUser, StoredMessage, User
 from ._writer import (
     WRITER_MAILBOX,
@@ -24,6 +39,10 @@ from ._writer import (
 __all__ = [
     "LOOKUP_MAILBOX",
     "MAX_CONVERSATION_LIMIT",
+    "MAX_ROOM_NAME",
+    "MAX_ROOM_PAGE",
+    "ROOM_KINDS",
+    "ROOM_ROLES",
     "WRITER_MAILBOX",
     "Acknowledge",
     "Backpressure",
@@ -31,8 +50,17 @@ __all__ = [
     "Lookup",
     "LookupMsg",
     "NewMessage",
+    "NewRoom",
+    "NewRoomMessage",
     "NewUser",
     "Persist",
+    "Room",
+    "RoomFull",
+    "RoomKind",
+    "RoomMember",
+    "RoomMessage",
+    "RoomRole",
+    "RoomStore",
     "StorageError",
     "Store",
     "StoredMessage",
@@ -40,6 +68,7 @@ __all__ = [
     "UserExists",
     "WriteResult",
     "WriterMsg",
+    "check_room_name",
     "open_store",
     "serve_lookup",
     "serve_writer",

@@ -32,6 +32,7 @@ from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import Migration, load_migrations
 from ._postgres_accounts import PostgresAccounts, _aio_execute, _aio_fetch, _aio_fetchrow
 from ._postgres_accounts import user_from_row as _user
+from ._postgres_rooms import PostgresRooms
 from ._types import (
     MAX_CONVERSATION_LIMIT,
     USER_COLUMNS,
@@ -97,7 +98,7 @@ _CONNECT_FAILED: tuple[type[BaseException], ...] = (*_FAILED, ValueError)
 _Pool = Any  # asyncpg ships no type information
 
 
-class PostgresStore(PostgresAccounts):
+class PostgresStore(PostgresAccounts, PostgresRooms):
     """`Store` on an asyncpg pool; see the module docstring."""
 
     backend = "postgresql"

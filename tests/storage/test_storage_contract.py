@@ -19,8 +19,8 @@ import trio
 from momentum.storage import NewUser, Store, UserExists, open_store
 
 TIMEOUT = 20
-#: Every migration shipped: 0001 users, 0002 messages.
-MIGRATIONS = (1, 2)
+#: Every migration shipped: 0001 users, 0002 messages, 0007 rooms.
+MIGRATIONS = (1, 2, 7)
 
 
 def new_user(n: int | str, **kwargs: bool) -> NewUser:
