@@ -8,7 +8,14 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from ..protocol import ErrorCode
-from . import _routes_auth, _routes_history, _routes_ops, _routes_users, _routes_ws
+from . import (
+    _routes_auth,
+    _routes_history,
+    _routes_ops,
+    _routes_rooms,
+    _routes_users,
+    _routes_ws,
+)
 from ._errors import ApiError, error_response
 from ._services import Services
 
@@ -23,6 +30,7 @@ def create_app(services: Services) -> QuartTrio:
         _routes_history.blueprint,
         _routes_auth.blueprint,
         _routes_users.blueprint,
+        _routes_rooms.blueprint,
         _routes_ops.blueprint,
     ):
         app.register_blueprint(blueprint)
@@ -47,7 +55,7 @@ def create_app(services: Services) -> QuartTrio:
             app,
             allow_origin="*" if "*" in origins else sorted(origins),
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             expose_headers=["Retry-After"],
             max_age=600,
         )

@@ -19,6 +19,7 @@ from ._envelope import (
     validate_fields,
 )
 from ._frames import close_frame, text_frame, text_payload_offset
+from ._rooms import encode_room_message, envelope_timestamp
 
 __all__ = [
     "API_TYPES",
@@ -35,6 +36,8 @@ __all__ = [
     "encode_ack",
     "encode_envelope",
     "encode_error",
+    "encode_room_message",
+    "envelope_timestamp",
     "new_message_id",
     "parse_client_message",
     "text_frame",

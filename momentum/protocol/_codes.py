@@ -39,6 +39,8 @@ class ErrorCode(enum.StrEnum):
     STORAGE_UNAVAILABLE = "storage_unavailable"
     STORAGE_BUSY = "storage_busy"
     DUPLICATE_ID = "duplicate_id"
+    # rooms
+    ROOM_FULL = "room_full"
     # handshake and HTTP
     TOKEN_MISSING = "token_missing"
     TOKEN_INVALID = "token_invalid"
