@@ -47,6 +47,7 @@ class Settings:
     max_connections: int = 10_000
     max_connections_per_user: int = 10
     max_message_size: int = 64 * KIB
+    room_max_per_connection: int = 128
     rate_limit: float = 20.0
     rate_burst: int = 40
     ping_interval: float = 25 * SECONDS
@@ -101,6 +102,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "WS_MAX_CONNECTIONS": ("max_connections", int),
     "WS_MAX_CONNECTIONS_PER_USER": ("max_connections_per_user", int),
     "WS_MAX_MESSAGE_SIZE": ("max_message_size", int),
+    "ROOM_MAX_PER_CONNECTION": ("room_max_per_connection", int),
     "WS_RATE_LIMIT": ("rate_limit", float),
     "WS_RATE_BURST": ("rate_burst", int),
     "WS_PING_INTERVAL": ("ping_interval", float),
@@ -209,6 +211,7 @@ def validate(s: Settings) -> None:
         "WS_MAX_CONNECTIONS": s.max_connections,
         "WS_MAX_CONNECTIONS_PER_USER": s.max_connections_per_user,
         "WS_MAX_PENDING_HANDSHAKES": s.max_pending_handshakes,
+        "ROOM_MAX_PER_CONNECTION": s.room_max_per_connection,
         "WS_OUTBOX_SIZE": s.outbox_size,
         "WS_CLEANUP_INTERVAL": s.cleanup_interval,
         "WS_PONG_TIMEOUT": s.pong_timeout,

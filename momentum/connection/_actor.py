@@ -44,9 +44,11 @@ from ..wire import RequestHead, WireStream
 from ._admission import Admitted, Gatekeeper
 from ._handle import Handle
 from ._heartbeat import serve_heartbeat
+from ._links import ReaderLinks
 from ._ratelimit import TokenBucket
-from ._reader import ReaderLinks, read_frames
+from ._reader import read_frames
 from ._replay import catch_up, replay_then_go_live
+from ._room_recovery import fill_room_gap
 
 log = logging.getLogger("momentum.connection")
 
@@ -67,6 +69,7 @@ class ConnectionConfig:
     rate_limit: float  # messages per second; 0 disables
     rate_burst: int
     max_connections_per_user: int = 10
+    room_max_per_connection: int = 128
 
 
 class Leases(Protocol):
@@ -204,7 +207,14 @@ async def _serve(
     close handshake; then leave."""
     config = ctx.config
     graceful = True
-    links = ReaderLinks(ctx.hub, ctx.writer, ctx.backpressure, config.max_message_size)
+    links = ReaderLinks(
+        ctx.hub,
+        ctx.writer,
+        ctx.backpressure,
+        config.max_message_size,
+        ctx.store,
+        config.room_max_per_connection,
+    )
     bucket = TokenBucket(config.rate_limit, config.rate_burst, now=trio.current_time())
     heartbeat = partial(
         serve_heartbeat,
@@ -222,6 +232,9 @@ async def _serve(
             # land as they come, so a replay cut short still makes progress.
             nursery.start_soon(replay_then_go_live, handle, ctx.store, gate)
             handle.on_catch_up = partial(nursery.start_soon, catch_up, handle, ctx.store)
+            handle.on_room_gap = lambda room_id: nursery.start_soon(
+                fill_room_gap, handle, ctx.store, room_id
+            )
             await read_frames(handle, ws, links, bucket)
             nursery.cancel_scope.cancel()
     except BaseException as exc:

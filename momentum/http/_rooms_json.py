@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 from quart import request
 
-from ..protocol import ErrorCode, encode_room_message
+from ..protocol import ErrorCode
+from ..rooms import room_envelope
 from ..storage import (
     ROOM_KINDS,
     Room,
@@ -48,17 +49,7 @@ def member_json(member: RoomMember) -> dict[str, Any]:
 
 def message_json(message: RoomMessage) -> Any:
     """The envelope a WebSocket subscriber receives for this message."""
-    return orjson.Fragment(
-        encode_room_message(
-            message_id=message.id,
-            message_type=message.message_type,
-            payload=message.payload,
-            room_id=message.room_id,
-            offset=message.offset,
-            from_user_id=message.sender_id,
-            created_at=message.created_at,
-        )
-    )
+    return orjson.Fragment(room_envelope(message))
 
 
 def path_uuid(value: str, what: str) -> uuid.UUID:

@@ -1,19 +1,27 @@
 """`/rooms/*`: rooms, their members and their messages, for admins and the API key.
 
+A message published here is stored with its offset, then handed to the hub, which delivers
+it to the room's subscribers on every node.
+
 Reading a room's messages is open as well to the users who may enter the room (any user
 for a public room, its members for a private one).
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import UTC, datetime
 
 import orjson
+import trio
 from quart import Blueprint, Response
 
+from actors import ActorError
+
+from ..hub import RoomPublish
 from ..protocol import API_TYPES, ErrorCode, MessageType, new_message_id
-from ..rooms import max_payload, may_enter
+from ..rooms import max_payload, may_enter, room_envelope
 from ..storage import (
     MAX_ROOM_PAGE,
     NewRoom,
@@ -191,7 +199,15 @@ async def publish(room_id: str) -> Response:
         raise store_unavailable() from None
     if stored is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "no such room")
-    return json_response({"message": message_json(stored)}, 201)
+    envelope = room_envelope(stored)
+    live = RoomPublish(
+        room.id, stored.offset, stored.id, stored.message_type, envelope, trio.current_time()
+    )
+    # Stored already: if the hub cannot take it now, subscribers find it in the store when
+    # they next recover (a later message opens a gap, or they subscribe again).
+    with contextlib.suppress(ActorError):
+        await s.hub.cast(live)
+    return json_response({"message": orjson.Fragment(envelope)}, 201)
 
 
 @blueprint.get("/rooms/<room_id>/messages")

@@ -23,9 +23,9 @@ import trio
 
 from actors import ActorError, ActorRef, MailboxFull
 
-from ..broker import BROADCAST, Broker, LocalBroker, PresenceSink, user_topic
-from ..protocol import CloseCode, ErrorCode, text_frame
-from ..storage import Barrier, NewMessage, Persist, WriteResult, WriterMsg
+from ..broker import BROADCAST, Broker, LocalBroker, PresenceSink, room_topic, user_topic
+from ..protocol import CloseCode, ErrorCode, room_frame_offset, text_frame
+from ..storage import Barrier, NewMessage, Persist, WriterMsg
 from ._counters import Counters, HubStats
 from ._handle import ConnectionHandle
 from ._messages import (
@@ -44,12 +44,17 @@ from ._messages import (
     Release,
     ReplayGate,
     Reserve,
+    RoomJoin,
+    RoomLeave,
+    RoomPublish,
     SetUserActive,
     Sweep,
     Tick,
 )
 from ._presence import PresenceBatch
 from ._reservations import Reservations
+from ._rooms import RoomRegistry
+from ._written import written as _written
 
 log = logging.getLogger("momentum.hub")
 
@@ -57,13 +62,6 @@ log = logging.getLogger("momentum.hub")
 DISABLED_MEMORY = 60.0
 
 _NOBODY: Mapping[int, ConnectionHandle] = {}
-
-#: Why a direct message is not stored, by the writer's result.
-_NOT_STORED = {
-    WriteResult.STORED: None,
-    WriteResult.FAILED: ErrorCode.STORAGE_UNAVAILABLE,
-    WriteResult.REFUSED: ErrorCode.DUPLICATE_ID,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +95,7 @@ class Hub:
         self.counters = Counters()
         self.errors = 0
         self.broker = config.broker
+        self.rooms = RoomRegistry(config.broker)
         self._offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
         self._barriers: deque[trio.Event] = deque()  # for the writer, in join order
 
@@ -152,6 +151,7 @@ class Hub:
         if self.connections.pop(handle.conn_id, None) is None:
             return
         self._offered.pop(handle.conn_id, None)
+        self.rooms.leave_all(handle)
         mine = self.by_user.get(handle.user_id)
         if mine is None:
             return
@@ -185,6 +185,19 @@ class Hub:
         if delivered == 0:
             self.counters.drops["recipient_offline"] += 1
         self._persist(msg, msg.to_user_id, frame, delivered)
+
+    def publish_room(self, msg: RoomPublish) -> None:
+        """A stored room message: to this node's subscribers, and once to the other nodes."""
+        self.counters.messages_in[msg.message_type] += 1
+        frame = text_frame(msg.envelope)
+        self.broker.publish(room_topic(msg.room_id), frame, msg.message_type, msg.message_id)
+        self._deliver_room(msg.room_id, msg.offset, frame, msg.message_type)
+        self.config.observe_latency(trio.current_time() - msg.received_at)
+
+    def _deliver_room(self, room_id: uuid.UUID, offset: int, frame: bytes, kind: str) -> None:
+        delivered = self.rooms.deliver(room_id, offset, frame, self._offered, self._refused)
+        self.counters.deliveries += delivered
+        self.counters.deliveries_by_type[kind] += delivered
 
     def _persist(self, msg: Publish, recipient: uuid.UUID, frame: bytes, delivered: int) -> None:
         now = datetime.now(UTC)
@@ -279,6 +292,10 @@ class Hub:
             targets = self.connections
         elif topic.startswith("user:"):
             targets = self.by_user.get(uuid.UUID(topic.removeprefix("user:")), _NOBODY)
+        elif topic.startswith("room:"):
+            room_id = uuid.UUID(topic.removeprefix("room:"))
+            self._deliver_room(room_id, room_frame_offset(frame), frame, kind)
+            return
         else:
             return
         delivered = self._deliver(targets, frame)
@@ -333,6 +350,12 @@ class Hub:
         match msg:
             case Publish():
                 self.publish(msg)
+            case RoomPublish():
+                self.publish_room(msg)
+            case RoomJoin(handle=handle, room_id=room_id, routed=routed):
+                self.rooms.join(handle, room_id, routed)
+            case RoomLeave(handle=handle, room_id=room_id):
+                self.rooms.leave(handle, room_id)
             case Join(handle=handle, reservation=reservation, gate=gate):
                 self.join(handle, reservation, gate)
             case Leave(handle=handle):
@@ -359,18 +382,3 @@ class Hub:
                 self.catch_up()
             case CloseAll(code=code, reason=reason, reply=reply):
                 reply.send(self.close_all(code, reason))
-
-
-def _written(
-    msg: Publish, frame: bytes, delivered: int, broker: Broker, result: WriteResult
-) -> None:
-    """The writer's answer for one direct message (called in the writer's task: it touches
-    no hub state). The frame goes to the other nodes only now, after the commit, so that a
-    node whose recipient is just connecting either gets it live or finds it in the store
-    (`ReplayGate`). Not stored (the store is down or busy), it still goes, live only; a
-    refused duplicate does not."""
-    if msg.to_user_id is not None and result is not WriteResult.REFUSED:
-        topic = user_topic(msg.to_user_id)
-        broker.publish(topic, frame, msg.message_type, msg.message_id)
-    error = _NOT_STORED[result]
-    msg.answer(Delivery(msg.message_id, msg.ref_id, delivered, error is None, error))

@@ -6,6 +6,7 @@ from ._envelope import (
     CLIENT_TYPES,
     ENVELOPE_OVERHEAD,
     MAX_NESTING,
+    ROOM_TYPES,
     Inbound,
     MessageType,
     ProtocolError,
@@ -19,13 +20,14 @@ from ._envelope import (
     validate_fields,
 )
 from ._frames import close_frame, text_frame, text_payload_offset
-from ._rooms import encode_room_message, envelope_timestamp
+from ._rooms import encode_room_message, envelope_timestamp, room_frame_offset
 
 __all__ = [
     "API_TYPES",
     "CLIENT_TYPES",
     "ENVELOPE_OVERHEAD",
     "MAX_NESTING",
+    "ROOM_TYPES",
     "CloseCode",
     "ErrorCode",
     "Inbound",
@@ -40,6 +42,7 @@ __all__ = [
     "envelope_timestamp",
     "new_message_id",
     "parse_client_message",
+    "room_frame_offset",
     "text_frame",
     "text_payload_offset",
     "utc_timestamp",

@@ -41,6 +41,7 @@ class ErrorCode(enum.StrEnum):
     DUPLICATE_ID = "duplicate_id"
     # rooms
     ROOM_FULL = "room_full"
+    TOO_MANY_ROOMS = "too_many_rooms"
     # handshake and HTTP
     TOKEN_MISSING = "token_missing"
     TOKEN_INVALID = "token_invalid"

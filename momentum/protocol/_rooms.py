@@ -42,3 +42,15 @@ def encode_room_message(
             "offset": offset,
         }
     )
+
+
+_OFFSET_KEY = b'"offset":'
+
+
+def room_frame_offset(frame: bytes) -> int:
+    """The offset of a room message frame built by `encode_room_message` (its last field),
+    read without parsing the JSON; `ValueError` if the frame is not one."""
+    start = frame.rfind(_OFFSET_KEY)
+    if start < 0 or not frame.endswith(b"}"):
+        raise ValueError("not a room message frame")
+    return int(frame[start + len(_OFFSET_KEY) : -1])

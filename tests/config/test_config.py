@@ -63,6 +63,7 @@ def test_defaults() -> None:
     assert settings.send_timeout == 10.0
     assert settings.drain_timeout == 10.0
     assert settings.workers == 1
+    assert settings.room_max_per_connection == 128
 
 
 EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
@@ -76,6 +77,7 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "WS_MAX_CONNECTIONS": ("max_connections", "500", 500),
     "WS_MAX_CONNECTIONS_PER_USER": ("max_connections_per_user", "3", 3),
     "WS_MAX_MESSAGE_SIZE": ("max_message_size", "2048", 2048),
+    "ROOM_MAX_PER_CONNECTION": ("room_max_per_connection", "4", 4),
     "WS_RATE_LIMIT": ("rate_limit", "2.5", 2.5),
     "WS_RATE_BURST": ("rate_burst", "5", 5),
     "WS_PING_INTERVAL": ("ping_interval", "15", 15.0),
@@ -173,6 +175,7 @@ def test_bad_bool(raw: str) -> None:
     "name",
     [
         "WS_MAX_CONNECTIONS",
+        "ROOM_MAX_PER_CONNECTION",
         "WS_MAX_CONNECTIONS_PER_USER",
         "WS_OUTBOX_SIZE",
         "WS_CLEANUP_INTERVAL",
