@@ -94,13 +94,16 @@ class RoomCursors:
         if cursor is None:
             return
         cursor.sent = max(cursor.sent, sent)
-        cursor.gap_reported = False
         held, cursor.held = cursor.held or [], None
         for offset in [o for o in cursor.early if o <= cursor.sent]:
             del cursor.early[offset]
+        self._drain(cursor)
+        cursor.gap_reported = True  # the held messages report no gap: it is checked below
         for offset, frame in held:
             self._in_order(room_id, cursor, offset, frame)
-        self._drain(cursor)
+        cursor.gap_reported = bool(cursor.early)
+        if cursor.early:  # a gap is still open: it gets its own recovery
+            self._on_gap(room_id)
 
     def gap_after(self, room_id: uuid.UUID) -> int | None:
         """The last offset sent, if the room still waits for a gap to fill; else None."""

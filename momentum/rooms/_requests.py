@@ -43,7 +43,8 @@ def subscriptions(data: dict[str, Any]) -> list[tuple[uuid.UUID, int | None]]:
     if "room_id" in data:
         offsets = {} if data.get("offset") is None else {str(rooms[0]): data["offset"]}
     else:
-        raw = data.get("offsets") or {}
+        raw = data.get("offsets")
+        raw = {} if raw is None else raw
         if not isinstance(raw, dict):
             raise RequestError(ErrorCode.INVALID_ENVELOPE, "offsets must be an object")
         offsets = {str(_uuid(key)): value for key, value in raw.items()}
