@@ -353,7 +353,8 @@ class Hub:
             case RoomPublish():
                 self.publish_room(msg)
             case RoomJoin(handle=handle, room_id=room_id, routed=routed):
-                self.rooms.join(handle, room_id, routed)
+                if handle.conn_id in self.connections:  # not one that has left already
+                    self.rooms.join(handle, room_id, routed)
             case RoomLeave(handle=handle, room_id=room_id):
                 self.rooms.leave(handle, room_id)
             case Join(handle=handle, reservation=reservation, gate=gate):

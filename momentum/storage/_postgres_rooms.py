@@ -19,6 +19,10 @@ from ._errors import RoomFull
 from ._postgres_accounts import _aio_execute, _aio_fetch, _aio_fetchrow
 from ._room_types import (
     MAX_ROOM_PAGE,
+    MEMBER_COLUMNS,
+    NO_OFFSET_BOUND,
+    ROOM_COLUMNS,
+    ROOM_MESSAGE_COLUMNS,
     NewRoom,
     NewRoomMessage,
     Room,
@@ -27,14 +31,13 @@ from ._room_types import (
     RoomRole,
     check_role,
     check_room,
+    room_from_new,
 )
 from ._types import check_limit, message_id, utc
 
 T = TypeVar("T")
 
-_ROOM = "id, name, kind, owner_id, max_members, max_message_bytes, created_at, last_offset"
-_MEMBER = "room_id, user_id, role, joined_at"
-_MESSAGE = "id, room_id, room_offset, sender_id, message_type, payload, created_at"
+_ROOM, _MEMBER, _MESSAGE = ROOM_COLUMNS, MEMBER_COLUMNS, ROOM_MESSAGE_COLUMNS
 
 _GET_ROOM = f"SELECT {_ROOM} FROM rooms WHERE id = $1"
 _GET_MEMBER = f"SELECT {_MEMBER} FROM room_members WHERE room_id = $1 AND user_id = $2"
@@ -66,7 +69,6 @@ _MEMBERS = (
     f"SELECT {_MEMBER} FROM room_members WHERE room_id = $1 AND user_id > $2"
     " ORDER BY user_id LIMIT $3"
 )
-_NO_BOUND = 2**63 - 1
 _NIL = uuid.UUID(int=0)
 
 
@@ -78,16 +80,7 @@ class PostgresRooms:
         async def _call(self, fn: Callable[..., Awaitable[T]], *args: object) -> T: ...
 
     async def create_room(self, new: NewRoom) -> Room:
-        check_room(new)
-        room = Room(
-            uuid.uuid4(),
-            new.name,
-            new.kind,
-            new.owner_id,
-            new.max_members,
-            new.max_message_bytes,
-            datetime.now(UTC),
-        )
+        room = room_from_new(new)
         await self._call(_aio_create_room, room)
         return room
 
@@ -145,7 +138,7 @@ class PostgresRooms:
         self, room_id: uuid.UUID, *, before_offset: int | None = None, limit: int = 50
     ) -> list[RoomMessage]:
         check_limit(limit, MAX_ROOM_PAGE)
-        bound = _NO_BOUND if before_offset is None else before_offset
+        bound = NO_OFFSET_BOUND if before_offset is None else before_offset
         rows = await self._call(_aio_fetch, _BEFORE, room_id, bound, limit)
         return [_message(row) for row in rows]
 

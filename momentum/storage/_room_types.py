@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, get_args
 
 RoomKind = Literal["public", "private"]
@@ -19,6 +19,13 @@ RoomRole = Literal["owner", "admin", "member"]
 
 ROOM_KINDS: tuple[RoomKind, ...] = get_args(RoomKind)
 ROOM_ROLES: tuple[RoomRole, ...] = get_args(RoomRole)
+
+#: The columns a `Room`, a `RoomMember` and a `RoomMessage` are read from, on every backend.
+ROOM_COLUMNS = "id, name, kind, owner_id, max_members, max_message_bytes, created_at, last_offset"
+MEMBER_COLUMNS = "room_id, user_id, role, joined_at"
+ROOM_MESSAGE_COLUMNS = "id, room_id, room_offset, sender_id, message_type, payload, created_at"
+#: Above any offset: `room_history`'s bound when none is given.
+NO_OFFSET_BOUND = 2**63 - 1
 
 #: The longest room name, in characters.
 MAX_ROOM_NAME = 255
@@ -89,6 +96,20 @@ class RoomMessage:
     message_type: str
     payload: bytes
     created_at: datetime
+
+
+def room_from_new(new: NewRoom) -> Room:
+    """The room a valid `NewRoom` becomes: a fresh id, created now (`ValueError` if invalid)."""
+    check_room(new)
+    return Room(
+        uuid.uuid4(),
+        new.name,
+        new.kind,
+        new.owner_id,
+        new.max_members,
+        new.max_message_bytes,
+        datetime.now(UTC),
+    )
 
 
 def check_room_name(name: str) -> str:

@@ -16,6 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._errors import RoomFull
 from ._room_types import (
     MAX_ROOM_PAGE,
+    MEMBER_COLUMNS,
+    NO_OFFSET_BOUND,
+    ROOM_COLUMNS,
+    ROOM_MESSAGE_COLUMNS,
     NewRoom,
     NewRoomMessage,
     Room,
@@ -24,6 +28,7 @@ from ._room_types import (
     RoomRole,
     check_role,
     check_room,
+    room_from_new,
 )
 from ._sqlite_messages import timestamp
 from ._sqlite_transaction import transaction
@@ -31,9 +36,7 @@ from ._types import check_limit, message_id
 
 T = TypeVar("T")
 
-_ROOM = "id, name, kind, owner_id, max_members, max_message_bytes, created_at, last_offset"
-_MEMBER = "room_id, user_id, role, joined_at"
-_MESSAGE = "id, room_id, room_offset, sender_id, message_type, payload, created_at"
+_ROOM, _MEMBER, _MESSAGE = ROOM_COLUMNS, MEMBER_COLUMNS, ROOM_MESSAGE_COLUMNS
 
 _GET_ROOM = f"SELECT {_ROOM} FROM rooms WHERE id = ?"
 _GET_MEMBER = f"SELECT {_MEMBER} FROM room_members WHERE room_id = ? AND user_id = ?"
@@ -49,8 +52,6 @@ _BEFORE = (
 _MEMBERS = (
     f"SELECT {_MEMBER} FROM room_members WHERE room_id = ? AND user_id > ? ORDER BY user_id LIMIT ?"
 )
-#: Above any offset: `room_history`'s bound when none is given.
-_NO_BOUND = 2**63 - 1
 
 
 class SqliteRooms:
@@ -61,16 +62,7 @@ class SqliteRooms:
         async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
 
     async def create_room(self, new: NewRoom) -> Room:
-        check_room(new)
-        room = Room(
-            uuid.uuid4(),
-            new.name,
-            new.kind,
-            new.owner_id,
-            new.max_members,
-            new.max_message_bytes,
-            datetime.now(UTC),
-        )
+        room = room_from_new(new)
         created = timestamp(room.created_at)
         row = (str(room.id), room.name, room.kind, str(room.owner_id))
         limits = (room.max_members, room.max_message_bytes, created)
@@ -177,7 +169,7 @@ class SqliteRooms:
         self, room_id: uuid.UUID, *, before_offset: int | None = None, limit: int = 50
     ) -> list[RoomMessage]:
         check_limit(limit, MAX_ROOM_PAGE)
-        bound = _NO_BOUND if before_offset is None else before_offset
+        bound = NO_OFFSET_BOUND if before_offset is None else before_offset
         args = (str(room_id), bound, limit)
         return await self._run(lambda c: [_message(r) for r in c.execute(_BEFORE, args)])
 

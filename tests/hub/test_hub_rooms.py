@@ -70,3 +70,12 @@ async def test_a_subscriber_that_cannot_keep_up_is_closed() -> None:
     hub.handle(RoomJoin(slow, room, trio.Event()))
     hub.handle(RoomPublish(room, 1, "m1", "text", envelope(room, 1), 0.0))
     assert slow.close_code == 4009
+
+
+async def test_a_room_join_of_a_connection_that_has_left_is_ignored() -> None:
+    broker = RecordingBroker()
+    hub, _ = make_hub(max_connections=10, broker=broker)
+    gone = joined(hub)
+    hub.leave(gone)
+    hub.handle(RoomJoin(gone, uuid.uuid4(), trio.Event()))
+    assert len(hub.rooms) == 0 and not any(t.startswith("room:") for t in broker.topics)
