@@ -12,6 +12,7 @@ import trio
 from momentum.storage import (
     MAX_ROOM_PAGE,
     ROOM_KINDS,
+    MessageIdTaken,
     NewRoom,
     NewRoomMessage,
     Room,
@@ -44,6 +45,7 @@ class MemoryRooms:
         self._rooms: dict[uuid.UUID, Room] = {}
         self._members: dict[uuid.UUID, dict[uuid.UUID, RoomMember]] = {}
         self._room_messages: dict[uuid.UUID, list[RoomMessage]] = {}
+        self._room_message_ids: dict[str, RoomMessage] = {}
 
     async def create_room(self, new: NewRoom) -> Room:
         _check(new)
@@ -85,7 +87,8 @@ class MemoryRooms:
     async def delete_room(self, room_id: uuid.UUID) -> bool:
         await trio.lowlevel.checkpoint()
         self._members.pop(room_id, None)
-        self._room_messages.pop(room_id, None)
+        for gone in self._room_messages.pop(room_id, []):
+            del self._room_message_ids[gone.id]
         return self._rooms.pop(room_id, None) is not None
 
     async def add_room_member(
@@ -136,6 +139,11 @@ class MemoryRooms:
         if message.created_at.tzinfo is None:
             raise ValueError("naive datetime: storage needs timezone-aware times")
         await trio.lowlevel.checkpoint()
+        kept = self._room_message_ids.get(key)
+        if kept is not None:
+            if (kept.room_id, kept.sender_id) != (message.room_id, message.sender_id):
+                raise MessageIdTaken(f"message id {key} is taken")
+            return kept
         room = self._rooms.get(message.room_id)
         if room is None:
             return None
@@ -151,6 +159,7 @@ class MemoryRooms:
         )
         self._rooms[room.id] = replace(room, last_offset=offset)
         self._room_messages[room.id].append(stored)
+        self._room_message_ids[key] = stored
         return stored
 
     async def room_messages(

@@ -28,7 +28,7 @@ from ..rooms import (
     subscriptions,
     unsubscriptions,
 )
-from ..storage import NewRoomMessage, Room, StorageError
+from ..storage import MessageIdTaken, NewRoomMessage, Room, StorageError
 from ._handle import Handle
 from ._links import ReaderLinks
 from ._replay import ROUTED_WAIT
@@ -138,6 +138,9 @@ async def _publish(handle: Handle, inbound: Inbound, links: ReaderLinks, now: fl
         stored = await links.store.append_room_message(new)
     except StorageError:
         raise RequestError(ErrorCode.STORAGE_UNAVAILABLE, "the message was not stored") from None
+    except MessageIdTaken:
+        taken = "its id is already taken by another of your messages"
+        raise RequestError(ErrorCode.DUPLICATE_ID, taken) from None
     if stored is None:
         await _leave(handle, links, wanted.room_id)
         raise RequestError(ErrorCode.NOT_FOUND, "no such room")

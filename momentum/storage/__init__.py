@@ -5,7 +5,7 @@ the lookup (batched user lookups for handshakes).
 SQLite (the embedded default) or PostgreSQL; both pass the same contract tests.
 """
 
-from ._errors import RoomFull, StorageError, UserExists
+from ._errors import MessageIdTaken, RoomFull, StorageError, UserExists
 from ._lookup import LOOKUP_MAILBOX, Lookup, LookupMsg, serve_lookup
 from ._open import open_store
 from ._protocol import Store
@@ -49,6 +49,7 @@ __all__ = [
     "Barrier",
     "Lookup",
     "LookupMsg",
+    "MessageIdTaken",
     "NewMessage",
     "NewRoom",
     "NewRoomMessage",

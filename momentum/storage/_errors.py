@@ -30,3 +30,7 @@ class RoomFull(Exception):
     def __init__(self, max_members: int) -> None:
         super().__init__(f"the room is full: at most {max_members} members")
         self.max_members = max_members
+
+
+class MessageIdTaken(Exception):
+    """A room message's id is already another message's (another room or sender)."""

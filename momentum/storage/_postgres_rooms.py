@@ -15,6 +15,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import asyncpg
+
 from ._errors import RoomFull
 from ._postgres_accounts import _aio_execute, _aio_fetch, _aio_fetchrow
 from ._room_types import (
@@ -31,6 +33,7 @@ from ._room_types import (
     RoomRole,
     check_role,
     check_room,
+    retried_append,
     room_from_new,
 )
 from ._types import check_limit, message_id, utc
@@ -57,6 +60,7 @@ _APPEND = (
     " SELECT $2, $1, last_offset, $3, $4, $5, $6 FROM bumped"
     f" RETURNING {_MESSAGE}"
 )
+_BY_ID = f"SELECT {_MESSAGE} FROM room_messages WHERE id = $1"
 _AFTER = (
     f"SELECT {_MESSAGE} FROM room_messages WHERE room_id = $1 AND room_offset > $2"
     " ORDER BY room_offset LIMIT $3"
@@ -124,7 +128,9 @@ class PostgresRooms:
             message.payload,
             utc(message.created_at),
         )
-        row = await self._call(_aio_fetchrow, _APPEND, *args)
+        kept, row = await self._call(_aio_append, args)
+        if kept is not None:
+            return retried_append(_message(kept), message)
         return None if row is None else _message(row)
 
     async def room_messages(
@@ -159,6 +165,17 @@ async def _aio_create_room(pool: Any, room: Room) -> None:
             room.created_at,
         )
         await conn.execute(_INSERT_MEMBER, room.id, room.owner_id, "owner", room.created_at)
+
+
+async def _aio_append(pool: Any, args: tuple[object, ...]) -> tuple[Any, Any]:
+    """(the stored message of that id, None) if the id is taken, else (None, the new row or
+    None when there is no such room). The id's unique index decides, so two appends of one
+    id at once store it once."""
+    async with pool.acquire() as conn:
+        try:
+            return None, await conn.fetchrow(_APPEND, *args)
+        except asyncpg.UniqueViolationError:
+            return await conn.fetchrow(_BY_ID, args[1]), None
 
 
 async def _aio_add_member(pool: Any, member: RoomMember) -> RoomMember | None:

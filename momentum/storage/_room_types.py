@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
+from ._errors import MessageIdTaken
+
 RoomKind = Literal["public", "private"]
 RoomRole = Literal["owner", "admin", "member"]
 
@@ -110,6 +112,14 @@ def room_from_new(new: NewRoom) -> Room:
         new.max_message_bytes,
         datetime.now(UTC),
     )
+
+
+def retried_append(kept: RoomMessage, again: NewRoomMessage) -> RoomMessage:
+    """The answer to appending a message whose id is stored already: the stored message if
+    it is the same room and sender (a retry), else `MessageIdTaken`."""
+    if (kept.room_id, kept.sender_id) != (again.room_id, again.sender_id):
+        raise MessageIdTaken(f"message id {kept.id} is taken")
+    return kept
 
 
 def check_room_name(name: str) -> str:

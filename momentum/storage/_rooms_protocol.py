@@ -61,7 +61,11 @@ class RoomStore(Protocol):
         """Store the message with the room's next offset (the last one + 1), both in one
         transaction; None if there is no such room. Concurrent appends to one room, from
         any number of processes sharing the database, get distinct consecutive offsets, in
-        commit order."""
+        commit order.
+
+        Appending again a message whose id is stored in the same room from the same sender
+        (a retry) stores nothing and returns the stored message; an id stored for another
+        room or sender raises `MessageIdTaken`."""
         ...
 
     async def room_messages(

@@ -30,6 +30,7 @@ from ._room_types import (
     check_room,
     room_from_new,
 )
+from ._room_types import retried_append as _retried
 from ._sqlite_messages import timestamp
 from ._sqlite_transaction import transaction
 from ._types import check_limit, message_id
@@ -40,6 +41,7 @@ _ROOM, _MEMBER, _MESSAGE = ROOM_COLUMNS, MEMBER_COLUMNS, ROOM_MESSAGE_COLUMNS
 
 _GET_ROOM = f"SELECT {_ROOM} FROM rooms WHERE id = ?"
 _GET_MEMBER = f"SELECT {_MEMBER} FROM room_members WHERE room_id = ? AND user_id = ?"
+_BY_ID = f"SELECT {_MESSAGE} FROM room_messages WHERE id = ?"
 _BUMP = "UPDATE rooms SET last_offset = last_offset + 1 WHERE id = ? RETURNING last_offset"
 _AFTER = (
     f"SELECT {_MESSAGE} FROM room_messages WHERE room_id = ? AND room_offset > ?"
@@ -139,6 +141,9 @@ class SqliteRooms:
 
         def append(conn: sqlite3.Connection) -> RoomMessage | None:
             with transaction(conn):
+                kept = conn.execute(_BY_ID, (key,)).fetchone()
+                if kept is not None:
+                    return _retried(_message(kept), message)
                 bumped = conn.execute(_BUMP, (room,)).fetchone()
                 if bumped is None:
                     return None

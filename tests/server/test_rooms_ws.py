@@ -176,6 +176,38 @@ async def test_refusals_leave_the_connection_usable(tmp_path: Path) -> None:
                 await client.roundtrip()
 
 
+async def test_a_retried_publish_is_stored_and_delivered_once(server: LiveServer) -> None:
+    with trio.fail_after(TIMEOUT):
+        user = await server.create_user()
+        room_id = await new_room(server, user)
+        other = await new_room(server, user)
+        async with server.connect(user) as client:
+            await subscribe(client, room_id)
+            await subscribe(client, other)
+            ref = str(uuid.uuid4())
+            for room in (room_id, room_id, other):  # a retry after a lost ack, then a misuse
+                body = {"room_id": room, "data": {"n": 1}}
+                await client.send(id=ref, message_type="room_publish", data=body)
+            last = {"room_id": room_id, "data": {"n": 2}}
+            await client.send(message_type="room_publish", data=last)
+            acks: list[dict[str, Any]] = []
+            errors: list[dict[str, Any]] = []
+            got: list[dict[str, Any]] = []
+            # The hub delivers in the order it was handed the messages: a second copy of
+            # offset 1 would come before offset 2.
+            while not got or got[-1]["offset"] != 2 or len(acks) < 3:
+                message = await client.receive()
+                if message["message_type"] == "ack":
+                    acks.append(message["data"])
+                elif message["message_type"] == "error":
+                    errors.append(message["data"])
+                elif "room_id" in message:
+                    got.append(message)
+            assert [a["offset"] for a in acks] == [1, 1, 2]
+            assert [(e["code"], e["ref_id"]) for e in errors] == [("duplicate_id", ref)]
+            assert [(m["room_id"], m["offset"]) for m in got] == [(room_id, 1), (room_id, 2)]
+
+
 async def test_a_member_enters_a_private_room_and_removal_is_checked_at_subscribe(
     server: LiveServer,
 ) -> None:

@@ -19,6 +19,7 @@ import trio
 
 from momentum.storage import (
     MAX_ROOM_NAME,
+    MessageIdTaken,
     NewRoom,
     NewRoomMessage,
     RoomFull,
@@ -155,6 +156,26 @@ async def test_offsets_are_consecutive_per_room(store: Store) -> None:
         reread = await store.get_room(one.id)
         assert reread is not None and reread.last_offset == 5
         assert await store.append_room_message(room_message(uuid.uuid4(), 0)) is None
+
+
+async def test_appending_an_id_again_is_a_retry_or_refused(store: Store) -> None:
+    with trio.fail_after(TIMEOUT):
+        sender = uuid.uuid4()
+        one = await store.create_room(NewRoom("one", "public", sender))
+        two = await store.create_room(NewRoom("two", "public", sender))
+        first = room_message(one.id, 1, sender)
+        stored = await store.append_room_message(first)
+        assert await store.append_room_message(first) == stored  # a retry: the same offset
+        with pytest.raises(MessageIdTaken):
+            await store.append_room_message(replace(first, sender_id=uuid.uuid4()))
+        with pytest.raises(MessageIdTaken):
+            await store.append_room_message(replace(first, room_id=two.id))
+        after = await store.append_room_message(room_message(one.id, 2, sender))
+        assert stored is not None and after is not None
+        assert (stored.offset, after.offset) == (1, 2)  # no offset lost to the refusals
+        assert [m.offset for m in await store.room_messages(two.id)] == []
+        assert await store.delete_room(one.id)
+        assert await store.append_room_message(replace(first, room_id=two.id)) is not None
 
 
 async def test_room_messages_after_and_history_before(store: Store) -> None:
