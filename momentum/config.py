@@ -52,6 +52,7 @@ class Settings:
     max_connections: int = 10_000
     max_connections_per_user: int = 10
     max_message_size: int = 64 * KIB
+    room_max_per_connection: int = 128
     rate_limit: float = 20.0
     rate_burst: int = 40
     #: what one user may publish, all its connections and HTTP requests together (per node);
@@ -149,6 +150,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "WS_MAX_CONNECTIONS": ("max_connections", int),
     "WS_MAX_CONNECTIONS_PER_USER": ("max_connections_per_user", int),
     "WS_MAX_MESSAGE_SIZE": ("max_message_size", int),
+    "ROOM_MAX_PER_CONNECTION": ("room_max_per_connection", int),
     "WS_RATE_LIMIT": ("rate_limit", float),
     "WS_RATE_BURST": ("rate_burst", int),
     "USER_RATE_LIMIT": ("user_rate_limit", float),
@@ -271,6 +273,7 @@ def validate(s: Settings) -> None:
         "WS_MAX_CONNECTIONS_PER_IP": s.max_connections_per_ip,
         "HTTP_MAX_CONNECTIONS": s.http_max_connections,
         "HTTP_MAX_CONNECTIONS_PER_IP": s.http_max_connections_per_ip,
+        "ROOM_MAX_PER_CONNECTION": s.room_max_per_connection,
         "WS_OUTBOX_SIZE": s.outbox_size,
         "WS_CLEANUP_INTERVAL": s.cleanup_interval,
         "WS_PONG_TIMEOUT": s.pong_timeout,

@@ -345,6 +345,7 @@ def _handlers(
             rate_limit=settings.rate_limit,
             rate_burst=settings.rate_burst,
             max_connections_per_user=settings.max_connections_per_user,
+            room_max_per_connection=settings.room_max_per_connection,
         ),
         hub=refs.hub,
         writer=refs.writer,

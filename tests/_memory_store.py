@@ -34,6 +34,7 @@ from momentum.storage import (
     forgive_retries,
     quota_refused_ids,
 )
+from tests._memory_rooms import MemoryRooms
 
 
 @asynccontextmanager
@@ -212,14 +213,16 @@ class _Refresh:
     revoked: bool
 
 
-class MemoryStore(MemoryMessages):
-    """Users and messages in dicts; a `Store` with no persistence and no schema."""
+class MemoryStore(MemoryMessages, MemoryRooms):
+    """Users, messages and rooms in dicts; a `Store` with no persistence and no schema."""
 
     backend = "memory"
     migrations_applied: tuple[int, ...] = ()
 
     def __init__(self) -> None:
-        super().__init__()
+        MemoryMessages.__init__(self)
+        MemoryRooms.__init__(self)
+        self._users: dict[uuid.UUID, User] = {}
         self._by_email: dict[str, uuid.UUID] = {}
         self._by_username: dict[str, uuid.UUID] = {}
         self._revoked_tokens: dict[str, datetime] = {}

@@ -12,8 +12,13 @@ BROADCAST = "broadcast"
 
 
 def user_topic(user_id: object) -> str:
-    """The topic of one user's connections (a personal topic; rooms will be another kind)."""
+    """The topic of one user's connections (a personal topic)."""
     return f"user:{user_id}"
+
+
+def room_topic(room_id: object) -> str:
+    """The topic of one room's subscribers."""
+    return f"room:{room_id}"
 
 
 class Broker(Protocol):

@@ -44,9 +44,11 @@ from ..wire import RequestHead, WireStream
 from ._admission import Admitted, Gatekeeper
 from ._handle import Handle
 from ._heartbeat import serve_heartbeat
+from ._links import ReaderLinks
 from ._ratelimit import TokenBucket
-from ._reader import ReaderLinks, charge, read_frames
+from ._reader import charge, read_frames
 from ._replay import catch_up, replay_then_go_live
+from ._room_recovery import fill_room_gap
 from ._websocket import ChargedConnection, wrap_server_stream
 
 log = logging.getLogger("momentum.connection")
@@ -68,6 +70,7 @@ class ConnectionConfig:
     rate_limit: float  # messages per second; 0 disables
     rate_burst: int
     max_connections_per_user: int = 10
+    room_max_per_connection: int = 128
 
 
 class Leases(Protocol):
@@ -210,7 +213,14 @@ async def _serve(
     close handshake; then leave."""
     config = ctx.config
     graceful = True
-    links = ReaderLinks(ctx.hub, ctx.writer, ctx.backpressure, config.max_message_size)
+    links = ReaderLinks(
+        ctx.hub,
+        ctx.writer,
+        ctx.backpressure,
+        config.max_message_size,
+        ctx.store,
+        config.room_max_per_connection,
+    )
     bucket = TokenBucket(config.rate_limit, config.rate_burst, now=trio.current_time())
     if isinstance(ws, ChargedConnection):  # the client's pings and pongs share the bucket
         ws.charge_control = lambda: charge(handle, bucket, trio.current_time())
@@ -230,6 +240,9 @@ async def _serve(
             # land as they come, so a replay cut short still makes progress.
             nursery.start_soon(replay_then_go_live, handle, ctx.store, gate)
             handle.on_catch_up = partial(nursery.start_soon, catch_up, handle, ctx.store)
+            handle.on_room_gap = lambda room_id: nursery.start_soon(
+                fill_room_gap, handle, ctx.store, room_id
+            )
             await read_frames(handle, ws, links, bucket)
             nursery.cancel_scope.cancel()
     except BaseException as exc:

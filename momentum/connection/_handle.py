@@ -24,6 +24,7 @@ import trio
 
 from ..protocol import CloseCode, text_payload_offset
 from ..wire import WireStream
+from ._room_cursors import RoomCursors
 
 #: How long after its replay a connection still drops live copies of replayed messages.
 REPLAYED_WINDOW = 10.0
@@ -36,6 +37,7 @@ class Handle:
     __slots__ = (
         "_catch_up_wanted",
         "_held",
+        "_live",
         "_offered",
         "_replayed",
         "_replayed_until",
@@ -49,6 +51,8 @@ class Handle:
         "last_stall_end",
         "lease",
         "on_catch_up",
+        "on_room_gap",
+        "rooms",
         "scope",
         "token_id",
         "token_issued_ms",
@@ -91,6 +95,11 @@ class Handle:
         self.finished = False  # the actor has ended (a lost Leave is swept by the janitor)
         #: frames held back while stored messages are replayed (None: live)
         self._held: list[bytes] | None = []
+        self._live = trio.Event()  # set by `go_live`
+        #: where the connection stands in each room it subscribes to (`_room_cursors`)
+        self.rooms = RoomCursors(self.offer, wire.max_frames, self._room_gap)
+        #: starts the recovery of a room whose gap does not fill (set by the actor)
+        self.on_room_gap: Callable[[uuid.UUID], object] | None = None
         self._offered = False  # a frame was offered since the last flush
         #: ids of the stored messages replayed to it, until `_replayed_until` (Trio clock)
         self._replayed: set[str] | None = None
@@ -124,6 +133,17 @@ class Handle:
             return self.wire.buffer_frame(frame)
         self._offered = True  # the first: straight to the socket, as cheap as a write can be
         return self.wire.send_frame_nowait(frame)
+
+    def offer_room(self, room_id: uuid.UUID, offset: int, frame: bytes) -> bool:
+        """The hub's batched write of a room message (see `ConnectionHandle.offer_room`)."""
+        if self.close_code is not None:
+            return False
+        return self.rooms.offer(room_id, offset, frame)
+
+    def _room_gap(self, room_id: uuid.UUID) -> None:
+        if self.on_room_gap is not None and not self.closing:
+            with contextlib.suppress(RuntimeError):  # its nursery is closing
+                self.on_room_gap(room_id)
 
     def flush(self) -> None:
         self._offered = False
@@ -164,6 +184,7 @@ class Handle:
         The replay ends with the queue drained, so the held frames (at most the queue's
         bound) always fit."""
         held, self._held = self._held or [], None
+        self._live.set()
         if self._replayed is not None:
             self._replayed_until = trio.current_time() + REPLAYED_WINDOW
             held = [frame for frame in held if not self._was_replayed(frame)]
@@ -172,6 +193,10 @@ class Handle:
         self.wire.flush_nowait()
         if self._catch_up_wanted:
             self.catch_up()
+
+    async def wait_live(self) -> None:
+        """Wait until the replay of stored direct messages is over (`go_live`)."""
+        await self._live.wait()
 
     def catch_up(self) -> None:
         """Send the stored messages again (at-least-once: a live frame may have been lost

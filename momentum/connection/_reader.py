@@ -3,9 +3,9 @@
 Order of checks: rate limit (a flood costs nothing past the bucket; the client's pings and
 pongs draw from the same bucket, see `_websocket`), frame kind, envelope
 validation, then by type: `ping` is answered here (after any stored messages being
-replayed), `ack` goes to the store writer, and `text` / `notification` are encoded once and
-handed to the hub. Every refusal is an `error` envelope to this client only; the connection
-stays open, except for a sustained flood (4008).
+replayed), `ack` goes to the store writer, the room requests to `_rooms`, and `text` /
+`notification` are encoded once and handed to the hub. Every refusal is an `error` envelope
+to this client only; the connection stays open, except for a sustained flood (4008).
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from dataclasses import dataclass
 import trio
 import trio_websocket
 
-from actors import ActorRef
-
-from ..hub import DELIVERY_ERRORS, Delivery, HubMsg, publish
+from ..hub import DELIVERY_ERRORS, Delivery, publish
 from ..protocol import (
+    ROOM_TYPES,
     CloseCode,
     ErrorCode,
     Inbound,
@@ -32,22 +31,14 @@ from ..protocol import (
     parse_client_message,
     text_frame,
 )
-from ..storage import Acknowledge, Backpressure, WriterMsg
+from ..storage import Acknowledge
 from ._handle import Handle
+from ._links import ReaderLinks
 from ._ratelimit import TokenBucket
+from ._rooms import handle_room_request
 
 #: Message ids one client `ack` may carry.
 MAX_ACK_IDS = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class ReaderLinks:
-    """Where the reader hands what its client sends."""
-
-    hub: ActorRef[HubMsg]
-    writer: ActorRef[WriterMsg]
-    backpressure: Backpressure
-    max_message_size: int
 
 
 async def read_frames(
@@ -95,6 +86,9 @@ async def _handle_text(handle: Handle, text: str, links: ReaderLinks, now: float
         case MessageType.ACK:
             with _stalled(handle):
                 await _acknowledge(handle, inbound, links)
+        case kind if kind in ROOM_TYPES:
+            with _stalled(handle):
+                await handle_room_request(handle, inbound, links, now)
         case _:
             with _stalled(handle):
                 if inbound.to_user_id is not None:  # durable: wait while the store is behind

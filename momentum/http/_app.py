@@ -13,6 +13,7 @@ from . import (
     _routes_dashboard,
     _routes_history,
     _routes_ops,
+    _routes_rooms,
     _routes_session,
     _routes_users,
     _routes_ws,
@@ -32,6 +33,7 @@ def create_app(services: Services) -> QuartTrio:
         _routes_auth.blueprint,
         _routes_session.blueprint,
         _routes_users.blueprint,
+        _routes_rooms.blueprint,
         _routes_ops.blueprint,
         _routes_dashboard.blueprint,
     ):
@@ -59,7 +61,7 @@ def create_app(services: Services) -> QuartTrio:
             app,
             allow_origin="*" if "*" in origins else sorted(origins),
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             expose_headers=["Retry-After"],
             max_age=600,
         )

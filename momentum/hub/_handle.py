@@ -65,6 +65,11 @@ class ConnectionHandle(Protocol):
         """
         ...
 
+    def offer_room(self, room_id: uuid.UUID, offset: int, frame: bytes) -> bool:
+        """Take one message of a room the connection subscribes to, numbered `offset`: like
+        `offer`; the connection sends the room's messages in offset order, once each."""
+        ...
+
     def flush(self) -> None:
         """Write what the frames offered since the last flush left queued, without waiting."""
         ...

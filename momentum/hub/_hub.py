@@ -23,34 +23,23 @@ import trio
 
 from actors import ActorError, ActorRef, MailboxFull
 
-from ..broker import BROADCAST, Broker, LocalBroker, PresenceSink, user_topic
-from ..protocol import CloseCode, ErrorCode, text_frame
+from ..broker import BROADCAST, Broker, LocalBroker, PresenceSink, room_topic, user_topic
+from ..protocol import CloseCode, ErrorCode, room_frame_offset, text_frame
 from ..storage import Barrier, NewMessage, Persist, WriterMsg
 from ._counters import Counters, HubStats
 from ._handle import ConnectionHandle
 from ._messages import (
-    CatchUp,
-    CloseAll,
     Delivery,
-    Forward,
-    GetOnline,
-    GetStats,
-    HubMsg,
-    Join,
-    Leave,
     OnlineUser,
     Publish,
     Refused,
-    Release,
     ReplayGate,
-    Reserve,
     RevokeTokens,
-    SetUserActive,
-    Sweep,
-    Tick,
+    RoomPublish,
 )
 from ._presence import PresenceBatch
 from ._reservations import Reservations
+from ._rooms import RoomRegistry
 from ._senders import SenderLimits
 from ._written import answer_written
 
@@ -97,6 +86,7 @@ class Hub:
         self.counters = Counters()
         self.errors = 0
         self.broker = config.broker
+        self.rooms = RoomRegistry(config.broker)
         self._offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
         self._barriers: deque[trio.Event] = deque()  # for the writer, in join order
 
@@ -153,6 +143,7 @@ class Hub:
         if self.connections.pop(handle.conn_id, None) is None:
             return
         self._offered.pop(handle.conn_id, None)
+        self.rooms.leave_all(handle)
         mine = self.by_user.get(handle.user_id)
         if mine is None:
             return
@@ -194,6 +185,19 @@ class Hub:
         if delivered == 0:
             self.counters.drops["recipient_offline"] += 1
         self._persist(msg, msg.to_user_id, frame, delivered)
+
+    def publish_room(self, msg: RoomPublish) -> None:
+        """A stored room message: to this node's subscribers, and once to the other nodes."""
+        self.counters.messages_in[msg.message_type] += 1
+        frame = text_frame(msg.envelope)
+        self.broker.publish(room_topic(msg.room_id), frame, msg.message_type, msg.message_id)
+        self._deliver_room(msg.room_id, msg.offset, frame, msg.message_type)
+        self.config.observe_latency(trio.current_time() - msg.received_at)
+
+    def _deliver_room(self, room_id: uuid.UUID, offset: int, frame: bytes, kind: str) -> None:
+        delivered = self.rooms.deliver(room_id, offset, frame, self._offered, self._refused)
+        self.counters.deliveries += delivered
+        self.counters.deliveries_by_type[kind] += delivered
 
     def _persist(self, msg: Publish, recipient: uuid.UUID, frame: bytes, delivered: int) -> None:
         now = datetime.now(UTC)
@@ -288,6 +292,10 @@ class Hub:
             targets = self.connections
         elif topic.startswith("user:"):
             targets = self.by_user.get(uuid.UUID(topic.removeprefix("user:")), _NOBODY)
+        elif topic.startswith("room:"):
+            room_id = uuid.UUID(topic.removeprefix("room:"))
+            self._deliver_room(room_id, room_frame_offset(frame), frame, kind)
+            return
         else:
             return
         delivered = self._deliver(targets, frame)
@@ -347,38 +355,3 @@ class Hub:
             broker=self.broker.name,
             hub_errors=self.errors,
         )
-
-    # -- dispatch -----------------------------------------------------------------------------
-
-    def handle(self, msg: HubMsg) -> None:
-        match msg:
-            case Publish():
-                self.publish(msg)
-            case Join(handle=handle, reservation=reservation, gate=gate):
-                self.join(handle, reservation, gate)
-            case Leave(handle=handle):
-                self.leave(handle)
-            case Reserve(user_id=user_id, reply=reply):
-                reply.send(self.reserve(user_id))
-            case Release(reservation=reservation):
-                self.release(reservation)
-            case Tick():
-                self.tick()
-            case GetOnline(reply=reply):
-                reply.send(self.online())
-            case GetStats(reply=reply):
-                reply.send(self.stats())
-            case Sweep(idle_before=idle_before, reply=reply):
-                reply.send(self.sweep(idle_before))
-            case SetUserActive(user_id=user_id, active=active, reply=reply):
-                closed = self.set_user_active(user_id, active)
-                if reply is not None:
-                    reply.send(closed)
-            case RevokeTokens():
-                self.revoke_tokens(msg)
-            case Forward(topic=topic, frame=frame, kind=kind):
-                self.forward(topic, frame, kind)
-            case CatchUp():
-                self.catch_up()
-            case CloseAll(code=code, reason=reason, reply=reply):
-                reply.send(self.close_all(code, reason))

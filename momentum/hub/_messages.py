@@ -153,6 +153,37 @@ def publish(
 
 
 @dataclass(frozen=True, slots=True)
+class RoomJoin:
+    """cast: the connection subscribes to a room; `routed` is set once the room's messages
+    published anywhere from then on reach it (then it may read what it missed)."""
+
+    handle: ConnectionHandle
+    room_id: uuid.UUID
+    routed: trio.Event
+
+
+@dataclass(frozen=True, slots=True)
+class RoomLeave:
+    """cast: the connection unsubscribes from a room."""
+
+    handle: ConnectionHandle
+    room_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class RoomPublish:
+    """cast: a room message, stored already with its `offset`, for the room's subscribers
+    here and on every other node; `envelope` is encoded once."""
+
+    room_id: uuid.UUID
+    offset: int
+    message_id: str
+    message_type: str
+    envelope: bytes
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class OnlineUser:
     user_id: uuid.UUID
     username: str
@@ -235,6 +266,9 @@ HubMsg = (
     | Join
     | Leave
     | Publish
+    | RoomJoin
+    | RoomLeave
+    | RoomPublish
     | GetOnline
     | GetStats
     | Sweep

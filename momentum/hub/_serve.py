@@ -20,7 +20,26 @@ from actors import ActorRef, Mailbox, MailboxFull
 from ..protocol import CloseCode
 from ..storage import WriterMsg
 from ._hub import Hub, HubConfig
-from ._messages import HubMsg, Tick
+from ._messages import (
+    CatchUp,
+    CloseAll,
+    Forward,
+    GetOnline,
+    GetStats,
+    HubMsg,
+    Join,
+    Leave,
+    Publish,
+    Release,
+    Reserve,
+    RevokeTokens,
+    RoomJoin,
+    RoomLeave,
+    RoomPublish,
+    SetUserActive,
+    Sweep,
+    Tick,
+)
 
 log = logging.getLogger("momentum.hub")
 
@@ -51,7 +70,7 @@ async def serve_hub(
             while True:
                 for msg in await mailbox.receive_batch(BATCH):
                     try:
-                        hub.handle(msg)
+                        dispatch(hub, msg)
                     except Exception:
                         hub.errors += 1
                         log.exception("hub failed to handle %s", type(msg).__name__)
@@ -69,3 +88,45 @@ async def _tick_forever(ref: ActorRef[HubMsg], interval: float) -> NoReturn:
         await trio.sleep(interval)
         with contextlib.suppress(MailboxFull):
             ref.cast_nowait(Tick())
+
+
+def dispatch(hub: Hub, msg: HubMsg) -> None:
+    """What each message of the hub's mailbox does to the hub."""
+    match msg:
+        case Publish():
+            hub.publish(msg)
+        case RoomPublish():
+            hub.publish_room(msg)
+        case RoomJoin(handle=handle, room_id=room_id, routed=routed):
+            if handle.conn_id in hub.connections:  # not one that has left already
+                hub.rooms.join(handle, room_id, routed)
+        case RoomLeave(handle=handle, room_id=room_id):
+            hub.rooms.leave(handle, room_id)
+        case Join(handle=handle, reservation=reservation, gate=gate):
+            hub.join(handle, reservation, gate)
+        case Leave(handle=handle):
+            hub.leave(handle)
+        case Reserve(user_id=user_id, reply=reply):
+            reply.send(hub.reserve(user_id))
+        case Release(reservation=reservation):
+            hub.release(reservation)
+        case Tick():
+            hub.tick()
+        case GetOnline(reply=reply):
+            reply.send(hub.online())
+        case GetStats(reply=reply):
+            reply.send(hub.stats())
+        case Sweep(idle_before=idle_before, reply=reply):
+            reply.send(hub.sweep(idle_before))
+        case SetUserActive(user_id=user_id, active=active, reply=reply):
+            closed = hub.set_user_active(user_id, active)
+            if reply is not None:
+                reply.send(closed)
+        case RevokeTokens():
+            hub.revoke_tokens(msg)
+        case Forward(topic=topic, frame=frame, kind=kind):
+            hub.forward(topic, frame, kind)
+        case CatchUp():
+            hub.catch_up()
+        case CloseAll(code=code, reason=reason, reply=reply):
+            reply.send(hub.close_all(code, reason))

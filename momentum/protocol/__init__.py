@@ -6,6 +6,7 @@ from ._envelope import (
     CLIENT_TYPES,
     ENVELOPE_OVERHEAD,
     MAX_NESTING,
+    ROOM_TYPES,
     TOO_BIG_INTEGER,
     Inbound,
     MessageType,
@@ -21,12 +22,14 @@ from ._envelope import (
 )
 from ._frames import close_frame, text_frame, text_payload_offset
 from ._integers import integers_fit
+from ._rooms import encode_room_message, envelope_timestamp, room_frame_offset
 
 __all__ = [
     "API_TYPES",
     "CLIENT_TYPES",
     "ENVELOPE_OVERHEAD",
     "MAX_NESTING",
+    "ROOM_TYPES",
     "TOO_BIG_INTEGER",
     "CloseCode",
     "ErrorCode",
@@ -38,9 +41,12 @@ __all__ = [
     "encode_ack",
     "encode_envelope",
     "encode_error",
+    "encode_room_message",
+    "envelope_timestamp",
     "integers_fit",
     "new_message_id",
     "parse_client_message",
+    "room_frame_offset",
     "text_frame",
     "text_payload_offset",
     "utc_timestamp",

@@ -40,6 +40,9 @@ class ErrorCode(enum.StrEnum):
     STORAGE_UNAVAILABLE = "storage_unavailable"
     STORAGE_BUSY = "storage_busy"
     DUPLICATE_ID = "duplicate_id"
+    # rooms
+    ROOM_FULL = "room_full"
+    TOO_MANY_ROOMS = "too_many_rooms"
     # handshake and HTTP
     TOKEN_MISSING = "token_missing"
     TOKEN_INVALID = "token_invalid"

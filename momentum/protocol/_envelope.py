@@ -35,11 +35,26 @@ class MessageType(enum.StrEnum):
     USER_LEFT = "user_left"
     ERROR = "error"
     ACK = "ack"
+    ROOM_SUBSCRIBE = "room_subscribe"
+    ROOM_UNSUBSCRIBE = "room_unsubscribe"
+    ROOM_PUBLISH = "room_publish"
 
 
 #: Types a WebSocket client may send. The rest are written by the server only.
 CLIENT_TYPES = frozenset(
-    {MessageType.TEXT, MessageType.NOTIFICATION, MessageType.PING, MessageType.ACK}
+    {
+        MessageType.TEXT,
+        MessageType.NOTIFICATION,
+        MessageType.PING,
+        MessageType.ACK,
+        MessageType.ROOM_SUBSCRIBE,
+        MessageType.ROOM_UNSUBSCRIBE,
+        MessageType.ROOM_PUBLISH,
+    }
+)
+#: Client types about rooms: handled by the connection, never routed as they are.
+ROOM_TYPES = frozenset(
+    {MessageType.ROOM_SUBSCRIBE, MessageType.ROOM_UNSUBSCRIBE, MessageType.ROOM_PUBLISH}
 )
 #: Types an application backend may push through `POST /ws/send` and `/ws/broadcast`.
 API_TYPES = frozenset({MessageType.TEXT, MessageType.NOTIFICATION, MessageType.SYSTEM_MESSAGE})
@@ -290,14 +305,19 @@ def encode_envelope(
 
 
 def encode_error(
-    code: ErrorCode, message: str, *, ref_id: str | None, to_user_id: uuid.UUID | None
+    code: ErrorCode,
+    message: str,
+    *,
+    ref_id: str | None,
+    to_user_id: uuid.UUID | None,
+    room_id: uuid.UUID | None = None,
 ) -> bytes:
-    """An `error` envelope: `data = {code, message, ref_id}`."""
-    return encode_envelope(
-        MessageType.ERROR,
-        {"code": code.value, "message": message, "ref_id": ref_id},
-        to_user_id=to_user_id,
-    )
+    """An `error` envelope: `data = {code, message, ref_id}`, and `room_id` when the
+    refusal is about one room of a request."""
+    data: dict[str, Any] = {"code": code.value, "message": message, "ref_id": ref_id}
+    if room_id is not None:
+        data["room_id"] = str(room_id)
+    return encode_envelope(MessageType.ERROR, data, to_user_id=to_user_id)
 
 
 def encode_ack(

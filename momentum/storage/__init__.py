@@ -1,4 +1,4 @@
-"""Persistent users and direct messages behind a small `Store` interface, and the two
+"""Persistent users, direct messages and rooms behind a small `Store` interface, and the two
 actors that use it on the server's behalf: the writer (batched message and ack writes) and
 the lookup (batched user lookups for handshakes).
 
@@ -13,10 +13,25 @@ from ._admission import (
     forgive_retries,
     quota_refused_ids,
 )
-from ._errors import StorageError, UserExists
+from ._errors import MessageIdTaken, RoomFull, StorageError, UserExists
 from ._lookup import LOOKUP_MAILBOX, Lookup, LookupMsg, serve_lookup
 from ._open import open_store
 from ._protocol import Store
+from ._room_types import (
+    MAX_ROOM_NAME,
+    MAX_ROOM_PAGE,
+    ROOM_KINDS,
+    ROOM_ROLES,
+    NewRoom,
+    NewRoomMessage,
+    Room,
+    RoomKind,
+    RoomMember,
+    RoomMessage,
+    RoomRole,
+    check_room_name,
+)
+from ._rooms_protocol import RoomStore
 from ._session_types import RefreshToken, Revoked, SpentRefresh
 from ._types import MAX_CONVERSATION_LIMIT, NewMessage, NewUser, StoredMessage, User
 from ._writer import (
@@ -33,19 +48,33 @@ from ._writer import (
 __all__ = [
     "LOOKUP_MAILBOX",
     "MAX_CONVERSATION_LIMIT",
+    "MAX_ROOM_NAME",
+    "MAX_ROOM_PAGE",
+    "ROOM_KINDS",
+    "ROOM_ROLES",
     "WRITER_MAILBOX",
     "Acknowledge",
     "Backpressure",
     "Barrier",
     "Lookup",
     "LookupMsg",
+    "MessageIdTaken",
     "NewMessage",
+    "NewRoom",
+    "NewRoomMessage",
     "NewUser",
     "Pending",
     "Persist",
     "RecipientLimits",
     "RefreshToken",
     "Revoked",
+    "Room",
+    "RoomFull",
+    "RoomKind",
+    "RoomMember",
+    "RoomMessage",
+    "RoomRole",
+    "RoomStore",
     "SaveRefusal",
     "SpentRefresh",
     "StorageError",
@@ -56,6 +85,7 @@ __all__ = [
     "WriteResult",
     "WriterMsg",
     "admit",
+    "check_room_name",
     "forgive_retries",
     "open_store",
     "quota_refused_ids",

@@ -22,3 +22,15 @@ class UserExists(Exception):
     def __init__(self, field: UniqueField) -> None:
         super().__init__(f"a user with this {field} already exists")
         self.field: UniqueField = field
+
+
+class RoomFull(Exception):
+    """The room has as many members as its `max_members` allows."""
+
+    def __init__(self, max_members: int) -> None:
+        super().__init__(f"the room is full: at most {max_members} members")
+        self.max_members = max_members
+
+
+class MessageIdTaken(Exception):
+    """A room message's id is already another message's (another room or sender)."""

@@ -35,6 +35,7 @@ from ._migrations import Migration, load_migrations
 from ._postgres_accounts import PostgresAccounts, _aio_fetch, _aio_fetchrow
 from ._postgres_accounts import user_from_row as _user
 from ._postgres_pending import aio_save_messages
+from ._postgres_rooms import PostgresRooms
 from ._postgres_sessions import PostgresSessions
 from ._types import (
     MAX_CONVERSATION_LIMIT,
@@ -98,7 +99,7 @@ _CONNECT_FAILED: tuple[type[BaseException], ...] = (*_FAILED, ValueError)
 _Pool = Any  # asyncpg ships no type information
 
 
-class PostgresStore(PostgresAccounts, PostgresSessions):
+class PostgresStore(PostgresAccounts, PostgresSessions, PostgresRooms):
     """`Store` on an asyncpg pool; see the module docstring."""
 
     backend = "postgresql"

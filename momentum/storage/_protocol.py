@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Protocol
 
 from ._admission import RecipientLimits, SaveRefusal
+from ._rooms_protocol import RoomStore
 from ._session_types import RefreshToken, Revoked, SpentRefresh
 from ._types import NewMessage, NewUser, StoredMessage, User
 
 
-class Store(Protocol):
-    """Persistent users and direct messages.
+class Store(RoomStore, Protocol):
+    """Persistent users, direct messages and rooms (`RoomStore`).
 
     Every method raises `StorageError` when the database fails, and `ValueError`
     for a caller bug (a naive datetime, a malformed id to save, a limit out of range).

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
@@ -32,7 +32,9 @@ from ._migrations import load_migrations
 from ._sqlite_accounts import SqliteAccounts
 from ._sqlite_accounts import fetch_user as _fetch_user
 from ._sqlite_accounts import user_from_row as _row_user
+from ._sqlite_rooms import SqliteRooms
 from ._sqlite_sessions import SqliteSessions
+from ._sqlite_transaction import transaction as _transaction
 from ._types import (
     MAX_CONVERSATION_LIMIT,
     USER_COLUMNS,
@@ -78,7 +80,7 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-class SqliteStore(SqliteAccounts, SqliteSessions):
+class SqliteStore(SqliteAccounts, SqliteSessions, SqliteRooms):
     """`Store` on one SQLite connection; see the module docstring."""
 
     backend = "sqlite"
@@ -349,20 +351,6 @@ def _insert_atomically(
         return {row[0] for row in conn.execute(sql, params)}
     with _transaction(conn):
         return {row[0] for sql, params in statements for row in conn.execute(sql, params)}
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK when the body or the COMMIT itself raises (an
-    open transaction left behind would swallow every later autocommit statement)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
 def _user_exists(exc: sqlite3.IntegrityError) -> Exception:

@@ -17,7 +17,21 @@ from typing import Any
 import trio_websocket
 from trio_websocket import WebSocketConnection
 
-from ._commands import HELP, Command, Help, Invalid, Online, Ping, Quit, Send, SendJson, Stats
+from ._commands import (
+    HELP,
+    Command,
+    Help,
+    Invalid,
+    Join,
+    Leave,
+    Online,
+    Ping,
+    Quit,
+    Say,
+    Send,
+    SendJson,
+    Stats,
+)
 from ._directory import Directory
 from ._display import clock, presence_line
 from ._http import ToolError, base_url, request_json
@@ -57,6 +71,13 @@ class ClientSession:
                 await self._ping()
             case Send():
                 await self._send(command)
+            case Join(room_id):
+                await self._room_request("room_subscribe", {"room_id": room_id})
+            case Leave(room_id):
+                await self._room_request("room_unsubscribe", {"room_id": room_id})
+            case Say(room_id, content):
+                body = {"room_id": room_id, "data": {"content": content}}
+                await self._room_request("room_publish", body)
             case SendJson(envelope):
                 if isinstance(envelope, dict) and isinstance(envelope.get("id"), str):
                     self._mine[envelope["id"]] = envelope
@@ -81,6 +102,12 @@ class ClientSession:
             "data": {"content": command.content},
             "to_user_id": to,
         }
+        self._mine[message_id] = envelope
+        await self.ws.send_message(json.dumps(envelope))
+
+    async def _room_request(self, kind: str, data: dict[str, Any]) -> None:
+        message_id = str(uuid.uuid4())
+        envelope = {"id": message_id, "message_type": kind, "data": data}
         self._mine[message_id] = envelope
         await self.ws.send_message(json.dumps(envelope))
 
@@ -172,6 +199,9 @@ class ClientSession:
         sender = self.names.name(message.get("from_user_id"))
         to = message.get("to_user_id")
         where = f" → {self.names.name(to)}" if to else ""
+        room = message.get("room_id")
+        if isinstance(room, str) and isinstance(message.get("offset"), int):
+            where = f" in {room[:8]} #{message['offset']}"
         return f"[{kind}] {sender}{where}: {body}"
 
     def _ack(self, message: dict[str, Any], data: dict[str, Any]) -> str | None:
@@ -179,6 +209,10 @@ class ClientSession:
         sent = self._mine.pop(ref, None) if isinstance(ref, str) else None
         if sent is None:
             return None
+        if "rooms" in data:
+            return _rooms_line(data["rooms"])
+        if "offset" in data:
+            return f"  ✓ stored in {data['room_id'][:8]} at #{data['offset']}"
         delivered, stored = data.get("delivered", 0), data.get("stored", False)
         kept = ", stored until read" if stored else ""
         if delivered == 0:
@@ -231,6 +265,18 @@ _DESCRIBE: dict[str, Callable[[ClientSession, dict[str, Any], dict[str, Any]], s
     "error": ClientSession._error,
     "system_message": ClientSession._system,
 }
+
+
+def _rooms_line(rooms: list[dict[str, Any]]) -> str:
+    parts = []
+    for room in rooms:
+        if not isinstance(room, dict):  # room_unsubscribe: the ids
+            parts.append(f"left {str(room)[:8]}")
+        elif room.get("recovered") is False:
+            parts.append(f"joined {room['room_id'][:8]} at #{room['offset']} (older messages lost)")
+        else:
+            parts.append(f"joined {room['room_id'][:8]} at #{room['offset']}")
+    return "  ✓ " + ", ".join(parts)
 
 
 def _parse(raw: str | bytes) -> dict[str, Any] | None:

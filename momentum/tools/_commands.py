@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,9 @@ commands:
   text <message>          broadcast a text message to everyone online
   notification <message>  broadcast a notification
   to <user> <message>     direct text message (user name or id)
+  join <room id>          subscribe to a room (its messages from now on)
+  leave <room id>         unsubscribe from a room
+  say <room id> <message> publish a text message to a room you joined
   json {...}              send a raw JSON envelope, e.g. json {"message_type": "ping"}
   ping                    ask the server for a pong; prints the round-trip time
   online                  who is online (GET /ws/online)
@@ -26,6 +30,22 @@ class Send:
     message_type: str
     content: str
     to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    room_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    room_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    room_id: str
+    content: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +85,7 @@ class Invalid:
     reason: str
 
 
-Command = Send | SendJson | Ping | Online | Stats | Help | Quit | Invalid
+Command = Send | Join | Leave | Say | SendJson | Ping | Online | Stats | Help | Quit | Invalid
 
 _BARE: dict[str, Command] = {
     "ping": Ping(),
@@ -94,6 +114,8 @@ def parse_command(line: str) -> Command | None:
         if not target or not content.strip():
             return Invalid("usage: to <user name or id> <message>")
         return Send("text", content.strip(), to=target)
+    if word in ("join", "leave", "say"):
+        return _parse_room(word, rest)
     if word == "json":
         return _parse_json(rest)
     return Invalid(f"unknown command {word!r}; type help for the list")
@@ -106,3 +128,21 @@ def _parse_json(rest: str) -> Command:
         return SendJson(json.loads(rest))
     except ValueError as exc:
         return Invalid(f"not valid JSON: {exc}")
+
+
+def _parse_room(word: str, rest: str) -> Command:
+    room, _, content = rest.partition(" ")
+    try:
+        room_id = str(uuid.UUID(room))
+    except ValueError:
+        usage = "say <room id> <message>" if word == "say" else f"{word} <room id>"
+        return Invalid(f"usage: {usage} (a room id is a UUID)")
+    if word == "say":
+        return (
+            Say(room_id, content.strip())
+            if content.strip()
+            else Invalid("usage: say <room id> <message>")
+        )
+    if content.strip():
+        return Invalid(f"{word} takes one room id")
+    return Join(room_id) if word == "join" else Leave(room_id)

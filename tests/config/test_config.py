@@ -66,6 +66,7 @@ def test_defaults() -> None:
     assert (settings.max_pending_handshakes, settings.max_pending_heads_per_ip) == (1024, 16)
     assert settings.max_connections_per_ip == 256
     assert (settings.http_max_connections, settings.http_max_connections_per_ip) == (1024, 64)
+    assert settings.room_max_per_connection == 128
 
 
 EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
@@ -79,6 +80,7 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "WS_MAX_CONNECTIONS": ("max_connections", "500", 500),
     "WS_MAX_CONNECTIONS_PER_USER": ("max_connections_per_user", "3", 3),
     "WS_MAX_MESSAGE_SIZE": ("max_message_size", "2048", 2048),
+    "ROOM_MAX_PER_CONNECTION": ("room_max_per_connection", "4", 4),
     "WS_RATE_LIMIT": ("rate_limit", "2.5", 2.5),
     "WS_RATE_BURST": ("rate_burst", "5", 5),
     "USER_RATE_LIMIT": ("user_rate_limit", "7.5", 7.5),
@@ -204,6 +206,7 @@ def test_bad_bool(raw: str) -> None:
     "name",
     [
         "WS_MAX_CONNECTIONS",
+        "ROOM_MAX_PER_CONNECTION",
         "WS_MAX_CONNECTIONS_PER_USER",
         "WS_OUTBOX_SIZE",
         "WS_CLEANUP_INTERVAL",

@@ -63,6 +63,9 @@ class FakeHandle:
         self.frames.append(frame)
         return True
 
+    def offer_room(self, room_id: uuid.UUID, offset: int, frame: bytes) -> bool:
+        return self.offer(frame)
+
     def flush(self) -> None:
         self.flushes += 1
 
