@@ -7,6 +7,7 @@ Supervision tree (docs/architecture.md draws it and says why each strategy)::
     ├── lookup       actor, permanent: batched user lookups for handshakes
     ├── hub-group    supervisor, rest-for-one, permanent
     │   ├── hub          actor, permanent: registry, routing, presence
+    │   ├── heartbeat    actor, permanent: pings, pong deadlines, token expiry of every connection
     │   └── connections  supervisor (one-for-one): one temporary child per accepted socket
     ├── janitor      actor, permanent
     ├── http         the Quart app's lifespan (startup/shutdown run here, not by hypercorn)
@@ -15,7 +16,8 @@ Supervision tree (docs/architecture.md draws it and says why each strategy)::
 A crash of the writer, the lookup, the janitor or the front restarts that child alone, on
 the same mailbox: nobody holding its ref notices more than a failed call. The hub's state
 is the registry of every open connection, so a hub crash restarts the connections with it
-(rest-for-one): each client is closed with 1012 and reconnects to a fresh hub.
+(rest-for-one): each client is closed with 1012 and reconnects to a fresh hub. The
+heartbeat's state is the list of connections it watches: its crash restarts the connections.
 
 Shutdown (SIGTERM/SIGINT, or the test's trigger): stop accepting, close every WebSocket
 with 1001, wait for them to drain up to `drain_timeout` and for the writer to commit what it
@@ -57,7 +59,15 @@ from ._tree import ConnectionsSlot, Tree, listen, serve_lifespan
 from .auth import PasswordHasher, TokenCodec
 from .cluster import ClusterNode, open_cluster
 from .config import CALL_TIMEOUT, Settings
-from .connection import ConnectionConfig, ConnectionContext, Gatekeeper, serve_connection
+from .connection import (
+    HEARTBEAT_MAILBOX,
+    ConnectionConfig,
+    ConnectionContext,
+    Gatekeeper,
+    HeartbeatMsg,
+    serve_connection,
+    serve_heartbeat,
+)
 from .http import Services, create_app
 from .hub import CloseAll, GetStats, HubConfig, HubMsg, serve_hub
 from .janitor import JanitorMsg, Retention, serve_janitor
@@ -141,6 +151,7 @@ class _Mailboxes:
     janitor: Mailbox[JanitorMsg]
     writer: Mailbox[WriterMsg]
     lookup: Mailbox[LookupMsg]
+    heartbeat: Mailbox[HeartbeatMsg]
 
 
 @dataclass(frozen=True)
@@ -151,6 +162,7 @@ class _Refs:
     writer: ActorRef[WriterMsg]
     lookup: ActorRef[LookupMsg]
     janitor: ActorRef[JanitorMsg]
+    heartbeat: ActorRef[HeartbeatMsg]
 
 
 def _activity_spec(settings: Settings, metrics: Metrics) -> list[ChildSpec[None]]:
@@ -166,8 +178,9 @@ def _open_mailboxes(settings: Settings) -> _Mailboxes:
     janitor_ref, janitor_inbox = open_mailbox[JanitorMsg]("janitor", 16)
     writer_ref, writer_inbox = open_mailbox[WriterMsg]("writer", WRITER_MAILBOX)
     lookup_ref, lookup_inbox = open_mailbox[LookupMsg]("lookup", LOOKUP_MAILBOX)
-    refs = _Refs(hub_ref, writer_ref, lookup_ref, janitor_ref)
-    return _Mailboxes(refs, hub_inbox, janitor_inbox, writer_inbox, lookup_inbox)
+    beat_ref, beat_inbox = open_mailbox[HeartbeatMsg]("heartbeat", HEARTBEAT_MAILBOX)
+    refs = _Refs(hub_ref, writer_ref, lookup_ref, janitor_ref, beat_ref)
+    return _Mailboxes(refs, hub_inbox, janitor_inbox, writer_inbox, lookup_inbox, beat_inbox)
 
 
 async def _run(
@@ -202,9 +215,7 @@ async def _run(
     slot = ConnectionsSlot()
     # Started in dependency order, each ready before the next; stopped in reverse, so the
     # writer is the last to go and commits what the others handed it.
-    hub_group = partial(
-        _serve_hub_group, settings, metrics, refs, mailboxes.hub, slot, tree, cluster
-    )
+    hub_group = partial(_serve_hub_group, settings, metrics, refs, mailboxes, slot, tree, cluster)
     children = [
         actor_spec("writer", _writer_main(store, backpressure, metrics), mailboxes.writer),
         actor_spec("lookup", _lookup_main(store, metrics), mailboxes.lookup),
@@ -263,14 +274,15 @@ async def _serve_hub_group(
     settings: Settings,
     metrics: Metrics,
     refs: _Refs,
-    hub_inbox: Mailbox[HubMsg],
+    mailboxes: _Mailboxes,
     slot: ConnectionsSlot,
     tree: Tree,
     cluster: ClusterNode | None,
     *,
     task_status: trio.TaskStatus[None],
 ) -> None:
-    """The hub and the connections it registers: a crash of the hub restarts both."""
+    """The hub, the heartbeat and the connections they hold: a crash of the hub restarts all
+    three, a crash of the heartbeat restarts it and the connections (rest-for-one)."""
     config = HubConfig(
         max_connections=settings.max_connections,
         max_connections_per_user=settings.max_connections_per_user,
@@ -294,7 +306,13 @@ async def _serve_hub_group(
         period=RESTART_PERIOD,
     ) as group:
         tree.hub_group = group
-        await group.start(actor_spec("hub", hub_main, hub_inbox))
+        await group.start(actor_spec("hub", hub_main, mailboxes.hub))
+        heartbeat = partial(
+            serve_heartbeat,
+            ping_interval=settings.ping_interval,
+            pong_timeout=settings.pong_timeout,
+        )
+        await group.start(actor_spec("heartbeat", heartbeat, mailboxes.heartbeat))
         await group.start(ChildSpec("connections", slot.serve_connections))
         task_status.started()
         await trio.sleep_forever()
@@ -347,14 +365,13 @@ def _handlers(
             send_timeout=settings.send_timeout,
             handshake_timeout=settings.handshake_timeout,
             close_timeout=settings.close_timeout,
-            ping_interval=settings.ping_interval,
-            pong_timeout=settings.pong_timeout,
             rate_limit=settings.rate_limit,
             rate_burst=settings.rate_burst,
             max_connections_per_user=settings.max_connections_per_user,
         ),
         hub=refs.hub,
         writer=refs.writer,
+        heartbeat=refs.heartbeat,
         backpressure=backpressure,
         store=services.store,
         gatekeeper=Gatekeeper(codec, lookup, allowed_origins=settings.allowed_origins),

@@ -108,6 +108,19 @@ class WireStream(trio.abc.HalfCloseableStream):
         self._enqueue(memoryview(frame), data=True)
         return True
 
+    def send_control_nowait(self, frame: bytes) -> bool:
+        """Write or queue one control frame (a ping) without waiting; never refused for room
+        (like trio-websocket's control frames); False if closed."""
+        if self._state is not None:
+            return False
+        if not self._queue:
+            written = self._write_now(frame)
+            if written == len(frame) or self._state is not None:
+                return self._state is None
+            frame = frame[written:]
+        self._enqueue(memoryview(frame), data=False)
+        return True
+
     def buffer_frame(self, frame: bytes) -> bool:
         """Queue one data frame for the next `flush_nowait`; False if closed or full.
 
