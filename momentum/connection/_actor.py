@@ -108,7 +108,9 @@ async def serve_connection(
             handle, ws, expires_at, gate = await _handshake(nursery, wire, head, ctx)
             del head  # not needed past the handshake; the connection may live for days
             if handle is not None and ws is not None:
-                await _serve(handle, ws, ctx, expires_at, gate)
+                serving = _serve(handle, ws, ctx, expires_at, gate)
+                del gate  # the replay's alone (two Events), gone once the replay is done
+                await serving
             nursery.cancel_scope.cancel()
     finally:
         with trio.CancelScope(shield=True):
@@ -217,6 +219,7 @@ async def _serve(
             # The reader runs during the replay too: the client's acks of replayed messages
             # land as they come, so a replay cut short still makes progress.
             nursery.start_soon(replay_then_go_live, handle, ctx.store, gate)
+            del gate
             handle.on_catch_up = partial(nursery.start_soon, catch_up, handle, ctx.store)
             await read_frames(handle, ws, links, bucket)
             nursery.cancel_scope.cancel()
