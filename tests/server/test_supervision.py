@@ -8,6 +8,8 @@
   at once; it is restarted; the next cleanup answers; open connections are untouched.
 - hub: its loop fails (`Hub.flush` raises) -> every client is closed 1012; they reconnect
   to a fresh hub, and messages flow again.
+- heartbeat: it fails on a `Watch` -> it is restarted with the connections (rest-for-one:
+  none may stay open unwatched), every client is closed 1001 and reconnects; the hub stays.
 
 Rules: a real server on port 0 with the in-memory store (so that a crash can be injected
 into one call), real clients, real clock; each test under `fail_after`. A crash is a bug
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 import trio
 
+from momentum.connection._heartbeat import Beats, HeartbeatMsg
 from momentum.hub import Hub
 from momentum.storage import NewMessage, User
 from tests._memory_store import MemoryStore
@@ -157,3 +160,37 @@ async def test_a_hub_crash_closes_clients_1012_and_they_reconnect_to_a_fresh_hub
         async with server.http() as http:
             metrics = (await http.get("/metrics")).text
         assert 'momentum_actor_restarts_total{actor="hub"} 1.0' in metrics
+
+
+async def test_a_heartbeat_crash_restarts_the_connections_and_not_the_hub(
+    faulty: tuple[LiveServer, FaultyStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, _ = faulty
+    original = Beats.handle
+    armed = False
+
+    def handle_once_broken(beats: Beats, msg: HeartbeatMsg, now: float) -> None:
+        nonlocal armed
+        if armed:
+            armed = False
+            raise RuntimeError("injected heartbeat crash")
+        original(beats, msg, now)
+
+    monkeypatch.setattr(Beats, "handle", handle_once_broken)
+    with trio.fail_after(20):
+        alice, bob = await server.create_user(), await server.create_user()
+        async with server.connect(alice) as a:
+            await server.wait_connections(1)
+            armed = True
+            async with server.connect(bob) as b:
+                assert await a.wait_closed() == 1001
+                await b.wait_closed()
+        async with server.connect(alice) as a, server.connect(bob) as b:
+            await server.wait_connections(2)
+            await a.send(message_type="text", data={"n": 1}, to_user_id=str(bob.id))
+            got = await b.receive_type("text")
+            assert got["data"] == {"n": 1}
+        counts = restarts(server)
+        assert counts["heartbeat"] == 1 and counts["connections"] == 1
+        for actor in ("hub", "writer", "lookup", "janitor"):
+            assert counts[actor] == 0
