@@ -60,7 +60,8 @@ pids+=($!)
 wait_listening "$REDIS_PORT" || die "redis-server did not start"
 psql -q "$PG_URL/postgres" -c "CREATE DATABASE $db" >/dev/null || die "cannot create database $db"
 env=(JWT_SECRET="$secret" DATABASE_URL="$PG_URL/$db" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-     WS_RATE_LIMIT=0 WS_MAX_CONNECTIONS_PER_USER=100 LOG_LEVEL=WARNING)
+     WS_RATE_LIMIT=0 WS_MAX_CONNECTIONS_PER_USER=100 WS_MAX_CONNECTIONS_PER_IP=100000 HTTP_MAX_PENDING_HEADS_PER_IP=1024
+     LOG_LEVEL=WARNING)
 say "creating $N users"
 env "${env[@]}" "$mdir/.venv/bin/momentum" users create --count "$N" --prefix bench --print-tokens \
   >"$rundir/tokens.txt" 2>"$rundir/users.log" || die "users create failed: $(tail -c 300 "$rundir/users.log")"

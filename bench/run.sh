@@ -26,7 +26,8 @@
 #                       (default /tmp/momentum-bench)
 #   BENCH_KEEP=1        keep the run directory (server logs, tokens, raw loader output)
 #
-# Momentum runs as `momentum serve --bind 127.0.0.1:$MOMENTUM_PORT` with WS_RATE_LIMIT=0 and a
+# Momentum runs as `momentum serve --bind 127.0.0.1:$MOMENTUM_PORT` with WS_RATE_LIMIT=0, the
+# per-address limits raised (every loader connection comes from 127.0.0.1) and a
 # JWT_SECRET shared with `momentum users create --count N --print-tokens`, which provides its
 # tokens; the peers get tokens from peers/mint_tokens.py signed with the same secret.
 # Each line is the loader's result plus: server, scenario, the server tree's RSS before the load
@@ -191,7 +192,7 @@ run_one() {
         error_line "$server" "momentum users create failed: $(tail -c 300 "$dir/users.log")"
         return
       fi
-      ( cd "$dir" && exec env JWT_SECRET="$secret" DATABASE_URL="$db" WS_RATE_LIMIT=0 LOG_LEVEL=WARNING \
+      ( cd "$dir" && exec env JWT_SECRET="$secret" DATABASE_URL="$db" WS_RATE_LIMIT=0 WS_MAX_CONNECTIONS_PER_IP=100000 HTTP_MAX_PENDING_HEADS_PER_IP=1024 LOG_LEVEL=WARNING \
           "$mdir/.venv/bin/momentum" serve --bind "127.0.0.1:$port" --config "$mdir/hypercorn.toml" ) \
           >"$log" 2>&1 &
       spid=$! ;;

@@ -12,6 +12,7 @@ from quart_trio import QuartTrio
 from actors import ActorError, ChildSpec, Restart, Strategy, Supervisor, open_supervisor
 
 from .config import Settings
+from .wire import ConnectionLimits, FrontConfig
 
 
 class Tree:
@@ -80,6 +81,24 @@ async def listen(settings: Settings, *, reuse_port: bool) -> trio.SocketListener
         for extra in listeners[1:]:
             await extra.aclose()
     return listeners[0]
+
+
+def front_config(settings: Settings, websocket_path: str) -> FrontConfig:
+    """The front listener's head limits and connection limits."""
+    limits = ConnectionLimits(
+        pending_heads=settings.max_pending_handshakes,
+        pending_heads_per_ip=settings.max_pending_heads_per_ip,
+        websocket_per_ip=settings.max_connections_per_ip,
+        http_per_ip=settings.http_max_connections_per_ip,
+        http_total=settings.http_max_connections,
+    )
+    return FrontConfig(
+        websocket_path,
+        settings.head_limit,
+        settings.handshake_timeout,
+        limits,
+        settings.trusted_proxies,
+    )
 
 
 def _ready_at_once(fn: Callable[[], Awaitable[object]]) -> Callable[..., Awaitable[None]]:

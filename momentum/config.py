@@ -38,7 +38,8 @@ class Settings:
     bind: str = DEFAULT_BIND
     jwt_secret: str = ""
     jwt_secret_generated: bool = False
-    jwt_ttl: float = 24 * 3600 * SECONDS
+    jwt_ttl: float = 3600 * SECONDS
+    refresh_ttl: float = 30 * DAYS
     jwt_leeway: float = 30 * SECONDS
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
@@ -55,6 +56,10 @@ class Settings:
     send_timeout: float = 10 * SECONDS
     head_limit: int = 16 * KIB
     max_pending_handshakes: int = 1024
+    max_pending_heads_per_ip: int = 16
+    max_connections_per_ip: int = 256  # WebSocket
+    http_max_connections: int = 1024
+    http_max_connections_per_ip: int = 64
     handshake_timeout: float = 10 * SECONDS
     close_timeout: float = 3 * SECONDS
     drain_timeout: float = 10 * SECONDS
@@ -73,6 +78,17 @@ class Settings:
     log_format: str = "text"
     log_summary_interval: float = 60 * SECONDS
     workers: int = 1
+    # password attempts and sign-ups (docs/security.md): a burst, then one per refill seconds
+    login_account_burst: int = 10
+    login_account_refill: float = 30 * SECONDS
+    login_ip_burst: int = 30
+    login_ip_refill: float = 5 * SECONDS
+    register_ip_burst: int = 5
+    register_ip_refill: float = 60 * SECONDS
+    auth_throttle_max_keys: int = 100_000
+    hash_concurrency: int = 2
+    hash_max_waiting_logins: int = 64
+    hash_max_waiting_signups: int = 8
     hypercorn: Mapping[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -94,6 +110,17 @@ _ENV: dict[str, tuple[str, type]] = {
     "JWT_SECRET": ("jwt_secret", str),
     "JWT_TTL": ("jwt_ttl", float),
     "JWT_LEEWAY": ("jwt_leeway", float),
+    "REFRESH_TTL": ("refresh_ttl", float),
+    "LOGIN_ACCOUNT_BURST": ("login_account_burst", int),
+    "LOGIN_ACCOUNT_REFILL": ("login_account_refill", float),
+    "LOGIN_IP_BURST": ("login_ip_burst", int),
+    "LOGIN_IP_REFILL": ("login_ip_refill", float),
+    "REGISTER_IP_BURST": ("register_ip_burst", int),
+    "REGISTER_IP_REFILL": ("register_ip_refill", float),
+    "AUTH_THROTTLE_MAX_KEYS": ("auth_throttle_max_keys", int),
+    "HASH_CONCURRENCY": ("hash_concurrency", int),
+    "HASH_MAX_WAITING_LOGINS": ("hash_max_waiting_logins", int),
+    "HASH_MAX_WAITING_SIGNUPS": ("hash_max_waiting_signups", int),
     "DATABASE_URL": ("database_url", str),
     "REDIS_URL": ("redis_url", str),
     "MOMENTUM_API_KEY": ("api_key", str),
@@ -109,6 +136,10 @@ _ENV: dict[str, tuple[str, type]] = {
     "WS_SEND_TIMEOUT": ("send_timeout", float),
     "WS_HANDSHAKE_TIMEOUT": ("handshake_timeout", float),
     "WS_MAX_PENDING_HANDSHAKES": ("max_pending_handshakes", int),
+    "HTTP_MAX_PENDING_HEADS_PER_IP": ("max_pending_heads_per_ip", int),
+    "WS_MAX_CONNECTIONS_PER_IP": ("max_connections_per_ip", int),
+    "HTTP_MAX_CONNECTIONS": ("http_max_connections", int),
+    "HTTP_MAX_CONNECTIONS_PER_IP": ("http_max_connections_per_ip", int),
     "WS_PRESENCE_INTERVAL": ("presence_interval", float),
     "CLUSTER_NODE_TTL": ("node_ttl", float),
     "SHUTDOWN_TIMEOUT": ("drain_timeout", float),
@@ -209,12 +240,25 @@ def validate(s: Settings) -> None:
         "WS_MAX_CONNECTIONS": s.max_connections,
         "WS_MAX_CONNECTIONS_PER_USER": s.max_connections_per_user,
         "WS_MAX_PENDING_HANDSHAKES": s.max_pending_handshakes,
+        "HTTP_MAX_PENDING_HEADS_PER_IP": s.max_pending_heads_per_ip,
+        "WS_MAX_CONNECTIONS_PER_IP": s.max_connections_per_ip,
+        "HTTP_MAX_CONNECTIONS": s.http_max_connections,
+        "HTTP_MAX_CONNECTIONS_PER_IP": s.http_max_connections_per_ip,
         "WS_OUTBOX_SIZE": s.outbox_size,
         "WS_CLEANUP_INTERVAL": s.cleanup_interval,
         "WS_PONG_TIMEOUT": s.pong_timeout,
         "WS_SEND_TIMEOUT": s.send_timeout,
         "WS_HANDSHAKE_TIMEOUT": s.handshake_timeout,
         "JWT_TTL": s.jwt_ttl,
+        "REFRESH_TTL": s.refresh_ttl,
+        "LOGIN_ACCOUNT_BURST": s.login_account_burst,
+        "LOGIN_ACCOUNT_REFILL": s.login_account_refill,
+        "LOGIN_IP_BURST": s.login_ip_burst,
+        "LOGIN_IP_REFILL": s.login_ip_refill,
+        "REGISTER_IP_BURST": s.register_ip_burst,
+        "REGISTER_IP_REFILL": s.register_ip_refill,
+        "AUTH_THROTTLE_MAX_KEYS": s.auth_throttle_max_keys,
+        "HASH_CONCURRENCY": s.hash_concurrency,
         "WS_PRESENCE_INTERVAL": s.presence_interval,
         "CLUSTER_NODE_TTL": s.node_ttl,
         "SHUTDOWN_TIMEOUT": s.drain_timeout,
@@ -224,6 +268,8 @@ def validate(s: Settings) -> None:
     for name, value in positive.items():
         if value <= 0:
             raise ConfigError(f"{name} must be greater than 0, got {value}")
+    if s.hash_max_waiting_logins < 0 or s.hash_max_waiting_signups < 0:
+        raise ConfigError("HASH_MAX_WAITING_LOGINS and HASH_MAX_WAITING_SIGNUPS must be >= 0")
     if s.max_message_size < 1024:
         raise ConfigError("WS_MAX_MESSAGE_SIZE must be at least 1024 bytes")
     if s.rate_limit < 0 or s.rate_burst < 1:

@@ -42,7 +42,8 @@ JanitorMsg = RunNow
 
 @dataclass(frozen=True, slots=True)
 class Retention:
-    """What to delete: stored messages past their TTL, history past its retention."""
+    """What to delete: stored messages past their TTL, history past its retention, records
+    of tokens that have expired (revocations, refresh tokens)."""
 
     store: Store
     history: float  # seconds an acknowledged message is kept as history
@@ -85,11 +86,12 @@ async def _purge(retention: Retention) -> None:
         purged = await retention.store.purge_messages(
             now=now, retain_until=now - timedelta(seconds=retention.history)
         )
+        tokens = await retention.store.purge_tokens(now)
     except StorageError as exc:
         log.warning("message purge skipped: %s", exc)
         return
-    if purged:
-        log.info("janitor purged %d stored message(s)", purged)
+    if purged or tokens:
+        log.info("janitor purged %d stored message(s), %d expired token record(s)", purged, tokens)
 
 
 async def _sweep(hub: ActorRef[HubMsg], idle_timeout: float) -> int:

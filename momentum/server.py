@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import partial
 
 import trio
@@ -55,8 +56,9 @@ from actors import (
     open_supervisor,
 )
 
-from ._tree import ConnectionsSlot, Tree, listen, serve_lifespan
-from .auth import PasswordHasher, TokenCodec
+from ._refusals import refusal_answers
+from ._tree import ConnectionsSlot, Tree, front_config, listen, serve_lifespan
+from .auth import PasswordHasher, Revocations, TokenCodec
 from .cluster import ClusterNode, open_cluster
 from .config import CALL_TIMEOUT, Settings
 from .connection import (
@@ -68,7 +70,7 @@ from .connection import (
     serve_connection,
     serve_heartbeat,
 )
-from .http import Services, create_app
+from .http import Services, create_app, hash_queue, throttles
 from .hub import CloseAll, GetStats, HubConfig, HubMsg, serve_hub
 from .janitor import JanitorMsg, Retention, serve_janitor
 from .observability import Metrics, report_activity
@@ -87,7 +89,7 @@ from .storage import (
     serve_lookup,
     serve_writer,
 )
-from .wire import FrontConfig, PrefixedStream, RequestHead, close_when_idle, serve_front
+from .wire import PrefixedStream, RequestHead, close_when_idle, serve_front
 
 log = logging.getLogger("momentum.server")
 
@@ -125,6 +127,8 @@ async def serve(
     async with listener, AsyncExitStack() as stack:
         if store is None:
             store = await stack.enter_async_context(open_store(settings.database_url))
+        revocations = Revocations(leeway=settings.jwt_leeway)
+        revocations.load(await store.load_revoked(datetime.now(UTC)))
         cluster = None
         if settings.redis_url:
             cluster = await stack.enter_async_context(
@@ -132,14 +136,24 @@ async def serve(
                     settings.redis_url,
                     hub=mailboxes.refs.hub,
                     janitor=mailboxes.refs.janitor,
+                    revocations=revocations,
                     node_ttl=settings.node_ttl,
                     presence_interval=settings.presence_interval,
                 )
             )
-        hasher = hasher or PasswordHasher()
+        hasher = (hasher or PasswordHasher()).with_queue(hash_queue(settings))
+        auth = _Auth(hasher, revocations)
         await _run(
-            settings, listener, store, hasher, shutdown_trigger, task_status, mailboxes, cluster
+            settings, listener, store, auth, shutdown_trigger, task_status, mailboxes, cluster
         )
+
+
+@dataclass(frozen=True)
+class _Auth:
+    """How passwords are checked, and which tokens are revoked."""
+
+    hasher: PasswordHasher
+    revocations: Revocations
 
 
 @dataclass(frozen=True)
@@ -187,7 +201,7 @@ async def _run(
     settings: Settings,
     listener: trio.SocketListener,
     store: Store,
-    hasher: PasswordHasher,
+    auth: _Auth,
     shutdown_trigger: Callable[[], Awaitable[object]],
     task_status: trio.TaskStatus[Running],
     mailboxes: _Mailboxes,
@@ -203,12 +217,14 @@ async def _run(
         settings,
         store,
         codec,
-        hasher,
+        auth.hasher,
         refs.hub,
         refs.janitor,
         metrics,
         lambda: lifecycle.accepting,
         tree.restarts,
+        throttles(settings),
+        auth.revocations,
         cluster,
     )
     app = create_app(services)
@@ -238,15 +254,11 @@ async def _run(
         front = partial(
             serve_front,
             listener,
-            config=FrontConfig(
-                "/ws",
-                settings.head_limit,
-                settings.handshake_timeout,
-                settings.max_pending_handshakes,
-            ),
+            config=front_config(settings, "/ws"),
             on_websocket=on_websocket,
             on_http=on_http,
             spawn=slot.spawn,
+            on_refused=refusal_answers(metrics),
         )
         await root.start(ChildSpec("front", front))
         port = listener.socket.getsockname()[1]
@@ -374,7 +386,12 @@ def _handlers(
         heartbeat=refs.heartbeat,
         backpressure=backpressure,
         store=services.store,
-        gatekeeper=Gatekeeper(codec, lookup, allowed_origins=settings.allowed_origins),
+        gatekeeper=Gatekeeper(
+            codec,
+            lookup,
+            allowed_origins=settings.allowed_origins,
+            revocations=services.revocations,
+        ),
         wall_clock=codec.now,
         accepting=lambda: lifecycle.accepting,
         on_refused=services.metrics.handshake_refused,

@@ -10,7 +10,7 @@ anything, keeps ids canonical and times in UTC, and judges expiry by the wall cl
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -21,6 +21,9 @@ from momentum.storage import (
     MAX_CONVERSATION_LIMIT,
     NewMessage,
     NewUser,
+    RefreshToken,
+    Revoked,
+    SpentRefresh,
     StoredMessage,
     User,
     UserExists,
@@ -172,6 +175,13 @@ def _username_key(username: str) -> str:
     return username.casefold()
 
 
+@dataclass
+class _Refresh:
+    token: RefreshToken
+    spent: bool
+    revoked: bool
+
+
 class MemoryStore(MemoryMessages):
     """Users and messages in dicts; a `Store` with no persistence and no schema."""
 
@@ -183,6 +193,10 @@ class MemoryStore(MemoryMessages):
         self._users: dict[uuid.UUID, User] = {}
         self._by_email: dict[str, uuid.UUID] = {}
         self._by_username: dict[str, uuid.UUID] = {}
+        self._revoked_tokens: dict[str, datetime] = {}
+        self._revoked_sessions: dict[str, datetime] = {}
+        self._valid_after: dict[uuid.UUID, datetime] = {}
+        self._refresh: dict[str, _Refresh] = {}
 
     async def create_user(self, new: NewUser) -> User:
         return (await self.create_users([new]))[0]
@@ -257,14 +271,6 @@ class MemoryStore(MemoryMessages):
         keys = sorted(k for k in self._by_username if k > _username_key(after))
         return [self._users[self._by_username[k]] for k in keys[:limit]]
 
-    async def set_user_password(self, user_id: uuid.UUID, password_hash: str) -> User | None:
-        await trio.lowlevel.checkpoint()
-        user = self._users.get(user_id)
-        if user is None:
-            return None
-        self._users[user_id] = user = replace(user, password_hash=password_hash)
-        return user
-
     async def delete_user(self, user_id: uuid.UUID) -> bool:
         await trio.lowlevel.checkpoint()
         user = self._users.pop(user_id, None)
@@ -272,6 +278,70 @@ class MemoryStore(MemoryMessages):
             return False
         del self._by_email[user.email], self._by_username[_username_key(user.username)]
         return True
+
+    async def revoke_token(self, jti: str, user_id: uuid.UUID, expires_at: datetime) -> None:
+        await trio.lowlevel.checkpoint()
+        self._revoked_tokens.setdefault(jti, _utc(expires_at))
+
+    async def revoke_session(
+        self, session_id: str, user_id: uuid.UUID, expires_at: datetime
+    ) -> None:
+        await trio.lowlevel.checkpoint()
+        self._end_sessions(lambda r: r.session_id == session_id)
+        before = self._revoked_sessions.get(session_id, _utc(expires_at))
+        self._revoked_sessions[session_id] = max(before, _utc(expires_at))
+
+    async def set_password(
+        self, user_id: uuid.UUID, password_hash: str, *, tokens_valid_after: datetime
+    ) -> bool:
+        await trio.lowlevel.checkpoint()
+        user = self._users.get(user_id)
+        if user is None:
+            return False
+        self._end_sessions(lambda r: r.user_id == user_id)
+        self._users[user_id] = replace(user, password_hash=password_hash)
+        self._valid_after[user_id] = _utc(tokens_valid_after)
+        return True
+
+    async def load_revoked(self, now: datetime) -> Revoked:
+        await trio.lowlevel.checkpoint()
+        tokens = {jti: at for jti, at in self._revoked_tokens.items() if at > _utc(now)}
+        sessions = {sid: at for sid, at in self._revoked_sessions.items() if at > _utc(now)}
+        return Revoked(tokens, dict(self._valid_after), sessions)
+
+    async def save_refresh_token(self, token: RefreshToken) -> None:
+        await trio.lowlevel.checkpoint()
+        self._refresh[token.token_hash] = _Refresh(token, spent=False, revoked=False)
+
+    async def spend_refresh_token(self, token_hash: str, now: datetime) -> SpentRefresh | None:
+        await trio.lowlevel.checkpoint()
+        found = self._refresh.get(token_hash)
+        if found is None or found.revoked or found.token.expires_at <= _utc(now):
+            return None
+        token = found.token
+        if found.spent:
+            self._end_sessions(lambda r: r.session_id == token.session_id)
+        found.spent = True
+        return SpentRefresh(token.user_id, token.session_id, reused=found.revoked)
+
+    async def purge_tokens(self, now: datetime) -> int:
+        await trio.lowlevel.checkpoint()
+        now = _utc(now)
+        tokens = [jti for jti, at in self._revoked_tokens.items() if at <= now]
+        sessions = [sid for sid, at in self._revoked_sessions.items() if at <= now]
+        refresh = [h for h, r in self._refresh.items() if r.revoked or r.token.expires_at <= now]
+        for jti in tokens:
+            del self._revoked_tokens[jti]
+        for sid in sessions:
+            del self._revoked_sessions[sid]
+        for token_hash in refresh:
+            del self._refresh[token_hash]
+        return len(tokens) + len(sessions) + len(refresh)
+
+    def _end_sessions(self, which: Callable[[RefreshToken], bool]) -> None:
+        for stored in self._refresh.values():
+            if which(stored.token):
+                stored.revoked = True
 
     async def schema_version(self) -> int:
         await trio.lowlevel.checkpoint()

@@ -1,10 +1,12 @@
 """Authentication: argon2 password hashing, HS256 access tokens, token extraction."""
 
+from ._buckets import BucketPolicy, retry_after
 from ._errors import (
     AuthError,
     TokenExpired,
     TokenInvalid,
     TokenMissing,
+    TokenRevoked,
     UserDisabled,
     UserUnknown,
     WeakPassword,
@@ -13,6 +15,10 @@ from ._extract import extract_token, redact
 from ._fields import InvalidField, check_password, check_username, new_account, normalize_email
 from ._passwords import PasswordHasher, check_password_policy
 from ._provision import PREFIX_PATTERN, UNUSABLE_PASSWORD, provisioned_users
+from ._queue import HashQueue, HashQueueFull, HashQueueStats, Priority
+from ._refresh import new_refresh_token, refresh_token_hash
+from ._revocations import Revocations
+from ._throttle import AuthThrottles, ThrottlePolicy
 from ._tokens import Claims, IssuedToken, TokenCodec
 from ._verify import UserLookup, verify_user
 
@@ -20,14 +26,23 @@ __all__ = [
     "PREFIX_PATTERN",
     "UNUSABLE_PASSWORD",
     "AuthError",
+    "AuthThrottles",
+    "BucketPolicy",
     "Claims",
+    "HashQueue",
+    "HashQueueFull",
+    "HashQueueStats",
     "InvalidField",
     "IssuedToken",
     "PasswordHasher",
+    "Priority",
+    "Revocations",
+    "ThrottlePolicy",
     "TokenCodec",
     "TokenExpired",
     "TokenInvalid",
     "TokenMissing",
+    "TokenRevoked",
     "UserDisabled",
     "UserLookup",
     "UserUnknown",
@@ -37,8 +52,11 @@ __all__ = [
     "check_username",
     "extract_token",
     "new_account",
+    "new_refresh_token",
     "normalize_email",
     "provisioned_users",
     "redact",
+    "refresh_token_hash",
+    "retry_after",
     "verify_user",
 ]

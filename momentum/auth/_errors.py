@@ -35,6 +35,12 @@ class TokenExpired(AuthError):
     code = "token_expired"
 
 
+class TokenRevoked(AuthError):
+    """The token was revoked: logged out, or issued before a password change."""
+
+    code = "token_revoked"
+
+
 class UserUnknown(AuthError):
     """A valid token whose user does not exist (any more)."""
 

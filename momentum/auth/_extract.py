@@ -16,12 +16,15 @@ _TOKEN_PARAM = re.compile(r"(?<=[?&;])token=[^&#;]*|^token=[^&#;]*")
 def extract_token(
     query_string: str | bytes, headers: Iterable[tuple[bytes, bytes]]
 ) -> tuple[str | None, str | None]:
-    """Return (token, subprotocol to echo) from a WebSocket/HTTP request.
+    """Return (token, subprotocol to select) from a WebSocket/HTTP request.
 
     Precedence: `Authorization: Bearer <t>`, then a `bearer.<t>` subprotocol
-    offer, then `?token=`. The subprotocol to echo is `momentum` when the client
-    offered it, else the `bearer.<t>` offer itself (a browser fails the
-    handshake if none of its offers is selected), else None.
+    offer, then `?token=`. The subprotocol selected is `momentum` when the client
+    offered it, else None: a `bearer.<t>` offer is never selected, since selecting
+    it would send the token back in the response (to proxies' logs, caches and
+    anyone reading the response head). A browser offering only `bearer.<t>` fails
+    that handshake (it requires one of its offers to be selected), so browsers
+    offer `momentum` next to it.
     """
     authorization: str | None = None
     offers: list[str] = []
@@ -33,7 +36,7 @@ def extract_token(
             offers += [o.strip() for o in value.decode("latin-1").split(",") if o.strip()]
 
     bearer_offer = next((o for o in offers if o.lower().startswith(BEARER_PREFIX)), None)
-    subprotocol = SUBPROTOCOL if SUBPROTOCOL in offers else bearer_offer
+    subprotocol = SUBPROTOCOL if SUBPROTOCOL in offers else None
 
     token = _bearer(authorization)
     if token is None and bearer_offer is not None:

@@ -9,6 +9,7 @@ instead of sleeping.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import uuid
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ import jwt
 from ._errors import TokenExpired, TokenInvalid, TokenMissing
 
 SECONDS = 1.0
-DEFAULT_TTL = 86_400 * SECONDS
+DEFAULT_TTL = 3600 * SECONDS
 DEFAULT_LEEWAY = 30 * SECONDS
 #: RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
 MIN_SECRET_BYTES = 32
@@ -43,6 +44,8 @@ class IssuedToken:
     token: str
     expires_at: datetime
     jti: str
+    #: its `iat` in epoch milliseconds (as `Claims.issued_ms` reads it back)
+    issued_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,12 @@ class Claims:
     username: str | None
     exp: int
     iat: int
-    jti: str | None
+    #: the token's id: its `jti`, or for a token without one a digest of the token itself
+    jti: str
+    #: `iat` in milliseconds (tokens are issued with a millisecond `iat`)
+    issued_ms: int = 0
+    #: the login session a token belongs to (`sid`; refresh tokens renew it), if any
+    session: str | None = None
 
 
 def _wall_clock() -> float:
@@ -87,11 +95,20 @@ class TokenCodec:
         """The wall clock this codec checks `exp` and `iat` against (epoch seconds)."""
         return self._now()
 
-    def issue(self, user_id: uuid.UUID, email: str, username: str) -> IssuedToken:
-        iat = int(self._now())
-        exp = iat + max(1, int(self.ttl))
+    def issued_ms(self) -> int:
+        """The `iat` a token issued now gets, in epoch milliseconds."""
+        return round(round(self._now(), 3) * 1000)
+
+    def issue(
+        self, user_id: uuid.UUID, email: str, username: str, *, session: str | None = None
+    ) -> IssuedToken:
+        """A token for the user; `iat` has milliseconds, so a token issued right after a
+        password change is told from the ones it revoked."""
+        now = self._now()
+        exp = int(now) + max(1, int(self.ttl))
+        iat = round(now, 3)  # `issued_ms` rounds the same way: a later token is never earlier
         jti = uuid.uuid4().hex
-        claims = {
+        claims: dict[str, object] = {
             "sub": str(user_id),
             "email": email,
             "username": username,
@@ -99,8 +116,10 @@ class TokenCodec:
             "iat": iat,
             "jti": jti,
         }
+        if session is not None:
+            claims["sid"] = session
         token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
-        return IssuedToken(token, datetime.fromtimestamp(exp, UTC), jti)
+        return IssuedToken(token, datetime.fromtimestamp(exp, UTC), jti, round(iat * 1000))
 
     def verify(self, token: str | None) -> Claims:
         """Return the token's claims; raise `TokenMissing`, `TokenInvalid` or `TokenExpired`."""
@@ -112,7 +131,7 @@ class TokenCodec:
             )
         except jwt.InvalidTokenError as exc:
             raise TokenInvalid(f"invalid token: {exc}") from exc
-        claims = _claims(payload)
+        claims = _claims(payload, token)
         now = self._now()
         if now >= claims.exp + self.leeway:
             raise TokenExpired("token expired")
@@ -124,7 +143,7 @@ class TokenCodec:
         return claims
 
 
-def _claims(payload: Mapping[str, Any]) -> Claims:
+def _claims(payload: Mapping[str, Any], token: str) -> Claims:
     try:
         sub = uuid.UUID(payload["sub"])
     except (TypeError, ValueError, AttributeError) as exc:
@@ -133,9 +152,19 @@ def _claims(payload: Mapping[str, Any]) -> Claims:
     if not (_is_number(exp) and _is_number(iat)):
         raise TokenInvalid("invalid token: exp and iat must be numbers")
     email, username, jti = payload.get("email"), payload.get("username"), payload.get("jti")
-    if not all(v is None or isinstance(v, str) for v in (email, username, jti)):
-        raise TokenInvalid("invalid token: email, username and jti must be strings")
-    return Claims(sub=sub, email=email, username=username, exp=int(exp), iat=int(iat), jti=jti)
+    session = payload.get("sid")
+    if not all(v is None or isinstance(v, str) for v in (email, username, jti, session)):
+        raise TokenInvalid("invalid token: email, username, jti and sid must be strings")
+    return Claims(
+        sub=sub,
+        email=email,
+        username=username,
+        exp=int(exp),
+        iat=int(iat),
+        jti=jti or hashlib.sha256(token.encode()).hexdigest()[:32],
+        issued_ms=round(iat * 1000),
+        session=session,
+    )
 
 
 #: The last second of year 9999: a NumericDate past it is not a date (and 10**400 would not

@@ -13,6 +13,7 @@ import trio
 
 from ..config import ConfigError
 from ..tools import BenchmarkPlan, InteractiveClient, Login, open_terminal, run_benchmark
+from ._pacing import add_pacing_flags, check_pacing
 
 DEFAULT_SERVER_URL = "http://localhost:8000"
 
@@ -39,24 +40,48 @@ def add_parser(commands: Any) -> None:
     bench = p.add_argument_group("benchmark mode")
     bench.add_argument("--benchmark", action="store_true", help="measure instead of chatting")
     bench.add_argument("--messages", type=int, default=1000, help="default: %(default)s")
-    bench.add_argument(
-        "--interval", type=float, default=10.0, help="milliseconds between messages (default: 10)"
+    pace = bench.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="messages/s; 0 = as fast as --rate-limit and acks allow (default: 0)",
     )
-    bench.add_argument("--payload-size", type=int, default=64, help="bytes of filler content")
+    pace.add_argument(
+        "--interval", type=float, help="milliseconds between messages: the same as --rate 1000/MS"
+    )
+    bench.add_argument(
+        "--payload-size", type=int, default=64, help="bytes of filler content (default: 64)"
+    )
     bench.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    add_pacing_flags(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     login = _login(args)
     if args.benchmark:
-        if args.messages < 1 or args.interval < 0 or args.payload_size < 0:
-            raise ConfigError("--messages must be at least 1; --interval, --payload-size ≥ 0")
-        plan = BenchmarkPlan(args.messages, args.interval, args.payload_size)
+        plan = _benchmark_plan(args)
         return trio.run(partial(run_benchmark, login, plan, as_json=args.json))
     with open_terminal() as terminal:
         client = InteractiveClient(login, terminal, reconnect=not args.no_reconnect)
         return trio.run(partial(client.run, handle_signals=True))
+
+
+def _benchmark_plan(args: argparse.Namespace) -> BenchmarkPlan:
+    if args.messages < 1 or args.rate < 0 or args.payload_size < 0:
+        raise ConfigError("--messages must be at least 1; --rate, --payload-size ≥ 0")
+    if args.interval is not None and args.interval <= 0:
+        raise ConfigError("--interval must be > 0 milliseconds")
+    rate = 1000 / args.interval if args.interval is not None else args.rate
+    check_pacing(args, rate)
+    return BenchmarkPlan(
+        messages=args.messages,
+        rate=rate,
+        payload_size=args.payload_size,
+        rate_limit=args.rate_limit,
+        rate_burst=args.rate_burst,
+    )
 
 
 def _login(args: argparse.Namespace) -> Login:

@@ -12,6 +12,7 @@ import trio
 from ..config import ConfigError
 from ..tools import TEST_TYPES, StressOptions, StressPlan, run_stress
 from ._client import DEFAULT_SERVER_URL
+from ._pacing import add_pacing_flags, check_pacing, pacing_args
 
 #: Messages per second per connection in a sustained test when --rate is not given.
 SUSTAINED_DEFAULT_RATE = 2.0
@@ -33,16 +34,22 @@ def add_parser(commands: Any) -> None:
     p.add_argument(
         "--rate",
         type=float,
-        help="messages/s per connection; 0 = as fast as acks allow "
+        help="messages/s per connection; 0 = as fast as --rate-limit and acks allow "
         f"(default: 0 for throughput, {SUSTAINED_DEFAULT_RATE:g} for sustained)",
     )
-    p.add_argument("--payload-size", type=int, default=64, help="bytes of filler per message")
+    p.add_argument(
+        "--payload-size", type=int, default=64, help="bytes of filler per message (default: 64)"
+    )
     p.add_argument(
         "--concurrency", type=int, default=100, help="handshakes at once (default: %(default)s)"
     )
     p.add_argument(
-        "--drain-timeout", type=float, default=5.0, help="seconds to wait for stragglers"
+        "--drain-timeout",
+        type=float,
+        default=5.0,
+        help="seconds to wait for stragglers (default: 5)",
     )
+    add_pacing_flags(p)
     _add_server_flags(p)
     p.set_defaults(run=run)
 
@@ -62,7 +69,10 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tokens-file", help="tokens to use instead, one a line")
     p.add_argument("--processes", type=int, default=1, help="spread connections over N processes")
     p.add_argument(
-        "--min-success", type=float, default=100.0, help="percent; below it exit 1 (default: 100)"
+        "--min-success",
+        type=float,
+        default=100.0,
+        help="percent; below it the run fails: exit 1, or 3 when rate-limited (default: 100)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
     p.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
@@ -80,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         messages=args.messages,
         duration=args.duration,
         rate=rate,
+        rate_limit=args.rate_limit,
+        rate_burst=args.rate_burst,
         payload_size=args.payload_size,
         concurrency=args.concurrency,
         drain_timeout=args.drain_timeout,
@@ -100,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> None:
+    check_pacing(args, 0.0 if args.worker_index is not None else args.rate or 0.0)
     if args.connections < 1 or args.messages < 1 or args.processes < 1:
         raise ConfigError("--connections, --messages and --processes must be at least 1")
     if args.duration <= 0 or args.payload_size < 0 or args.concurrency < 1:
@@ -118,6 +131,7 @@ def _worker_args(args: argparse.Namespace, rate: float) -> list[str]:
         f"--messages={args.messages}",
         f"--duration={args.duration}",
         f"--rate={rate}",
+        *pacing_args(args),
         f"--payload-size={args.payload_size}",
         f"--concurrency={max(1, args.concurrency // args.processes)}",
         f"--drain-timeout={args.drain_timeout}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 
 from ..auth import PasswordHasher, check_password
 from ..config import Settings
@@ -70,9 +71,12 @@ async def set_password(store: Store, args: argparse.Namespace, settings: Setting
     password = read_password(args.password, user.username)
     check_password(password, username=user.username, email=user.email)
     password_hash = await PasswordHasher().hash(password)
-    if await store.set_user_password(user.id, password_hash) is None:
+    # Tokens issued before now are revoked in the store: a running server learns it at its
+    # next start (POST /auth/password revokes them live).
+    now = datetime.now(UTC)
+    if not await store.set_password(user.id, password_hash, tokens_valid_after=now):
         raise Refused(EXIT_NO_SUCH_USER, f"no such user: {args.user}")
-    print(f"{user.username}: password changed")
+    print(f"{user.username}: password changed; earlier tokens revoked")
     return EXIT_OK
 
 

@@ -17,8 +17,9 @@ import trio
 from actors import ActorRef, ChildSpec
 
 from .. import __version__
+from ..auth import Revocations
 from ..config import CALL_TIMEOUT
-from ..hub import CatchUp, Forward, HubMsg, SetUserActive
+from ..hub import CatchUp, Forward, HubMsg, RevokeTokens, SetUserActive
 from ..janitor import JanitorMsg, RunNow
 from ._broker import RedisBroker
 from ._registry import Registry
@@ -35,6 +36,7 @@ class _LocalActors:
 
     hub: ActorRef[HubMsg]
     janitor: ActorRef[JanitorMsg]
+    revocations: Revocations
 
     async def forward(self, topic: str, frame: bytes, kind: str) -> None:
         await self.hub.cast(Forward(topic, frame, kind))
@@ -48,12 +50,28 @@ class _LocalActors:
             if op in ("disable", "enable"):
                 user_id = uuid.UUID(str(command.get("user_id")))
                 await self.hub.cast(SetUserActive(user_id, op == "enable", None))
+            elif op == "revoke":
+                await self._revoke(command)
             elif op == "cleanup":
                 await self.janitor.cast(RunNow(None))
             else:
                 log.warning("ignored an unknown cluster command %r", op)
-        except ValueError:
+        except (ValueError, TypeError):
             log.warning("ignored a malformed cluster command %r", command)
+
+    async def _revoke(self, command: dict[str, Any]) -> None:
+        """Another node revoked a token (logout) or a user's earlier tokens (password)."""
+        user_id = uuid.UUID(str(command.get("user_id")))
+        jti, session = command.get("jti"), command.get("session")
+        before_ms, exp = int(command.get("before_ms") or 0), float(command.get("exp") or 0)
+        if jti is not None:
+            self.revocations.revoke(str(jti), exp)
+        if session is not None:
+            self.revocations.revoke_session(str(session), exp)
+        if before_ms:
+            self.revocations.revoke_before(user_id, before_ms)
+        jti, session = (None if v is None else str(v) for v in (jti, session))
+        await self.hub.cast(RevokeTokens(user_id, jti, before_ms, session))
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,7 @@ async def open_cluster(
     *,
     hub: ActorRef[HubMsg],
     janitor: ActorRef[JanitorMsg],
+    revocations: Revocations,
     node_ttl: float,
     presence_interval: float,
 ) -> AsyncIterator[ClusterNode]:
@@ -95,7 +114,7 @@ async def open_cluster(
             call_timeout=CALL_TIMEOUT,
         )
         log.info("cluster node %s on %s", broker.node_id, _redacted(url))
-        yield ClusterNode(broker, registry, _LocalActors(hub, janitor))
+        yield ClusterNode(broker, registry, _LocalActors(hub, janitor, revocations))
         await trio.lowlevel.checkpoint()
 
 

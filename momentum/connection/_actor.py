@@ -46,9 +46,10 @@ from ._admission import Admitted, Gatekeeper
 from ._handle import Handle
 from ._heartbeat import Forget, HeartbeatMsg, Watch
 from ._ratelimit import TokenBucket
-from ._reader import ReaderLinks, read_frames
+from ._reader import ReaderLinks, charge, read_frames
 from ._replay import catch_up, replay_then_go_live
 from ._upgraded import forget_handshake
+from ._websocket import ChargedConnection, wrap_server_stream
 
 log = logging.getLogger("momentum.connection")
 
@@ -124,9 +125,7 @@ async def _handshake(
     config = ctx.config
     gate = ReplayGate()
     with trio.move_on_after(config.handshake_timeout):
-        request = await trio_websocket.wrap_server_stream(
-            nursery, wire, message_queue_size=1, max_message_size=config.max_message_size
-        )
+        request = await wrap_server_stream(nursery, wire, max_message_size=config.max_message_size)
         verdict, reservation, lease = await _admit(head, ctx)
         if isinstance(verdict, Refused):
             ctx.on_refused(verdict.code.value)
@@ -150,10 +149,17 @@ async def _handshake(
             wire,
             connected_at=utc_timestamp(),
             now=trio.current_time(),
+            token_id=verdict.claims.jti,
+            token_issued_ms=verdict.claims.issued_ms,
+            token_session=verdict.claims.session,
         )
         handle.lease = lease
         wire.last_words = partial(_owed_close, ws, handle)
         await ctx.hub.cast(Join(handle, reservation, gate))
+        # Revoked while the handshake ran: the hub's RevokeTokens came before this Join, and
+        # the revocation was recorded before that message was sent.
+        if ctx.gatekeeper.revoked(verdict.claims):
+            handle.close(CloseCode.TOKEN_EXPIRED, "token revoked")
         # The connection ends at `exp` (the leeway only absorbs clock skew when a token is
         # checked); a token accepted inside its leeway is closed at once.
         expires_at = trio.current_time() + (verdict.claims.exp - ctx.wall_clock())
@@ -210,6 +216,8 @@ async def _serve(
     graceful = True
     links = ReaderLinks(ctx.hub, ctx.writer, ctx.backpressure, config.max_message_size)
     bucket = TokenBucket(config.rate_limit, config.rate_burst, now=trio.current_time())
+    if isinstance(ws, ChargedConnection):  # the client's pings and pongs share the bucket
+        ws.charge_control = lambda: charge(handle, bucket, trio.current_time())
     try:
         async with trio.open_nursery() as nursery:
             handle.scope = nursery.cancel_scope

@@ -6,7 +6,15 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..auth import AuthError, Claims, TokenCodec, UserLookup, extract_token, verify_user
+from ..auth import (
+    AuthError,
+    Claims,
+    Revocations,
+    TokenCodec,
+    UserLookup,
+    extract_token,
+    verify_user,
+)
 from ..hub import Refused
 from ..protocol import ErrorCode
 from ..storage import StorageError, User
@@ -25,15 +33,22 @@ class Gatekeeper:
     """Checks one handshake's credentials and Origin against the tokens and the users.
 
     `lookup` finds a user by id (through the lookup actor, which batches lookups); it raises
-    `StorageError` when it cannot answer.
+    `StorageError` when it cannot answer. `revocations` are the tokens revoked (logout,
+    password change).
     """
 
     def __init__(
-        self, codec: TokenCodec, lookup: UserLookup, *, allowed_origins: frozenset[str] | None
+        self,
+        codec: TokenCodec,
+        lookup: UserLookup,
+        *,
+        allowed_origins: frozenset[str] | None,
+        revocations: Revocations | None = None,
     ) -> None:
         self._codec = codec
         self._lookup = lookup
         self._allowed_origins = allowed_origins
+        self._revocations = Revocations() if revocations is None else revocations
 
     async def admit(self, target: str, headers: list[tuple[bytes, bytes]]) -> Admitted | Refused:
         refusal = self.check_origin(headers)
@@ -44,13 +59,17 @@ class Gatekeeper:
         if token is None:
             return Refused(401, ErrorCode.TOKEN_MISSING, "a token is required")
         try:
-            user, claims = await verify_user(self._codec, token, self._lookup)
+            user, claims = await verify_user(self._codec, token, self._lookup, self._revocations)
         except AuthError as exc:
             return Refused(exc.status, ErrorCode(exc.code), str(exc))
         except StorageError as exc:
             log.warning("user lookup failed during a handshake: %s", exc)
             return Refused(503, ErrorCode.UNAVAILABLE, "the database is unavailable")
         return Admitted(user, claims, subprotocol)
+
+    def revoked(self, claims: Claims) -> bool:
+        """Whether the token was revoked since it was checked (a handshake in flight)."""
+        return self._revocations.is_revoked(claims)
 
     def check_origin(self, headers: list[tuple[bytes, bytes]]) -> Refused | None:
         origin = host = None

@@ -51,6 +51,9 @@ class Handle:
         "lease",
         "on_catch_up",
         "scope",
+        "token_id",
+        "token_issued_ms",
+        "token_session",
         "user_id",
         "username",
         "wire",
@@ -65,10 +68,16 @@ class Handle:
         *,
         connected_at: str,
         now: float,
+        token_id: str = "",
+        token_issued_ms: int = 0,
+        token_session: str | None = None,
     ) -> None:
         self.conn_id = conn_id
         self.user_id = user_id
         self.username = username
+        self.token_id = token_id  # the token it was opened with, for revocation
+        self.token_issued_ms = token_issued_ms
+        self.token_session = token_session
         self.wire = wire
         self.connected_at = connected_at  # wall clock, for people
         self.last_activity = now  # Trio clock, for the janitor

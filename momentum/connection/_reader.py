@@ -1,6 +1,7 @@
 """What a connection does with each frame its client sends.
 
-Order of checks: rate limit (a flood costs nothing past the bucket), frame kind, envelope
+Order of checks: rate limit (a flood costs nothing past the bucket; the client's pings and
+pongs draw from the same bucket, see `_websocket`), frame kind, envelope
 validation, then by type: `ping` is answered here (after any stored messages being
 replayed), `ack` goes to the store writer, and `text` / `notification` are encoded once and
 handed to the hub. Every refusal is an `error` envelope to this client only; the connection
@@ -65,15 +66,24 @@ async def read_frames(
         except trio_websocket.ConnectionClosed:
             return
         now = handle.last_activity = trio.current_time()
-        if not bucket.allow(now):
+        if not charge(handle, bucket, now):
             if bucket.flooding:
-                handle.close(CloseCode.RATE_LIMITED, "rate limit exceeded repeatedly")
                 return
             reply_error(handle, ErrorCode.RATE_LIMITED, "slow down: rate limit exceeded", None)
         elif isinstance(message, bytes):
             reply_error(handle, ErrorCode.BINARY_UNSUPPORTED, "send JSON in text frames", None)
         else:
             await _handle_text(handle, message, links, now)
+
+
+def charge(handle: Handle, bucket: TokenBucket, now: float) -> bool:
+    """Take a token for one frame from the client (a message, a ping or a pong); False when
+    over the rate. A sustained flood also closes the connection with 4008."""
+    if bucket.allow(now):
+        return True
+    if bucket.flooding:
+        handle.close(CloseCode.RATE_LIMITED, "rate limit exceeded repeatedly")
+    return False
 
 
 async def _handle_text(handle: Handle, text: str, links: ReaderLinks, now: float) -> None:

@@ -2,5 +2,6 @@
 
 from ._app import create_app
 from ._services import Services
+from ._throttling import hash_queue, throttles
 
-__all__ = ["Services", "create_app"]
+__all__ = ["Services", "create_app", "hash_queue", "throttles"]

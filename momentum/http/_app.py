@@ -8,7 +8,14 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from ..protocol import ErrorCode
-from . import _routes_auth, _routes_history, _routes_ops, _routes_users, _routes_ws
+from . import (
+    _routes_auth,
+    _routes_history,
+    _routes_ops,
+    _routes_session,
+    _routes_users,
+    _routes_ws,
+)
 from ._errors import ApiError, error_response
 from ._services import Services
 
@@ -22,6 +29,7 @@ def create_app(services: Services) -> QuartTrio:
         _routes_ws.blueprint,
         _routes_history.blueprint,
         _routes_auth.blueprint,
+        _routes_session.blueprint,
         _routes_users.blueprint,
         _routes_ops.blueprint,
     ):
@@ -29,7 +37,7 @@ def create_app(services: Services) -> QuartTrio:
 
     @app.errorhandler(ApiError)
     async def api_error(error: ApiError) -> Response:
-        return error_response(error.status, error.code, error.message)
+        return error_response(error.status, error.code, error.message, error.headers)
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from quart import request
 
-from ..auth import AuthError, verify_user
+from ..auth import AuthError, Claims, verify_user
 from ..protocol import ErrorCode
 from ..storage import StorageError, User
 from ._errors import ApiError
@@ -17,6 +17,7 @@ from ._services import Services
 @dataclass(frozen=True, slots=True)
 class Principal:
     user: User | None  # None: the application backend, authenticated by API key
+    claims: Claims | None = None  # the user's token
 
     @property
     def is_admin(self) -> bool:
@@ -38,13 +39,15 @@ async def authenticate(services: Services) -> Principal:
             401, ErrorCode.TOKEN_MISSING, "send Authorization: Bearer <token> or X-API-Key"
         )
     try:
-        user, _ = await verify_user(services.codec, token.strip(), services.store.get_user)
+        user, claims = await verify_user(
+            services.codec, token.strip(), services.store.get_user, services.revocations
+        )
     except AuthError as exc:
         raise ApiError(exc.status, ErrorCode(exc.code), str(exc)) from None
     except StorageError:
         services.metrics.storage_errors.inc()
         raise ApiError(503, ErrorCode.UNAVAILABLE, "the database is unavailable") from None
-    return Principal(user)
+    return Principal(user, claims)
 
 
 async def require_admin(services: Services) -> Principal:

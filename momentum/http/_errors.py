@@ -11,11 +11,19 @@ from ..protocol import ErrorCode
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: ErrorCode, message: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: ErrorCode,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -24,5 +32,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def error_response(status: int, code: ErrorCode | str, message: str) -> Response:
-    return json_response({"error": {"code": str(code), "message": message}}, status)
+def error_response(
+    status: int, code: ErrorCode | str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    return json_response({"error": {"code": str(code), "message": message}}, status, headers)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import trio
 from quart import Blueprint, Response
 
-from ..auth import InvalidField, WeakPassword, new_account
+from ..auth import HashQueueFull, InvalidField, WeakPassword, new_account
 from ..protocol import ErrorCode
 from ..storage import NewUser, StorageError, UserExists
 from ._auth import authenticate
 from ._common import field, json_body, services, store_unavailable, user_json
 from ._errors import ApiError, json_response
+from ._routes_session import open_session
+from ._throttling import client_address, hashing_busy, throttled
 
 blueprint = Blueprint("auth", __name__)
 
@@ -24,6 +27,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 async def register() -> Response:
     s = services()
     body = await json_body()
+    wait = s.throttles.take_register(client_address(s.settings), trio.current_time())
+    if wait:
+        raise throttled(wait, "sign-ups from this address")
     try:
         email, username, password = new_account(
             field(body, "email", str) or "",
@@ -33,6 +39,8 @@ async def register() -> Response:
         password_hash = await s.hasher.hash(password)
     except (InvalidField, WeakPassword) as exc:
         raise ApiError(400, ErrorCode.BAD_REQUEST, str(exc)) from None
+    except HashQueueFull:
+        raise hashing_busy() from None
     try:
         user = await s.store.create_user(NewUser(email, username, password_hash))
     except UserExists as exc:
@@ -60,19 +68,21 @@ async def login() -> Response:
         user = await s.store.find_user(unicodedata.normalize("NFC", handle.strip()))
     except StorageError:
         raise store_unavailable() from None
-    matched = await s.hasher.verify(user.password_hash if user else None, password)
+    address, account = client_address(s.settings), str(user.id) if user else handle
+    wait = s.throttles.take_login(address, account, trio.current_time())
+    if wait:
+        raise throttled(wait, "login attempts")
+    try:
+        matched = await s.hasher.verify(user.password_hash if user else None, password)
+    except HashQueueFull:
+        s.throttles.give_back_login(address, account, trio.current_time())
+        raise hashing_busy() from None
     if user is None or not matched:
         raise ApiError(401, ErrorCode.INVALID_CREDENTIALS, "wrong email/username or password")
+    s.throttles.give_back_login(address, account, trio.current_time())
     if not user.is_active:
         raise ApiError(403, ErrorCode.USER_DISABLED, "this user is disabled")
-    issued = s.codec.issue(user.id, user.email, user.username)
-    return json_response(
-        {
-            "token": issued.token,
-            "expires_at": issued.expires_at.isoformat(),
-            "user": user_json(user),
-        }
-    )
+    return json_response(await open_session(s, user))
 
 
 @blueprint.get("/auth/me")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from actors import ActorRef
 
-from ..auth import PasswordHasher, TokenCodec
+from ..auth import AuthThrottles, PasswordHasher, Revocations, TokenCodec
 from ..cluster import ClusterNode
 from ..config import Settings
 from ..hub import HubMsg
@@ -29,4 +29,8 @@ class Services:
     #: restarts of each supervised actor since the start (`momentum_actor_restarts_total`)
     restarts: Callable[[], Mapping[str, int]]
     #: the cluster (REDIS_URL), or None: one process is the whole server
+    #: how often an account and a client address may try passwords and sign up
+    throttles: AuthThrottles
+    #: the tokens revoked (logout, password change), checked by every authentication
+    revocations: Revocations
     cluster: ClusterNode | None = None

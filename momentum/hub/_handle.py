@@ -38,6 +38,21 @@ class ConnectionHandle(Protocol):
         ...
 
     @property
+    def token_id(self) -> str:
+        """The `jti` of the token the connection was opened with."""
+        ...
+
+    @property
+    def token_session(self) -> str | None:
+        """The session (`sid`) of that token, if it has one."""
+        ...
+
+    @property
+    def token_issued_ms(self) -> int:
+        """When that token was issued (epoch milliseconds)."""
+        ...
+
+    @property
     def closing(self) -> bool:
         """A close was asked for, or the socket failed: it takes no more frames."""
         ...

@@ -44,6 +44,7 @@ from ._messages import (
     Release,
     ReplayGate,
     Reserve,
+    RevokeTokens,
     SetUserActive,
     Sweep,
     Tick,
@@ -301,6 +302,18 @@ class Hub:
             handle.close(CloseCode.USER_DISABLED, "user disabled")
         return len(mine)
 
+    def revoke_tokens(self, msg: RevokeTokens) -> int:
+        revoked = [
+            handle
+            for handle in self.by_user.get(msg.user_id, {}).values()
+            if handle.token_id == msg.jti
+            or (msg.session is not None and handle.token_session == msg.session)
+            or handle.token_issued_ms < msg.issued_before_ms
+        ]
+        for handle in revoked:
+            handle.close(CloseCode.TOKEN_EXPIRED, "token revoked")
+        return len(revoked)
+
     def close_all(self, code: int, reason: str) -> int:
         self.closing = True
         for handle in self.connections.values():
@@ -353,6 +366,8 @@ class Hub:
                 closed = self.set_user_active(user_id, active)
                 if reply is not None:
                     reply.send(closed)
+            case RevokeTokens():
+                self.revoke_tokens(msg)
             case Forward(topic=topic, frame=frame, kind=kind):
                 self.forward(topic, frame, kind)
             case CatchUp():

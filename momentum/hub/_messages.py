@@ -174,6 +174,17 @@ class SetUserActive:
 
 
 @dataclass(frozen=True, slots=True)
+class RevokeTokens:
+    """cast: tokens of a user were revoked; close (4001) its connections opened with token
+    `jti`, or a token of `session`, or one issued before `issued_before_ms` (epoch ms)."""
+
+    user_id: uuid.UUID
+    jti: str | None
+    issued_before_ms: int = 0
+    session: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Forward:
     """cast (the broker): a frame another node published on `topic`, for the local
     connections of that topic; `kind` is its message type (for the counters)."""
@@ -213,6 +224,7 @@ HubMsg = (
     | GetStats
     | Sweep
     | SetUserActive
+    | RevokeTokens
     | Forward
     | CatchUp
     | CloseAll

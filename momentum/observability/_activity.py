@@ -1,5 +1,6 @@
-"""The operator's log of what happened: refused handshakes and closed connections, summed up
-once per interval instead of a line each (a flood of them would drown the log).
+"""The operator's log of what happened: connections the listener dropped or refused, refused
+handshakes and closed connections, summed up once per interval instead of a line each (a
+flood of them would drown the log).
 
 `Activity` is fed by `Metrics` (the same calls that count them for Prometheus);
 `report_activity` writes one INFO line per interval in which anything happened, e.g.
@@ -38,6 +39,11 @@ class Activity:
     def __init__(self) -> None:
         self._refused: Counter[str] = Counter()
         self._closed: Counter[int] = Counter()
+        self._turned_away: Counter[str] = Counter()
+
+    def connection_refused(self, reason: str) -> None:
+        """The listener dropped or refused a connection (`wire.Refusal`'s value)."""
+        self._turned_away[reason] += 1
 
     def handshake_refused(self, reason: str) -> None:
         self._refused[reason] += 1
@@ -49,6 +55,9 @@ class Activity:
     def take_summary(self) -> str | None:
         """What happened since the last call, as one line (None: nothing)."""
         parts = []
+        if self._turned_away:
+            why = ", ".join(f"{r} {count}" for r, count in self._turned_away.most_common())
+            parts.append(f"{_count(self._turned_away, 'connection')} turned away ({why})")
         if self._closed:
             closes = ", ".join(
                 f"{code} {_FORCED[code]} {count}" for code, count in self._closed.most_common()
@@ -59,6 +68,7 @@ class Activity:
             parts.append(f"{_count(self._refused, 'handshake')} refused ({refusals})")
         self._refused.clear()
         self._closed.clear()
+        self._turned_away.clear()
         return "; ".join(parts) or None
 
 

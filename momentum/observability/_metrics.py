@@ -149,6 +149,12 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.connections_refused = Counter(
+            "momentum_connections_refused",
+            "Connections the front dropped or refused before any handler, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
         self.storage_errors = Counter(
             "momentum_storage_errors", "Failed storage operations.", registry=self.registry
         )
@@ -156,6 +162,10 @@ class Metrics:
     def handshake_refused(self, reason: str) -> None:
         self.handshake_failures.labels(reason).inc()
         self.activity.handshake_refused(reason)
+
+    def connection_refused(self, reason: str) -> None:
+        self.connections_refused.labels(reason).inc()
+        self.activity.connection_refused(reason)
 
     def connection_closed(self, code: int) -> None:
         self.activity.connection_closed(code)

@@ -15,7 +15,7 @@ class CloseCode(enum.IntEnum):
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
     SERVICE_RESTART = 1012  # the hub restarted after a crash: reconnect
-    TOKEN_EXPIRED = 4001  # reconnect with a fresh token
+    TOKEN_EXPIRED = 4001  # expired or revoked: reconnect with a fresh token
     USER_DISABLED = 4003  # do not reconnect
     RATE_LIMITED = 4008  # sustained flooding
     SLOW_CONSUMER = 4009  # outbound queue overflowed
@@ -43,6 +43,7 @@ class ErrorCode(enum.StrEnum):
     TOKEN_MISSING = "token_missing"
     TOKEN_INVALID = "token_invalid"
     TOKEN_EXPIRED = "token_expired"
+    TOKEN_REVOKED = "token_revoked"
     USER_UNKNOWN = "user_unknown"
     USER_DISABLED = "user_disabled"
     FORBIDDEN_ORIGIN = "forbidden_origin"
@@ -56,3 +57,4 @@ class ErrorCode(enum.StrEnum):
     UNAVAILABLE = "unavailable"
     PAYLOAD_TOO_LARGE_HTTP = "request_too_large"
     INVALID_CREDENTIALS = "invalid_credentials"
+    BUSY = "busy"  # too many password hashes waiting: retry shortly

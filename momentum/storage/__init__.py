@@ -9,6 +9,7 @@ from ._errors import StorageError, UserExists
 from ._lookup import LOOKUP_MAILBOX, Lookup, LookupMsg, serve_lookup
 from ._open import open_store
 from ._protocol import Store
+from ._session_types import RefreshToken, Revoked, SpentRefresh
 from ._types import MAX_CONVERSATION_LIMIT, NewMessage, NewUser, StoredMessage, User
 from ._writer import (
     WRITER_MAILBOX,
@@ -33,6 +34,9 @@ __all__ = [
     "NewMessage",
     "NewUser",
     "Persist",
+    "RefreshToken",
+    "Revoked",
+    "SpentRefresh",
     "StorageError",
     "Store",
     "StoredMessage",

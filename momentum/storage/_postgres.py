@@ -1,10 +1,11 @@
 """PostgreSQL backend: asyncpg inside trio-asyncio.
 
-Every asyncio call of the storage layer lives in this module: the `_aio_*`
-functions run on the asyncio side and are called only through
-`trio_asyncio.aio_as_trio`. The process runs one trio-asyncio loop; this module
-opens it only when none is running yet, and the store remembers the loop so it
-can be used from any Trio task.
+Every asyncio call of the storage layer lives in this module and in
+`_postgres_sessions.py` (its sessions half): the `_aio_*` functions run on the
+asyncio side and are called only through `trio_asyncio.aio_as_trio`. The
+process runs one trio-asyncio loop; this module opens it only when none is
+running yet, and the store remembers the loop so it can be used from any Trio
+task.
 
 Reconnection: asyncpg's pool replaces closed connections on acquire. A call
 that fails because its connection was lost (server restart, terminated
@@ -32,6 +33,7 @@ from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import Migration, load_migrations
 from ._postgres_accounts import PostgresAccounts, _aio_execute, _aio_fetch, _aio_fetchrow
 from ._postgres_accounts import user_from_row as _user
+from ._postgres_sessions import PostgresSessions
 from ._types import (
     MAX_CONVERSATION_LIMIT,
     USER_COLUMNS,
@@ -97,7 +99,7 @@ _CONNECT_FAILED: tuple[type[BaseException], ...] = (*_FAILED, ValueError)
 _Pool = Any  # asyncpg ships no type information
 
 
-class PostgresStore(PostgresAccounts):
+class PostgresStore(PostgresAccounts, PostgresSessions):
     """`Store` on an asyncpg pool; see the module docstring."""
 
     backend = "postgresql"

@@ -13,11 +13,10 @@ from ._types import USER_COLUMNS, User, check_limit, username_key
 T = TypeVar("T")
 
 _LIST = f"SELECT {USER_COLUMNS} FROM users WHERE username_key > $1 ORDER BY username_key LIMIT $2"
-_SET_PASSWORD = f"UPDATE users SET password_hash = $1 WHERE id = $2 RETURNING {USER_COLUMNS}"
 
 
 class PostgresAccounts:
-    """`Store.list_users`, `set_user_password` and `delete_user` for `PostgresStore`."""
+    """`Store.list_users` and `delete_user` for `PostgresStore`."""
 
     if TYPE_CHECKING:
 
@@ -27,9 +26,6 @@ class PostgresAccounts:
         check_limit(limit)
         rows = await self._call(_aio_fetch, _LIST, username_key(after), limit)
         return [user for user in map(user_from_row, rows) if user is not None]
-
-    async def set_user_password(self, user_id: uuid.UUID, password_hash: str) -> User | None:
-        return user_from_row(await self._call(_aio_fetchrow, _SET_PASSWORD, password_hash, user_id))
 
     async def delete_user(self, user_id: uuid.UUID) -> bool:
         status = await self._call(_aio_execute, "DELETE FROM users WHERE id = $1", user_id)

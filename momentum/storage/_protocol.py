@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from ._session_types import RefreshToken, Revoked, SpentRefresh
 from ._types import NewMessage, NewUser, StoredMessage, User
 
 
@@ -61,12 +62,44 @@ class Store(Protocol):
         passing the last username seen as `after`."""
         ...
 
-    async def set_user_password(self, user_id: uuid.UUID, password_hash: str) -> User | None:
-        """Replace the user's password hash; the updated user, or None if unknown."""
-        ...
-
     async def delete_user(self, user_id: uuid.UUID) -> bool:
         """Delete the user (not their stored messages); False if there was no such user."""
+        ...
+
+    async def revoke_token(self, jti: str, user_id: uuid.UUID, expires_at: datetime) -> None:
+        """Record access token `jti` revoked until `expires_at` (again: a no-op)."""
+        ...
+
+    async def revoke_session(
+        self, session_id: str, user_id: uuid.UUID, expires_at: datetime
+    ) -> None:
+        """End a session: revoke its refresh tokens, and its access tokens until
+        `expires_at` (when the last of them expires)."""
+        ...
+
+    async def set_password(
+        self, user_id: uuid.UUID, password_hash: str, *, tokens_valid_after: datetime
+    ) -> bool:
+        """Change the password and revoke the user's tokens issued before
+        `tokens_valid_after`, refresh tokens included; False if the user is unknown."""
+        ...
+
+    async def load_revoked(self, now: datetime) -> Revoked:
+        """The access tokens and sessions revoked and not expired at `now`, and each
+        user's `tokens_valid_after`: what a process needs in memory to check tokens."""
+        ...
+
+    async def save_refresh_token(self, token: RefreshToken) -> None: ...
+
+    async def spend_refresh_token(self, token_hash: str, now: datetime) -> SpentRefresh | None:
+        """Spend an unexpired, unrevoked refresh token, at most once. Presented again once
+        spent, its whole session is revoked and the answer says `reused`. None: unknown,
+        expired or revoked."""
+        ...
+
+    async def purge_tokens(self, now: datetime) -> int:
+        """Delete revocations (tokens, sessions) expired at `now`, and refresh tokens expired
+        or revoked (a spent one is kept until it expires, to tell a replay); how many."""
         ...
 
     async def schema_version(self) -> int:

@@ -24,6 +24,7 @@ from ._migrations import load_migrations
 from ._sqlite_accounts import SqliteAccounts
 from ._sqlite_accounts import fetch_user as _fetch_user
 from ._sqlite_accounts import user_from_row as _row_user
+from ._sqlite_sessions import SqliteSessions
 from ._types import (
     MAX_CONVERSATION_LIMIT,
     USER_COLUMNS,
@@ -67,7 +68,7 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-class SqliteStore(SqliteAccounts):
+class SqliteStore(SqliteAccounts, SqliteSessions):
     """`Store` on one SQLite connection; see the module docstring."""
 
     backend = "sqlite"

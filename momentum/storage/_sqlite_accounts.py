@@ -14,11 +14,10 @@ from ._types import USER_COLUMNS, User, check_limit, username_key
 T = TypeVar("T")
 
 _LIST = f"SELECT {USER_COLUMNS} FROM users WHERE username_key > ? ORDER BY username_key LIMIT ?"
-_SET_PASSWORD = f"UPDATE users SET password_hash = ? WHERE id = ? RETURNING {USER_COLUMNS}"
 
 
 class SqliteAccounts:
-    """`Store.list_users`, `set_user_password` and `delete_user` for `SqliteStore`."""
+    """`Store.list_users` and `delete_user` for `SqliteStore`."""
 
     if TYPE_CHECKING:
 
@@ -28,10 +27,6 @@ class SqliteAccounts:
         check_limit(limit)
         args = (username_key(after), limit)
         return await self._run(lambda c: [user_from_row(row) for row in c.execute(_LIST, args)])
-
-    async def set_user_password(self, user_id: uuid.UUID, password_hash: str) -> User | None:
-        args = (password_hash, str(user_id))
-        return await self._run(lambda c: fetch_user(c, _SET_PASSWORD, args))
 
     async def delete_user(self, user_id: uuid.UUID) -> bool:
         sql = "DELETE FROM users WHERE id = ?"

@@ -10,6 +10,8 @@ from ._driver import StressOptions, run_stress
 from ._http import HttpError, ServerUnreachable, ToolError
 from ._identity import Credentials, Login, credentials_from_token, obtain_credentials
 from ._interactive import InteractiveClient, Terminal
+from ._outcome import EXIT_ERROR, EXIT_FAILED, EXIT_PASSED, EXIT_RATE_LIMITED, describe_close
+from ._pacer import SERVER_RATE_BURST, SERVER_RATE_LIMIT, Pacer
 from ._stats import LatencySummary, Tally, percentile
 from ._stress import TEST_TYPES, StressPlan
 from ._terminal import open_terminal
@@ -17,7 +19,13 @@ from ._ws import DO_NOT_RECONNECT, HandshakeRefused, backoff_delay
 
 __all__ = [
     "DO_NOT_RECONNECT",
+    "EXIT_ERROR",
+    "EXIT_FAILED",
+    "EXIT_PASSED",
+    "EXIT_RATE_LIMITED",
     "HELP",
+    "SERVER_RATE_BURST",
+    "SERVER_RATE_LIMIT",
     "TEST_TYPES",
     "BenchmarkPlan",
     "ClientSession",
@@ -28,6 +36,7 @@ __all__ = [
     "InteractiveClient",
     "LatencySummary",
     "Login",
+    "Pacer",
     "ServerUnreachable",
     "StressOptions",
     "StressPlan",
@@ -36,6 +45,7 @@ __all__ = [
     "ToolError",
     "backoff_delay",
     "credentials_from_token",
+    "describe_close",
     "obtain_credentials",
     "open_terminal",
     "parse_command",

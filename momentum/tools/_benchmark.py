@@ -1,5 +1,6 @@
-"""`momentum client --benchmark`: one connection sends N messages to itself at an interval
-and measures each round trip (send → server → back), then prints a summary."""
+"""`momentum client --benchmark`: one connection sends N messages to itself, paced to the
+server's rate limit, and measures each round trip (send → server → back), then prints a
+summary."""
 
 from __future__ import annotations
 
@@ -15,42 +16,39 @@ from rich.console import Console
 
 from ._http import ToolError, ws_url
 from ._identity import Login, obtain_credentials
+from ._outcome import EXIT_ERROR
+from ._pacer import SERVER_RATE_BURST, SERVER_RATE_LIMIT, Pacer
 from ._probe import Probe
 from ._report import print_summary, show_progress, summarize
 from ._stats import Tally
 from ._ws import open_ws
 
-#: Unacked messages allowed in flight: large, so the interval (not the window) sets the pace.
+#: Unacked messages allowed in flight: large, so the pacing (not the window) sets the pace.
 BENCHMARK_WINDOW = 1024
-#: Below this interval one connection exceeds the server's default WS_RATE_LIMIT (20/s).
-DEFAULT_RATE_LIMIT_INTERVAL_MS = 50
 
 
 @dataclass(frozen=True, slots=True)
 class BenchmarkPlan:
     messages: int = 1000
-    interval_ms: float = 10.0
+    rate: float = 0.0  # messages per second; 0: as fast as the pacing allows
     payload_size: int = 64
     drain_timeout: float = 5.0
+    rate_limit: float = SERVER_RATE_LIMIT  # the server's WS_RATE_LIMIT; 0: do not pace
+    rate_burst: int = SERVER_RATE_BURST
 
 
 async def run_benchmark(
     login: Login, plan: BenchmarkPlan, *, as_json: bool = False, progress: bool = True
 ) -> int:
+    """The exit status, as `momentum stress`'s (`_outcome`): 0 only when nothing was lost."""
     err = Console(stderr=True, highlight=False)
     try:
         credentials = await obtain_credentials(login, err.print)
-        if plan.interval_ms < DEFAULT_RATE_LIMIT_INTERVAL_MS:
-            err.print(
-                f"note: {1000 / max(plan.interval_ms, 0.001):.0f} messages/s is above the "
-                "server's default WS_RATE_LIMIT (20/s per connection); refusals count as "
-                "rate_limited"
-            )
         run = _Benchmark(plan, Tally(), str(credentials.user_id))
         await run.connect_and_run(ws_url(login.server_url, credentials.token), err, progress)
     except ToolError as exc:
         err.print(f"[red]error:[/] {exc}")
-        return 1
+        return EXIT_ERROR
     summary = summarize(
         run.tally,
         test_type="benchmark",
@@ -58,16 +56,19 @@ async def run_benchmark(
         message_seconds=run.seconds,
         settings={
             "messages": plan.messages,
-            "interval_ms": plan.interval_ms,
+            "rate": plan.rate,
+            "rate_limit": plan.rate_limit,
+            "rate_burst": plan.rate_burst,
             "payload_size": plan.payload_size,
         },
-        min_success=0.0,
+        min_success=1.0,
     )
     if as_json:
         print(json.dumps(summary))
     else:
         print_summary(summary, Console())
-    return 0
+    status: int = summary["exit_status"]
+    return status
 
 
 class _Benchmark:
@@ -85,13 +86,14 @@ class _Benchmark:
         async with open_ws(url) as ws:
             tally.opened = 1
             tally.connect_us.append((time.perf_counter_ns() - began) // 1000)
-            err.print(f"connected; sending {self.plan.messages} messages")
+            err.print(f"connected; sending {self.plan.messages} messages, {_pace(self.plan)}")
             probe = Probe(
                 ws,
                 tally,
                 secrets.token_hex(6),
                 window=BENCHMARK_WINDOW,
                 payload_size=self.plan.payload_size,
+                pacer=Pacer.for_server(self.plan.rate_limit, self.plan.rate_burst),
             )
             await self.run(probe, err if progress else None)
 
@@ -118,11 +120,20 @@ class _Benchmark:
         cancel_scope.cancel()
 
     async def _send(self, probe: Probe) -> None:
+        interval = 1 / self.plan.rate if self.plan.rate > 0 else 0.0
         next_at = trio.current_time()
         for _ in range(self.plan.messages):
             await probe.send(self.me, probe.index)
-            next_at += self.plan.interval_ms / 1000
-            await trio.sleep_until(next_at)
+            if interval:
+                next_at += interval
+                await trio.sleep_until(next_at)
 
     def _snapshot(self) -> tuple[str, float, float, dict[str, int]]:
         return self.phase, self.tally.sent, self.plan.messages, self.tally.progress()
+
+
+def _pace(plan: BenchmarkPlan) -> str:
+    rate = f"at {plan.rate:g}/s" if plan.rate > 0 else "as fast as allowed"
+    if plan.rate_limit <= 0:
+        return f"{rate}, unpaced"
+    return f"{rate}, paced to {plan.rate_limit:g} frames/s"

@@ -1,7 +1,9 @@
 """One connected session of the interactive client: commands out, messages in, as text.
 
 Terminal I/O is not here: a session writes finished lines to `out` and is handed parsed
-commands, so tests drive it against a real server and read what it printed.
+commands, so tests drive it against a real server and read what it printed. Each line of an
+incoming message carries the message's own time (its envelope's `timestamp`), so a stored
+message replayed on connect shows when it was sent, not when it arrived.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ import trio_websocket
 from trio_websocket import WebSocketConnection
 
 from ._commands import HELP, Command, Help, Invalid, Online, Ping, Quit, Send, SendJson, Stats
+from ._directory import Directory
+from ._display import clock, presence_line
 from ._http import ToolError, base_url, request_json
 from ._identity import Credentials
+from ._server_stats import format_server_stats
 
 Out = Callable[[str], None]
 
@@ -31,9 +36,9 @@ class ClientSession:
         self.out = out
         self.closing = False
         self._base = base_url(server_url)
-        self._names: dict[str, str] = {str(me.user_id): me.username}
+        self.names = Directory(str(me.user_id), me.username, self._online_users)
         self._pings: dict[str, int] = {}
-        self._mine: set[str] = set()
+        self._mine: dict[str, dict[str, Any]] = {}  # what we sent, by id, until its ack
 
     # -- outgoing ------------------------------------------------------------------------
 
@@ -54,7 +59,7 @@ class ClientSession:
                 await self._send(command)
             case SendJson(envelope):
                 if isinstance(envelope, dict) and isinstance(envelope.get("id"), str):
-                    self._mine.add(envelope["id"])
+                    self._mine[envelope["id"]] = envelope
                 await self.ws.send_message(json.dumps(envelope))
             case Online():
                 await self._show_online()
@@ -70,13 +75,13 @@ class ClientSession:
                 self.out(f"? no online user named {command.to!r}; give their id to reach them")
                 return
         message_id = str(uuid.uuid4())
-        self._mine.add(message_id)
         envelope = {
             "id": message_id,
             "message_type": command.message_type,
             "data": {"content": command.content},
             "to_user_id": to,
         }
+        self._mine[message_id] = envelope
         await self.ws.send_message(json.dumps(envelope))
 
     async def _ping(self) -> None:
@@ -85,17 +90,11 @@ class ClientSession:
         await self.ws.send_message(json.dumps({"id": ping_id, "message_type": "ping"}))
 
     async def _resolve(self, who: str) -> str | None:
-        """A user id for `who`: an id as is, else a name among the users online."""
+        """A user id for `who`: an id as is, else a name seen or among the users online."""
         try:
             return str(uuid.UUID(who))
         except ValueError:
-            pass
-        wanted = who.lower()
-        for users in (self._names, await self._refresh_names()):
-            for user_id, name in users.items():
-                if name.lower() == wanted:
-                    return user_id
-        return None
+            return await self.names.find(who)
 
     async def _get(self, path: str) -> Any:
         try:
@@ -104,12 +103,9 @@ class ClientSession:
             self.out(f"! GET {path} failed: {exc}")
             return None
 
-    async def _refresh_names(self) -> dict[str, str]:
+    async def _online_users(self) -> list[dict[str, Any]] | None:
         reply = await self._get("/ws/online")
-        users = reply["users"] if reply else []
-        fresh = {u["id"]: u["username"] for u in users}
-        self._names.update(fresh)
-        return fresh
+        return reply["users"] if reply else None
 
     async def _show_online(self) -> None:
         reply = await self._get("/ws/online")
@@ -117,7 +113,7 @@ class ClientSession:
             return
         lines = [f"{reply['count']} user(s) online:"]
         for user in reply["users"]:
-            self._names[user["id"]] = user["username"]
+            self.names.learn(user["id"], user["username"])
             lines.append(
                 f"  {user['username']:<24} {user['id']}  {user['connections']} connection(s)"
                 f" since {user['connected_since']}"
@@ -126,9 +122,8 @@ class ClientSession:
 
     async def _show_stats(self) -> None:
         reply = await self._get("/ws/stats")
-        if reply is not None:
-            width = max(map(len, reply), default=0)
-            self.out("\n".join(f"  {key:<{width}}  {value}" for key, value in reply.items()))
+        if isinstance(reply, dict):
+            self.out("server statistics:\n" + format_server_stats(reply))
 
     # -- incoming ------------------------------------------------------------------------
 
@@ -136,12 +131,17 @@ class ClientSession:
         """Print every message until the connection closes (for whatever reason).
 
         Direct messages to us are acknowledged as they are shown, so the server drops its
-        stored copy and does not replay them on the next connect.
+        stored copy and does not replay them on the next connect. Names are looked up first:
+        everyone online as the session starts, and a sender not known yet as it appears.
         """
         try:
+            await self.names.refresh()
             while True:
                 raw = await self.ws.get_message()
                 message = _parse(raw)
+                sender = message.get("from_user_id") if message else None
+                if isinstance(sender, str) and not self.names.knows(sender):
+                    await self.names.look_up(sender)
                 line = self.describe(message) if message else f"<< {raw!r}"
                 if line:
                     self.out(line)
@@ -157,7 +157,7 @@ class ClientSession:
         data = message.get("data") or {}
         handler = _DESCRIBE.get(kind)
         text = handler(self, message, data) if handler else f"[{kind}] {json.dumps(data)}"
-        return f"{time.strftime('%H:%M:%S')} {text}" if text else None
+        return f"{clock(message.get('timestamp'))} {text}" if text else None
 
     def _is_direct_to_me(self, message: dict[str, Any]) -> bool:
         return (
@@ -166,30 +166,38 @@ class ClientSession:
             and isinstance(message.get("id"), str)
         )
 
-    def _name(self, user_id: str | None) -> str:
-        if user_id is None:
-            return "server"
-        if user_id == str(self.me.user_id):
-            return "you"
-        return self._names.get(user_id, user_id[:8])
-
     def _chat(self, message: dict[str, Any], data: dict[str, Any]) -> str:
         kind = message["message_type"]
         body = data["content"] if set(data) == {"content"} else json.dumps(data)
-        sender = self._name(message.get("from_user_id"))
+        sender = self.names.name(message.get("from_user_id"))
         to = message.get("to_user_id")
-        where = f" → {self._name(to)}" if to else ""
+        where = f" → {self.names.name(to)}" if to else ""
         return f"[{kind}] {sender}{where}: {body}"
 
     def _ack(self, message: dict[str, Any], data: dict[str, Any]) -> str | None:
-        if data.get("ref_id") not in self._mine:
+        ref = data.get("ref_id")
+        sent = self._mine.pop(ref, None) if isinstance(ref, str) else None
+        if sent is None:
             return None
-        self._mine.discard(data["ref_id"])
         delivered, stored = data.get("delivered", 0), data.get("stored", False)
         kept = ", stored until read" if stored else ""
         if delivered == 0:
-            return "  ✓ stored: delivered when they connect" if stored else "  ✓ no one received it"
-        return f"  ✓ delivered to {delivered} connection(s){kept}"
+            state = (
+                "  ✓ stored: delivered when they connect" if stored else "  ✓ no one received it"
+            )
+        else:
+            state = f"  ✓ delivered to {delivered} connection(s){kept}"
+        if self._is_echoed(sent):
+            return state
+        # The server sends a direct message to its recipient only: show ours once stored.
+        echo = self._chat({**sent, "from_user_id": self.names.my_id}, sent.get("data") or {})
+        return f"{echo}\n{clock(message.get('timestamp'))} {state}"
+
+    def _is_echoed(self, sent: dict[str, Any]) -> bool:
+        """The server echoes broadcasts, and direct messages to ourselves, back to us."""
+        return sent.get("to_user_id") in (None, self.names.my_id) or not isinstance(
+            sent.get("data"), dict
+        )
 
     def _pong(self, message: dict[str, Any], data: dict[str, Any]) -> str:
         started = self._pings.pop(message.get("id", ""), None)
@@ -201,13 +209,9 @@ class ClientSession:
         verb = "joined" if message["message_type"] == "user_joined" else "left"
         users = data.get("users") or []
         for user in users:
-            self._names[user["user_id"]] = user["username"]
-        names = ", ".join(u["username"] for u in users)
-        count = data.get("count", len(users))
-        more = f" and {data['more']} more" if data.get("more") else ""
-        if count == 1:
-            return f"* {names} {verb}"
-        return f"* {count} users {verb}: {names}{more}"
+            self.names.learn(user["user_id"], user["username"])
+        names = [user["username"] for user in users]
+        return presence_line(verb, names, data.get("count", len(users)))
 
     def _error(self, message: dict[str, Any], data: dict[str, Any]) -> str:
         ref = f" (message {data['ref_id']})" if data.get("ref_id") else ""

@@ -25,6 +25,7 @@ import trio
 from rich.console import Console
 
 from ._http import ToolError, ws_url
+from ._outcome import EXIT_ERROR
 from ._report import print_summary, show_progress, summarize
 from ._stats import Tally
 from ._stress import StressPlan, StressRun
@@ -50,8 +51,8 @@ class StressOptions:
 
 
 async def run_stress(options: StressOptions) -> int:
-    """0 when the run's success rate reaches `min_success`, 1 when not, 2 when it could not
-    run at all."""
+    """The exit status: 0 when the success rate reaches `min_success`, 1 when not, 3 when
+    not and the server's rate limit was a cause, 2 when it could not run (`_outcome`)."""
     err = Console(stderr=True)
     try:
         if options.worker_index is not None:
@@ -65,7 +66,7 @@ async def run_stress(options: StressOptions) -> int:
             tally, connect_s, message_s = await _run_here(options, tokens, err)
     except ToolError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
-        return 2
+        return EXIT_ERROR
     summary = summarize(
         tally,
         test_type=options.plan.test_type,
@@ -78,7 +79,8 @@ async def run_stress(options: StressOptions) -> int:
         print(json.dumps(summary))
     else:
         print_summary(summary, Console())
-    return 0 if summary["passed"] else 1
+    status: int = summary["exit_status"]
+    return status
 
 
 async def _tokens(options: StressOptions) -> list[str]:

@@ -17,6 +17,7 @@ from ._client import ClientSession
 from ._commands import HELP, Help, Quit, parse_command
 from ._http import ServerUnreachable, ToolError, ws_url
 from ._identity import Credentials, Login, obtain_credentials
+from ._outcome import describe_close
 from ._ws import DO_NOT_RECONNECT, HandshakeRefused, backoff_delay, close_code, open_ws
 
 #: Close codes after which a fresh token (a new login) is the way back in (4001: the token expired).
@@ -138,7 +139,8 @@ class InteractiveClient:
             raise Stop(0)
         code = close_code(session.ws)
         reason = session.ws.closed.reason if session.ws.closed else None
-        self.terminal.show(f"the server closed the connection: {code} {reason or ''}".rstrip())
+        said = f": {reason}" if reason else ""
+        self.terminal.show(f"the server closed the connection: {describe_close(code)}{said}")
         if code in DO_NOT_RECONNECT:
             self.terminal.show(f"close code {code} means do not reconnect; stopping")
             raise Stop(1)

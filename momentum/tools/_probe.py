@@ -6,7 +6,8 @@ each, counted once), a sequence number (`s`) and the send time (`t`, `perf_count
 this process), so the receiving connection — in the same process — measures the delivery
 latency, and acknowledges it in
 batches (the server keeps each direct message until its recipient acks it). Messages of
-other runs, presence and everything else are ignored.
+other runs, presence and everything else are ignored. Every frame the probe sends —
+message, ping or ack — waits for its `Pacer` first (the server's rate limit counts them all).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import trio
 import trio_websocket
 from trio_websocket import WebSocketConnection
 
+from ._pacer import Pacer
 from ._stats import Tally
 
 #: Unacknowledged messages one connection may have in flight: bounded, so a fast sender
@@ -43,8 +45,10 @@ class Probe:
         index: int = 0,
         window: int = DEFAULT_WINDOW,
         payload_size: int = 0,
+        pacer: Pacer | None = None,
     ) -> None:
         self.ws = ws
+        self.pacer = pacer or Pacer(0, 1)
         self.index = index
         self.tally = tally
         self.run_id = run_id
@@ -60,6 +64,7 @@ class Probe:
     async def send(self, to_user_id: str, to_index: int) -> None:
         """One probe message to `to_user_id`, counted when connection `to_index` gets it."""
         await self._window.acquire()
+        await self.pacer.wait()
         self._seq += 1
         data = {"r": self.run_id, "k": to_index, "s": self._seq, "t": time.perf_counter_ns()}
         if self._filler:
@@ -70,6 +75,7 @@ class Probe:
 
     async def ping(self) -> None:
         """A JSON ping; its pong counts as the reply and its round trip as the latency."""
+        await self.pacer.wait()
         ping_id = str(uuid.uuid4())
         self._pings[ping_id] = time.perf_counter_ns()
         await self.ws.send_message(json.dumps({"id": ping_id, "message_type": "ping"}))
@@ -91,6 +97,9 @@ class Probe:
 
     async def flush_acks(self) -> None:
         """Acknowledge the direct messages received so far (`ack` with their ids)."""
+        if not self._to_ack:
+            return
+        await self.pacer.wait()  # acks take a rate-limit token too
         ids, self._to_ack = self._to_ack, []
         if ids:
             ack = {"message_type": "ack", "data": {"ids": ids}}

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ._outcome import explanations, verdict
 from ._stats import LatencySummary, Tally
 
 #: How often the progress bar is redrawn.
@@ -26,13 +27,18 @@ def summarize(
     settings: Mapping[str, Any],
     min_success: float,
 ) -> dict[str, Any]:
-    """The run's one JSON object. Invariant: `sent == received + lost`."""
+    """The run's one JSON object. Invariant: `sent == received + lost`.
+
+    `passed` says whether `min_success` was reached; `verdict` is "passed" only without any
+    loss or failure ("accepted" when there were some, within `min_success`), else "failed"
+    or "rate_limited"; `exit_status` is the tool's (see `_outcome`).
+    """
     connect = LatencySummary.of(us / 1000 for us in tally.connect_us)
     latency = LatencySummary.of(us / 1000 for us in tally.message_us)
     connect_rate = tally.opened / tally.attempted if tally.attempted else 0.0
     delivery_rate = tally.received / tally.sent if tally.sent else 0.0
     success_rate = min(connect_rate, delivery_rate)
-    return {
+    summary = {
         "test_type": test_type,
         "settings": dict(settings),
         "success_rate": round(success_rate, 6),
@@ -58,14 +64,15 @@ def summarize(
         },
         "errors": dict(sorted(tally.errors.items())),
     }
+    summary["verdict"], summary["exit_status"] = verdict(summary)
+    return summary
 
 
 def summary_table(summary: Mapping[str, Any]) -> Table:
     conns, msgs = summary["connections"], summary["messages"]
-    verdict = "[green]passed[/]" if summary["passed"] else "[red]FAILED[/]"
     kind = summary["test_type"]
     tool = "momentum client --benchmark" if kind == "benchmark" else f"momentum stress — {kind}"
-    table = Table(title=f"{tool} — {verdict}")
+    table = Table(title=f"{tool} — {_VERDICTS[summary['verdict']]}")
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("success rate", f"{summary['success_rate']:.2%}")
@@ -81,6 +88,14 @@ def summary_table(summary: Mapping[str, Any]) -> Table:
     return table
 
 
+_VERDICTS = {
+    "passed": "[green]passed[/]",
+    "accepted": "[yellow]losses within --min-success[/]",
+    "failed": "[red]FAILED[/]",
+    "rate_limited": "[red]FAILED: rate-limited by the server[/]",
+}
+
+
 def _latency_rows(table: Table, what: str, latency: Mapping[str, float] | None) -> None:
     if latency is None:
         table.add_row(f"{what} latency", "—")
@@ -89,30 +104,10 @@ def _latency_rows(table: Table, what: str, latency: Mapping[str, float] | None) 
     table.add_row(f"{what} latency p50/p90/p99/max (ms)", cells)
 
 
-def hints(summary: Mapping[str, Any]) -> list[str]:
-    """Advice for the reader when the numbers have a usual cause."""
-    errors = summary["errors"]
-    advice = []
-    if errors.get("error_rate_limited"):
-        advice.append(
-            "the server refused messages with rate_limited: each connection may send "
-            "WS_RATE_LIMIT messages/s (20, burst 40, by default); lower --rate or raise "
-            "WS_RATE_LIMIT on the server"
-        )
-    if any(kind.startswith("handshake_429") for kind in errors):
-        advice.append(
-            "handshake 429: more connections per user than WS_MAX_CONNECTIONS_PER_USER; "
-            "provision more users (--api-key) or give more tokens"
-        )
-    if any(kind.startswith("handshake_503") for kind in errors):
-        advice.append("handshake 503: the server is full (WS_MAX_CONNECTIONS) or stopping")
-    return advice
-
-
 def print_summary(summary: Mapping[str, Any], console: Console) -> None:
     console.print(summary_table(summary))
-    for line in hints(summary):
-        console.print(f"[yellow]note:[/] {line}")
+    for line in explanations(summary):
+        console.print(f"[yellow]note:[/] {line}", highlight=False)
 
 
 async def show_progress(

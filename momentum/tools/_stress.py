@@ -6,7 +6,9 @@ Every test has the same phases, so that each measures one thing:
    each handshake (connect latency, success rate);
 2. **messages** — once every connection is open or has failed: `storm` sends one ping per
    connection; `throughput` sends `messages` direct messages per connection to random
-   other connections; `sustained` sends at `rate` per connection for `duration` seconds;
+   other connections; `sustained` sends at `rate` per connection for `duration` seconds.
+   Every frame a connection sends goes through its `Pacer`, which keeps it under the
+   server's rate limit (`rate_limit`, `rate_burst`);
 3. **drain** — wait until every message was acked or refused and every delivery the acks
    announced was received (every pong, for a storm), or `drain_timeout`; what is
    still missing then is lost;
@@ -30,6 +32,7 @@ import trio
 import trio_websocket
 
 from ._http import HttpError, ServerUnreachable, ToolError
+from ._pacer import SERVER_RATE_BURST, SERVER_RATE_LIMIT, Pacer
 from ._probe import DEFAULT_WINDOW, Probe
 from ._stats import Tally
 from ._ws import ConnectTimeout, HandshakeRefused, open_ws
@@ -44,7 +47,9 @@ class StressPlan:
     connections: int
     messages: int = 100
     duration: float = 60.0
-    rate: float = 0.0  # per connection per second; 0: as fast as the window allows
+    rate: float = 0.0  # messages per connection per second; 0: as fast as allowed
+    rate_limit: float = SERVER_RATE_LIMIT  # the server's WS_RATE_LIMIT; 0: do not pace
+    rate_burst: int = SERVER_RATE_BURST  # the server's WS_RATE_BURST
     payload_size: int = 64
     concurrency: int = 100
     window: int = DEFAULT_WINDOW
@@ -139,6 +144,7 @@ class StressRun:
                 index=slot.index,
                 window=self.plan.window,
                 payload_size=self.plan.payload_size,
+                pacer=Pacer.for_server(self.plan.rate_limit, self.plan.rate_burst),
             )
             await self._exchange(probe, slot)
 

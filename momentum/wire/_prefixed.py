@@ -41,10 +41,16 @@ class PrefixedStream(trio.abc.HalfCloseableStream):
         await self._stream.wait_send_all_might_not_block()
 
     async def send_eof(self) -> None:
-        await self._stream.send_eof()
+        # hypercorn closes a connection (send_eof, then aclose) in whichever task ends it,
+        # and Quart-Trio cancels the task that sent a response as soon as it is sent: the
+        # close stopped at its first checkpoint, and a `Connection: close` answer left the
+        # socket open until the idle timeout. Neither call blocks, so shielding is safe.
+        with trio.CancelScope(shield=True):
+            await self._stream.send_eof()
 
     async def aclose(self) -> None:
-        await self._stream.aclose()
+        with trio.CancelScope(shield=True):
+            await self._stream.aclose()
 
 
 async def close_when_idle(stream: PrefixedStream, idle: float, scope: trio.CancelScope) -> None:

@@ -43,7 +43,7 @@ def test_subprotocol_beats_query() -> None:
 @pytest.mark.parametrize(
     ("offers", "expected"),
     [
-        ([b"bearer.sub1"], ("sub1", "bearer.sub1")),
+        ([b"bearer.sub1"], ("sub1", None)),
         ([b"bearer.sub1", b"momentum"], ("sub1", "momentum")),
         ([b"chat, momentum"], (None, "momentum")),
         ([b"chat"], (None, None)),

@@ -6,10 +6,11 @@ threads on the real clock; each body runs under `trio.fail_after`.
 
 from __future__ import annotations
 
+import argon2
 import pytest
 import trio
 
-from momentum.auth import PasswordHasher, WeakPassword, check_password_policy
+from momentum.auth import UNUSABLE_PASSWORD, PasswordHasher, WeakPassword, check_password_policy
 
 TIMEOUT = 10
 
@@ -57,3 +58,25 @@ async def test_needs_rehash_when_parameters_change(hasher: PasswordHasher) -> No
         assert stronger.needs_rehash(hashed)
         assert await stronger.verify(hashed, "password123")
         assert hasher.needs_rehash("garbage")
+
+
+async def test_every_failed_check_costs_one_real_hash(
+    hasher: PasswordHasher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unknown login and a token-only account (no usable password) are checked against
+    a real argon2 hash, like a wrong password: their failures take as long."""
+    checked: list[str] = []
+    original = argon2.PasswordHasher.verify
+
+    def spy(self: argon2.PasswordHasher, target: str | bytes, password: str | bytes) -> bool:
+        checked.append(str(target))
+        return original(self, target, password)
+
+    with trio.fail_after(TIMEOUT):
+        real = await hasher.hash("correct horse battery")
+        monkeypatch.setattr(argon2.PasswordHasher, "verify", spy)
+        for stored in (real, None, UNUSABLE_PASSWORD, "not-a-hash"):
+            assert not await hasher.verify(stored, "wrong password")
+    assert checked[0] == real
+    assert all(target.startswith("$argon2id$") for target in checked)
+    assert len(checked) == 4

@@ -139,8 +139,22 @@ def test_malformed_claims(codec: TokenCodec, bad: dict[str, Any]) -> None:
 
 
 def test_optional_claims_may_be_absent(codec: TokenCodec) -> None:
-    claims = codec.verify(craft({"alg": "HS256"}, payload(email=None, jti=None)))
-    assert (claims.email, claims.jti, claims.username) == (None, None, "a")
+    token = craft({"alg": "HS256"}, payload(email=None, jti=None))
+    claims = codec.verify(token)
+    assert (claims.email, claims.username, claims.session) == (None, "a", None)
+    # a token without a jti still has an id, its own: it can be revoked like any other
+    assert len(claims.jti) == 32 and codec.verify(token).jti == claims.jti
+
+
+def test_iat_has_milliseconds_and_sid_is_carried(codec: TokenCodec, clock: ManualClock) -> None:
+    clock.advance(0.1234)
+    issued = codec.issue(USER, "a@example.com", "alice", session="s1")
+    claims = codec.verify(issued.token)
+    assert (claims.iat, claims.issued_ms, claims.session) == (
+        int(START),
+        int(START) * 1000 + 123,
+        "s1",
+    )
 
 
 @pytest.mark.parametrize("token", [None, ""])
@@ -167,5 +181,5 @@ def test_default_clock_is_wall_clock() -> None:
     codec = TokenCodec(SECRET)
     issued = codec.issue(USER, "a@example.com", "a")
     remaining = issued.expires_at - datetime.now(UTC)
-    assert 86_390 < remaining.total_seconds() <= 86_400
+    assert 3_590 < remaining.total_seconds() <= 3_600
     assert codec.verify(issued.token).sub == USER

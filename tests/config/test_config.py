@@ -63,6 +63,9 @@ def test_defaults() -> None:
     assert settings.send_timeout == 10.0
     assert settings.drain_timeout == 10.0
     assert settings.workers == 1
+    assert (settings.max_pending_handshakes, settings.max_pending_heads_per_ip) == (1024, 16)
+    assert settings.max_connections_per_ip == 256
+    assert (settings.http_max_connections, settings.http_max_connections_per_ip) == (1024, 64)
 
 
 EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
@@ -83,12 +86,28 @@ EVERY_VARIABLE: dict[str, tuple[str, str, object]] = {
     "WS_OUTBOX_SIZE": ("outbox_size", "64", 64),
     "WS_SEND_TIMEOUT": ("send_timeout", "2.5", 2.5),
     "WS_HANDSHAKE_TIMEOUT": ("handshake_timeout", "3", 3.0),
+    "WS_MAX_PENDING_HANDSHAKES": ("max_pending_handshakes", "100", 100),
+    "HTTP_MAX_PENDING_HEADS_PER_IP": ("max_pending_heads_per_ip", "4", 4),
+    "WS_MAX_CONNECTIONS_PER_IP": ("max_connections_per_ip", "1000", 1000),
+    "HTTP_MAX_CONNECTIONS": ("http_max_connections", "200", 200),
+    "HTTP_MAX_CONNECTIONS_PER_IP": ("http_max_connections_per_ip", "8", 8),
     "WS_PRESENCE_INTERVAL": ("presence_interval", "0.25", 0.25),
     "CLUSTER_NODE_TTL": ("node_ttl", "30", 30.0),
     "SHUTDOWN_TIMEOUT": ("drain_timeout", "7", 7.0),
     "METRICS_REQUIRE_KEY": ("metrics_require_key", "true", True),
     "LOG_LEVEL": ("log_level", "DEBUG", "DEBUG"),
     "LOG_FORMAT": ("log_format", "json", "json"),
+    "REFRESH_TTL": ("refresh_ttl", "86400", 86400.0),
+    "LOGIN_ACCOUNT_BURST": ("login_account_burst", "4", 4),
+    "LOGIN_ACCOUNT_REFILL": ("login_account_refill", "12.5", 12.5),
+    "LOGIN_IP_BURST": ("login_ip_burst", "40", 40),
+    "LOGIN_IP_REFILL": ("login_ip_refill", "2", 2.0),
+    "REGISTER_IP_BURST": ("register_ip_burst", "2", 2),
+    "REGISTER_IP_REFILL": ("register_ip_refill", "600", 600.0),
+    "AUTH_THROTTLE_MAX_KEYS": ("auth_throttle_max_keys", "1000", 1000),
+    "HASH_CONCURRENCY": ("hash_concurrency", "4", 4),
+    "HASH_MAX_WAITING_LOGINS": ("hash_max_waiting_logins", "0", 0),
+    "HASH_MAX_WAITING_SIGNUPS": ("hash_max_waiting_signups", "3", 3),
 }
 
 
@@ -179,9 +198,23 @@ def test_bad_bool(raw: str) -> None:
         "WS_PONG_TIMEOUT",
         "WS_SEND_TIMEOUT",
         "WS_HANDSHAKE_TIMEOUT",
+        "WS_MAX_PENDING_HANDSHAKES",
+        "HTTP_MAX_PENDING_HEADS_PER_IP",
+        "WS_MAX_CONNECTIONS_PER_IP",
+        "HTTP_MAX_CONNECTIONS",
+        "HTTP_MAX_CONNECTIONS_PER_IP",
         "JWT_TTL",
+        "REFRESH_TTL",
         "WS_PRESENCE_INTERVAL",
         "SHUTDOWN_TIMEOUT",
+        "LOGIN_ACCOUNT_BURST",
+        "LOGIN_ACCOUNT_REFILL",
+        "LOGIN_IP_BURST",
+        "LOGIN_IP_REFILL",
+        "REGISTER_IP_BURST",
+        "REGISTER_IP_REFILL",
+        "AUTH_THROTTLE_MAX_KEYS",
+        "HASH_CONCURRENCY",
     ],
 )
 @pytest.mark.parametrize("raw", ["0", "-1"])
@@ -197,6 +230,8 @@ def test_must_be_positive(name: str, raw: str) -> None:
         ({"WS_RATE_BURST": "0"}, "WS_RATE_BURST"),
         ({"WS_PING_INTERVAL": "-1"}, "WS_PING_INTERVAL"),
         ({"JWT_LEEWAY": "-0.5"}, "JWT_LEEWAY"),
+        ({"HASH_MAX_WAITING_LOGINS": "-1"}, "HASH_MAX_WAITING_LOGINS"),
+        ({"HASH_MAX_WAITING_SIGNUPS": "-1"}, "HASH_MAX_WAITING_SIGNUPS"),
         ({"LOG_FORMAT": "xml"}, "log format"),
         ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
         ({"LOG_LEVEL": "TRACE"}, "LOG_LEVEL"),

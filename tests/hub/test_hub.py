@@ -17,7 +17,15 @@ import trio
 import trio.testing
 
 from actors import Mailbox, open_mailbox
-from momentum.hub import DISABLED_MEMORY, Delivery, Hub, HubConfig, Publish, ReplayGate
+from momentum.hub import (
+    DISABLED_MEMORY,
+    Delivery,
+    Hub,
+    HubConfig,
+    Publish,
+    ReplayGate,
+    RevokeTokens,
+)
 from momentum.protocol import ErrorCode, text_frame
 from momentum.storage import Barrier, Persist, WriteResult, WriterMsg
 
@@ -38,6 +46,9 @@ class FakeHandle:
     flushes: int = 0
     close_code: int | None = None
     catch_ups: int = 0
+    token_id: str = ""
+    token_issued_ms: int = 0
+    token_session: str | None = None
 
     def catch_up(self) -> None:
         self.catch_ups += 1
@@ -338,6 +349,22 @@ async def test_disabling_a_user_closes_each_of_its_connections_4003() -> None:
     assert hub.set_user_active(alice, False) == 2
     assert [h.close_code for h in mine] == [4003, 4003]
     assert other.close_code is None
+
+
+async def test_revoking_tokens_closes_the_connections_opened_with_them_4001() -> None:
+    hub, _ = make_hub(max_connections=10, max_connections_per_user=3)
+    alice = uuid.uuid4()
+    old = joined(hub, alice, token_id="j1", token_issued_ms=1_000)
+    new = joined(hub, alice, token_id="j2", token_issued_ms=2_000, token_session="s2")
+    other = joined(hub, alice, token_id="j3", token_issued_ms=3_000, token_session="s3")
+    stranger = joined(hub, token_id="j1", token_issued_ms=0)  # another user: not touched
+    assert hub.revoke_tokens(RevokeTokens(alice, "j9")) == 0
+    assert hub.revoke_tokens(RevokeTokens(alice, "j1")) == 1
+    assert (old.close_code, new.close_code) == (4001, None)
+    assert hub.revoke_tokens(RevokeTokens(alice, None, session="s2")) == 1  # a session ended
+    assert (new.close_code, other.close_code) == (4001, None)
+    assert hub.revoke_tokens(RevokeTokens(alice, None, 3_001)) == 3  # a password change
+    assert (other.close_code, stranger.close_code) == (4001, None)
 
 
 async def test_stats_are_a_typed_snapshot() -> None:

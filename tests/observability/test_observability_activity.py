@@ -32,6 +32,19 @@ def test_a_summary_counts_forced_closes_and_refusals_then_starts_over() -> None:
     assert activity.take_summary() is None
 
 
+def test_connections_the_listener_turned_away_lead_the_summary() -> None:
+    metrics = Metrics()
+    for _ in range(3):
+        metrics.connection_refused("pending_heads_per_ip")
+    metrics.connection_refused("http_per_ip")
+    metrics.handshake_refused("forbidden_origin")
+    assert metrics.activity.take_summary() == (
+        "4 connections turned away (pending_heads_per_ip 3, http_per_ip 1); "
+        "1 handshake refused (forbidden_origin 1)"
+    )
+    assert metrics.activity.take_summary() is None
+
+
 def test_metrics_feed_the_summary() -> None:
     metrics = Metrics()
     metrics.connection_closed(CloseCode.USER_DISABLED)

@@ -83,6 +83,15 @@ class LiveServer:
             result: dict[str, Any] = reply.json()
             return result
 
+    async def set_active(self, user: User, active: bool, *, admin: User) -> httpx.Response:
+        """`PATCH /users/{id}` by `admin`: enable or disable `user`."""
+        async with self.http() as http:
+            return await http.patch(
+                f"/users/{user.id}",
+                json={"is_active": active},
+                headers={"Authorization": f"Bearer {self.token(admin)}"},
+            )
+
     async def wait_connections(self, count: int) -> None:
         """Wait until the hub counts `count` open connections."""
         while (await self.stats())["total_connections"] != count:  # noqa: ASYNC110

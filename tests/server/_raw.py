@@ -71,13 +71,17 @@ class RawClient:
             frame = self._parse()
             if frame is not None:
                 return frame
-            try:
-                chunk = await self.stream.receive_some(65536)
-            except trio.BrokenResourceError:
+            if not await self.fill():
                 return None
-            if not chunk:
-                return None
-            self._buffer += chunk
+
+    async def fill(self) -> bool:
+        """Read what the server sent next into the buffer; False at the end of the stream."""
+        try:
+            chunk = await self.stream.receive_some(65536)
+        except trio.BrokenResourceError:
+            return False
+        self._buffer += chunk
+        return bool(chunk)
 
     async def read_until_close(self) -> Frame | None:
         """Skip data and ping frames (never answering) until a close frame or the end."""
@@ -106,10 +110,61 @@ class RawClient:
         return Frame(opcode, payload)
 
 
-async def open_raw(port: int, *, rcvbuf: int | None = None) -> RawClient:
-    """Connect to 127.0.0.1:port; `rcvbuf` shrinks the receive buffer (a slow reader)."""
+async def open_raw(port: int, *, rcvbuf: int | None = None, source: str = "127.0.0.1") -> RawClient:
+    """Connect to 127.0.0.1:port from `source` (any 127.x.y.z address: Linux routes all of
+    127/8 to loopback, so a test can be many clients); `rcvbuf` shrinks the receive buffer
+    (a slow reader)."""
     sock = trio.socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    await sock.bind((source, 0))
     await sock.connect(("127.0.0.1", port))
     return RawClient(trio.SocketStream(sock))
+
+
+@dataclass
+class Answer:
+    """An HTTP response read off a raw socket."""
+
+    status: int
+    headers: dict[bytes, bytes]
+    body: bytes
+
+
+async def http_request(raw: RawClient, path: str, *, keep_alive: bool = False) -> Answer | None:
+    """Send `GET path` and read the response (None: the server closed without one)."""
+    connection = "keep-alive" if keep_alive else "close"
+    request = f"GET {path} HTTP/1.1\r\nHost: test\r\nConnection: {connection}\r\n\r\n"
+    try:
+        await raw.stream.send_all(request.encode())
+    except trio.BrokenResourceError:
+        return None
+    buffer = raw._buffer
+    while b"\r\n\r\n" not in buffer:
+        if not await raw.fill():
+            return None
+    end = buffer.index(b"\r\n\r\n")
+    lines = bytes(buffer[:end]).split(b"\r\n")
+    del buffer[: end + 4]
+    headers = dict(line.lower().split(b": ", 1) for line in lines[1:])
+    size = int(headers.get(b"content-length", b"0"))
+    while len(buffer) < size and await raw.fill():
+        pass
+    body = bytes(buffer[:size])
+    del buffer[:size]
+    return Answer(int(lines[0].split(b" ")[1]), headers, body)
+
+
+async def refused_counts(port: int) -> dict[str, float]:
+    """momentum_connections_refused_total by reason, asked from an address of its own (so
+    that the question is not refused too)."""
+    raw = await open_raw(port, source="127.0.0.200")
+    async with raw.stream:
+        answer = await http_request(raw, "/metrics")
+    assert answer is not None and answer.status == 200
+    counts = {}
+    for line in answer.body.decode().splitlines():
+        if line.startswith("momentum_connections_refused_total{"):
+            reason = line.split('reason="', 1)[1].split('"', 1)[0]
+            counts[reason] = float(line.rsplit(" ", 1)[1])
+    return counts

@@ -256,19 +256,35 @@ async def test_token_in_authorization_header(server: LiveServer) -> None:
         assert (refusal.status, refusal.code) == (401, "token_invalid")
 
 
-async def test_token_in_subprotocol_echoes_momentum_when_offered(server: LiveServer) -> None:
+async def test_token_in_subprotocol_is_never_sent_back(server: LiveServer) -> None:
+    """The server selects `momentum` (what a browser offering `momentum` and `bearer.<token>`
+    requires: one of its own offers), and never the `bearer.<token>` offer, which used to
+    send the token back in the response head."""
     with trio.fail_after(10):
         user = await server.create_user()
-        bearer = f"bearer.{server.token(user)}"
+        token = server.token(user)
+        bearer = f"bearer.{token}"
         async with trio_websocket.open_websocket_url(
             url_without_token(server), subprotocols=["momentum", bearer]
         ) as ws:
             assert ws.subprotocol == "momentum"
+            await ws.send_message('{"message_type": "ping"}')
+            assert "pong" in await ws.get_message()
         async with trio_websocket.open_websocket_url(
             url_without_token(server), subprotocols=[bearer]
         ) as ws:
-            # A browser fails the handshake unless one of its offers is selected.
-            assert ws.subprotocol == bearer
+            assert ws.subprotocol is None  # connected, nothing selected
+        for offer in (f"momentum, {bearer}", bearer):
+            raw = await open_raw(server.port)
+            async with raw.stream:
+                head = await raw.handshake(
+                    server.port, "", extra=f"Sec-WebSocket-Protocol: {offer}\r\n"
+                )
+            assert head.startswith(b"HTTP/1.1 101"), head
+            assert token.encode() not in head
+            lines = head.split(b"\r\n")
+            selected = [line for line in lines if line.lower().startswith(b"sec-websocket-prot")]
+            assert selected == ([b"Sec-WebSocket-Protocol: momentum"] if "," in offer else [])
         refusal = await expect_refused(
             url_without_token(server), subprotocols=["momentum", "bearer.nope"]
         )

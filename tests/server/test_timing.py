@@ -18,7 +18,7 @@ import trio.testing
 from tests._memory_store import MemoryStore
 
 from ._live import LiveServer, open_live_server, settings_for
-from ._raw import open_raw
+from ._raw import http_request, open_raw
 
 MARGIN = 0.5
 
@@ -130,22 +130,22 @@ async def test_oversized_request_head_is_dropped_at_once(
             assert trio.current_time() - sent <= MARGIN
 
 
-async def test_silent_connections_past_the_pending_limit_are_dropped_at_once(
+async def test_past_the_pending_limit_the_oldest_silent_connection_is_dropped(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     with trio.fail_after(100):
         async with timed_server(handshake_timeout=10.0, max_pending_handshakes=3) as server:
+            user = await server.create_user()
             silent = [await open_raw(server.port) for _ in range(3)]
             await trio.testing.wait_all_tasks_blocked()
-            extra = await open_raw(server.port)
             started = trio.current_time()
-            assert await extra.read_frame() is None  # closed without waiting for a head
-            assert trio.current_time() - started <= MARGIN
-            for raw in silent:  # the three are dropped at the head deadline
-                assert await raw.read_frame() is None
-            user = await server.create_user()
-            async with server.connect(user) as client:  # and the slots are free again
+            async with server.connect(user) as client:  # the newest gets in
                 await client.roundtrip()
+            assert await silent[0].read_frame() is None  # the oldest made room, at once
+            assert trio.current_time() - started <= MARGIN
+            for raw in silent[1:]:  # the others are dropped at the head deadline
+                assert await raw.read_frame() is None
+            assert trio.current_time() - started >= 10.0 - MARGIN
 
 
 async def test_an_idle_http_keep_alive_connection_is_closed(
@@ -170,3 +170,22 @@ async def test_an_idle_http_keep_alive_connection_is_closed(
             assert await silent.receive_some() == b""  # no head at all: dropped at 10 s
             await kept.aclose()
             await silent.aclose()
+
+
+async def test_a_connection_close_request_is_closed_once_answered(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The answer went out at once, but the socket stayed open until the idle close (11 s):
+    # Quart-Trio cancels the task in which hypercorn closes the connection, and the close
+    # stopped at its first checkpoint. Each such request held an HTTP connection slot.
+    with trio.fail_after(100):
+        async with timed_server(http_max_connections_per_ip=1) as server:
+            for _ in range(2):  # the second gets in: the first gave its slot back
+                raw = await open_raw(server.port)
+                sent = trio.current_time()
+                answer = await http_request(raw, "/health")
+                assert answer is not None and answer.status == 200
+                assert not await raw.fill()  # the end of the stream, at once
+                assert trio.current_time() - sent <= MARGIN
+                await raw.stream.aclose()
+                await trio.testing.wait_all_tasks_blocked()  # the server's side is done

@@ -7,9 +7,6 @@ to real databases; each body runs under `trio.fail_after`. Only the public stora
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import replace
-
 import pytest
 import trio
 
@@ -34,15 +31,6 @@ async def test_list_users_pages_by_username_ignoring_case(store: Store) -> None:
         assert await store.list_users() == [*first, *rest]
         with pytest.raises(ValueError):
             await store.list_users(limit=0)
-
-
-async def test_set_user_password(store: Store) -> None:
-    with trio.fail_after(TIMEOUT):
-        user = await store.create_user(new_user("alice"))
-        changed = await store.set_user_password(user.id, "new-hash")
-        assert changed == replace(user, password_hash="new-hash")
-        assert await store.find_user("alice") == changed
-        assert await store.set_user_password(uuid.uuid4(), "x") is None
 
 
 async def test_delete_user_frees_the_name_and_email(store: Store) -> None:

@@ -19,8 +19,8 @@ import trio
 from momentum.storage import NewUser, Store, UserExists, open_store
 
 TIMEOUT = 20
-#: Every migration shipped: 0001 users, 0002 messages.
-MIGRATIONS = (1, 2)
+#: Every migration shipped: 0001 users, 0002 messages, 0003 revoked tokens, 0004 refresh tokens.
+MIGRATIONS = (1, 2, 3, 4)
 
 
 def new_user(n: int | str, **kwargs: bool) -> NewUser:

@@ -117,7 +117,7 @@ async def test_min_success_sets_the_exit_status(
             tokens.write_text(f"# one user for four connections\n{server.token(user)}\n")
             args = ("--connections", "4", "--tokens-file", str(tokens))
             status, summary = await stress(server, capsys, *args)
-            assert status == 1
+            assert (status, summary["verdict"]) == (1, "failed")
             assert_consistent(summary)
             assert summary["connections"]["failed"] == 2
             assert summary["errors"] == {"handshake_429_too_many_connections": 2}
@@ -125,6 +125,7 @@ async def test_min_success_sets_the_exit_status(
             status, summary = await stress(server, capsys, *args, "--min-success", "50")
             assert status == 0
             assert summary["passed"]
+            assert summary["verdict"] == "accepted"  # not "passed": two connections failed
 
 
 async def test_rate_limited_messages_are_counted_as_such(
@@ -136,9 +137,9 @@ async def test_rate_limited_messages_are_counted_as_such(
                 server,
                 capsys,
                 *("--test-type", "throughput", "--connections", "2", "--messages", "30"),
-                *("--min-success", "0", "--drain-timeout", "1"),
+                *("--rate-limit", "0", "--drain-timeout", "1"),
             )
-    assert status == 0
+    assert status == 3  # rate-limited
     assert_consistent(summary)
     refused = summary["errors"].pop("error_rate_limited")
     assert summary["errors"] == {}  # refused, not closed (4008)

@@ -5,6 +5,7 @@ Rules: no server, no I/O, no clock.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import uuid
 
@@ -22,8 +23,10 @@ from momentum.tools._commands import (
     SendJson,
     Stats,
 )
+from momentum.tools._display import clock, presence_line
 from momentum.tools._http import base_url, ws_url
 from momentum.tools._identity import credentials_from_token
+from momentum.tools._server_stats import format_server_stats
 from momentum.tools._tokens import slots_for
 from tests.server._live import mint_token
 
@@ -143,3 +146,41 @@ def test_workers_split_connections_and_reuse_tokens() -> None:
     halves = [slots_for(tokens, 7, worker, 2) for worker in (0, 1)]
     assert sorted(s.index for half in halves for s in half) == list(range(7))
     assert [s.index for s in halves[1]] == [1, 3, 5]
+
+
+def test_presence_lines_name_a_few_and_count_a_crowd() -> None:
+    assert presence_line("joined", ["alice"], 1) == "* alice joined"
+    assert presence_line("left", ["a", "b", "c"], 3) == "* a, b and c left"
+    assert presence_line("joined", [f"u{i}" for i in range(100)], 231) == "* 231 users joined"
+    assert presence_line("joined", ["a", "b"], 7) == "* 7 users joined"  # some not listed
+
+
+def test_a_message_time_is_its_own_in_local_time() -> None:
+    stamp = "2026-11-30T00:02:40.738Z"
+    local = dt.datetime(2026, 11, 30, 0, 2, 40, tzinfo=dt.UTC).astimezone()
+    assert clock(stamp, today=local.date()) == local.strftime("%H:%M:%S")
+    later = local.date() + dt.timedelta(days=3)
+    assert clock(stamp, today=later) == local.strftime("%Y-%m-%d %H:%M:%S")
+    assert len(clock("not a time")) == len("12:03:44")  # now, for lack of better
+
+
+def test_server_stats_read_as_lines() -> None:
+    text = format_server_stats(
+        {
+            "total_connections": 1200,
+            "server_uptime": 3725.4,
+            "messages_by_type": {"text": 2, "system_message": 1},
+            "drops": {},
+            "messages_per_second": 12.25,
+            "nodes": [{"id": "n1", "this_node": True, "connections": 3}],
+        }
+    )
+    assert text.splitlines() == [
+        "  total connections    1,200",
+        "  server uptime        1 h 02 min 05 s",
+        "  messages by type     text 2, system message 1",
+        "  drops                none",
+        "  messages per second  12.2",
+        "  nodes:",
+        "    id n1, this node yes, connections 3",
+    ]
