@@ -7,6 +7,7 @@ Supervision tree (docs/architecture.md draws it and says why each strategy)::
     ├── lookup       actor, permanent: batched user lookups for handshakes
     ├── hub-group    supervisor, rest-for-one, permanent
     │   ├── hub          actor, permanent: registry, routing, presence
+    │   ├── heartbeat    actor, permanent: pings, pong deadlines, token expiry of every connection
     │   └── connections  supervisor (one-for-one): one temporary child per accepted socket
     ├── janitor      actor, permanent
     ├── http         the Quart app's lifespan (startup/shutdown run here, not by hypercorn)
@@ -15,7 +16,8 @@ Supervision tree (docs/architecture.md draws it and says why each strategy)::
 A crash of the writer, the lookup, the janitor or the front restarts that child alone, on
 the same mailbox: nobody holding its ref notices more than a failed call. The hub's state
 is the registry of every open connection, so a hub crash restarts the connections with it
-(rest-for-one): each client is closed with 1012 and reconnects to a fresh hub.
+(rest-for-one): each client is closed with 1012 and reconnects to a fresh hub. The
+heartbeat's state is the list of connections it watches: its crash restarts the connections.
 
 Shutdown (SIGTERM/SIGINT, or the test's trigger): stop accepting, close every WebSocket
 with 1001, wait for them to drain up to `drain_timeout` and for the writer to commit what it
@@ -26,7 +28,6 @@ children in reverse order.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
@@ -34,17 +35,10 @@ from datetime import UTC, datetime
 from functools import partial
 
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio.tcp_server import TCPServer
-from hypercorn.trio.worker_context import WorkerContext
-from hypercorn.typing import ConnectionState
-from hypercorn.utils import wrap_app
-from quart_trio import QuartTrio
 
 from actors import (
     ActorError,
     ActorMain,
-    ActorRef,
     ChildSpec,
     Mailbox,
     Strategy,
@@ -54,13 +48,18 @@ from actors import (
     open_supervisor,
 )
 
+from ._handlers import Lifecycle, Refs, handlers
 from ._mains import janitor_main, lookup_main, writer_main
 from ._refusals import refusal_answers
 from ._tree import ConnectionsSlot, Tree, front_config, listen, serve_lifespan
 from .auth import PasswordHasher, Revocations, TokenCodec
 from .cluster import ClusterNode, open_cluster
 from .config import CALL_TIMEOUT, Settings
-from .connection import ConnectionConfig, ConnectionContext, Gatekeeper, serve_connection
+from .connection import (
+    HEARTBEAT_MAILBOX,
+    HeartbeatMsg,
+    serve_heartbeat,
+)
 from .http import Services, create_app, hash_queue, throttles
 from .hub import CloseAll, GetStats, HubConfig, HubMsg, serve_hub
 from .janitor import JanitorMsg
@@ -70,15 +69,12 @@ from .storage import (
     WRITER_MAILBOX,
     Backpressure,
     Barrier,
-    Lookup,
     LookupMsg,
-    StorageError,
     Store,
-    User,
     WriterMsg,
     open_store,
 )
-from .wire import PrefixedStream, RequestHead, close_when_idle, serve_front
+from .wire import serve_front
 
 log = logging.getLogger("momentum.server")
 
@@ -149,21 +145,12 @@ class _Auth:
 class _Mailboxes:
     """The refs, and the inboxes the actors' specs own."""
 
-    refs: _Refs
+    refs: Refs
     hub: Mailbox[HubMsg]
     janitor: Mailbox[JanitorMsg]
     writer: Mailbox[WriterMsg]
     lookup: Mailbox[LookupMsg]
-
-
-@dataclass(frozen=True)
-class _Refs:
-    """The actors' mailboxes: refs stay valid across restarts (the mailbox is the spec's)."""
-
-    hub: ActorRef[HubMsg]
-    writer: ActorRef[WriterMsg]
-    lookup: ActorRef[LookupMsg]
-    janitor: ActorRef[JanitorMsg]
+    heartbeat: Mailbox[HeartbeatMsg]
 
 
 def _activity_spec(settings: Settings, metrics: Metrics) -> list[ChildSpec[None]]:
@@ -179,8 +166,9 @@ def _open_mailboxes(settings: Settings) -> _Mailboxes:
     janitor_ref, janitor_inbox = open_mailbox[JanitorMsg]("janitor", 16)
     writer_ref, writer_inbox = open_mailbox[WriterMsg]("writer", WRITER_MAILBOX)
     lookup_ref, lookup_inbox = open_mailbox[LookupMsg]("lookup", LOOKUP_MAILBOX)
-    refs = _Refs(hub_ref, writer_ref, lookup_ref, janitor_ref)
-    return _Mailboxes(refs, hub_inbox, janitor_inbox, writer_inbox, lookup_inbox)
+    beat_ref, beat_inbox = open_mailbox[HeartbeatMsg]("heartbeat", HEARTBEAT_MAILBOX)
+    refs = Refs(hub_ref, writer_ref, lookup_ref, janitor_ref, beat_ref)
+    return _Mailboxes(refs, hub_inbox, janitor_inbox, writer_inbox, lookup_inbox, beat_inbox)
 
 
 async def _run(
@@ -196,7 +184,7 @@ async def _run(
     metrics = Metrics()
     codec = TokenCodec(settings.jwt_secret, ttl=settings.jwt_ttl, leeway=settings.jwt_leeway)
     backpressure = Backpressure(mailboxes.refs.writer, high_water=WRITER_MAILBOX // 2)
-    lifecycle = _Lifecycle()
+    lifecycle = Lifecycle()
     tree = Tree()
     refs = mailboxes.refs
     services = Services(
@@ -218,9 +206,7 @@ async def _run(
     slot = ConnectionsSlot()
     # Started in dependency order, each ready before the next; stopped in reverse, so the
     # writer is the last to go and commits what the others handed it.
-    hub_group = partial(
-        _serve_hub_group, settings, metrics, refs, mailboxes.hub, slot, tree, cluster
-    )
+    hub_group = partial(_serve_hub_group, settings, metrics, refs, mailboxes, slot, tree, cluster)
     writer = writer_main(settings, store, backpressure, metrics)
     children = [
         actor_spec("writer", writer, mailboxes.writer),
@@ -238,7 +224,7 @@ async def _run(
         tree.root = root
         for spec in children:
             await root.start(spec)
-        on_websocket, on_http = _handlers(
+        on_websocket, on_http = handlers(
             settings, services, app, lifecycle, codec, refs, backpressure, cluster
         )
         front = partial(
@@ -263,15 +249,16 @@ async def _run(
 async def _serve_hub_group(
     settings: Settings,
     metrics: Metrics,
-    refs: _Refs,
-    hub_inbox: Mailbox[HubMsg],
+    refs: Refs,
+    mailboxes: _Mailboxes,
     slot: ConnectionsSlot,
     tree: Tree,
     cluster: ClusterNode | None,
     *,
     task_status: trio.TaskStatus[None],
 ) -> None:
-    """The hub and the connections it registers: a crash of the hub restarts both."""
+    """The hub, the heartbeat and the connections they hold: a crash of the hub restarts all
+    three, a crash of the heartbeat restarts it and the connections (rest-for-one)."""
     config = HubConfig(
         max_connections=settings.max_connections,
         max_connections_per_user=settings.max_connections_per_user,
@@ -297,102 +284,23 @@ async def _serve_hub_group(
         period=RESTART_PERIOD,
     ) as group:
         tree.hub_group = group
-        await group.start(actor_spec("hub", hub_main, hub_inbox))
+        await group.start(actor_spec("hub", hub_main, mailboxes.hub))
+        heartbeat = partial(
+            serve_heartbeat,
+            ping_interval=settings.ping_interval,
+            pong_timeout=settings.pong_timeout,
+        )
+        await group.start(actor_spec("heartbeat", heartbeat, mailboxes.heartbeat))
         await group.start(ChildSpec("connections", slot.serve_connections))
         task_status.started()
         await trio.sleep_forever()
 
 
-class _Lifecycle:
-    """Whether the process takes new connections, and hypercorn's shared worker context."""
-
-    def __init__(self) -> None:
-        self.accepting = True
-        self.http_context = WorkerContext(None)
-
-
-def _handlers(
-    settings: Settings,
-    services: Services,
-    app: QuartTrio,
-    lifecycle: _Lifecycle,
-    codec: TokenCodec,
-    refs: _Refs,
-    backpressure: Backpressure,
-    cluster: ClusterNode | None,
-) -> tuple[
-    Callable[[trio.SocketStream, RequestHead], Awaitable[None]],
-    Callable[[PrefixedStream], Awaitable[None]],
-]:
-    async def lookup(user_id: uuid.UUID) -> User | None:
-        try:
-            found: User | None = await refs.lookup.call(
-                lambda reply: Lookup(user_id, reply), timeout=CALL_TIMEOUT
-            )
-        except ActorError as exc:
-            raise StorageError(f"the user lookup did not answer: {exc}") from exc
-        return found
-
-    context = ConnectionContext(
-        config=ConnectionConfig(
-            max_message_size=settings.max_message_size,
-            outbox_size=settings.outbox_size,
-            send_timeout=settings.send_timeout,
-            handshake_timeout=settings.handshake_timeout,
-            close_timeout=settings.close_timeout,
-            ping_interval=settings.ping_interval,
-            pong_timeout=settings.pong_timeout,
-            rate_limit=settings.rate_limit,
-            rate_burst=settings.rate_burst,
-            max_connections_per_user=settings.max_connections_per_user,
-            room_max_per_connection=settings.room_max_per_connection,
-        ),
-        hub=refs.hub,
-        writer=refs.writer,
-        backpressure=backpressure,
-        store=services.store,
-        gatekeeper=Gatekeeper(
-            codec,
-            lookup,
-            allowed_origins=settings.allowed_origins,
-            revocations=services.revocations,
-        ),
-        wall_clock=codec.now,
-        accepting=lambda: lifecycle.accepting,
-        on_refused=services.metrics.handshake_refused,
-        on_closed=services.metrics.connection_closed,
-        leases=cluster.registry if cluster else None,
-    )
-    hconfig = HypercornConfig.from_mapping(
-        {k: v for k, v in settings.hypercorn.items() if k not in {"bind", "workers"}}
-    )
-    asgi = wrap_app(app, hconfig.wsgi_max_body_size, "asgi")
-
-    on_websocket = partial(serve_connection, ctx=context)
-
-    # Every request is answered within 2 * CALL_TIMEOUT (the slowest, /ws/cleanup), so a
-    # connection silent for longer than that and the keep-alive timeout is idle.
-    idle = max(float(hconfig.keep_alive_timeout), 2 * CALL_TIMEOUT) + 1
-
-    async def on_http(stream: PrefixedStream) -> None:
-        server = TCPServer(asgi, hconfig, lifecycle.http_context, ConnectionState({}), stream)  # type: ignore[arg-type]
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(close_when_idle, stream, idle, nursery.cancel_scope)
-                await server.run()
-                nursery.cancel_scope.cancel()
-        finally:
-            with trio.CancelScope(shield=True):
-                await stream.aclose()
-
-    return on_websocket, on_http
-
-
 async def _drain(
     root: Supervisor,
     listener: trio.SocketListener,
-    refs: _Refs,
-    lifecycle: _Lifecycle,
+    refs: Refs,
+    lifecycle: Lifecycle,
     within: float,
 ) -> None:
     log.info("shutting down: closing connections (up to %.0f s)", within)

@@ -5,9 +5,10 @@ Its life (docs/architecture.md has the diagram):
 1. handshake — trio-websocket parses the upgrade from the request head (given back by the
    `WireStream`); the gatekeeper checks token, user and Origin; the hub reserves a slot
    (limits); then accept, or reject with an HTTP status and a JSON body;
-2. serve — a reader (frames → validation → hub), a heartbeat (pings, token expiry), the
-   replay of stored messages and, when bytes wait for the socket, the wire's writer run in
-   the actor's nursery; the hub hands it frames through its `Handle`;
+2. serve — a reader (frames → validation → hub), the replay of stored messages and, when
+   bytes wait for the socket, the wire's writer run in the actor's nursery; the heartbeat
+   actor (one for every connection) pings it and ends it at its token's expiry; the hub
+   hands it frames through its `Handle`;
 3. close — whoever ends it (peer, hub, janitor, heartbeat, shutdown) records a close code on
    the handle and cancels the serve scope; the actor then runs the close handshake under a
    deadline and tells the hub it left. This runs however the actor ends, crash included.
@@ -43,12 +44,13 @@ from ..storage import Backpressure, Store, WriterMsg
 from ..wire import RequestHead, WireStream
 from ._admission import Admitted, Gatekeeper
 from ._handle import Handle
-from ._heartbeat import serve_heartbeat
+from ._heartbeat import Forget, HeartbeatMsg, Watch
 from ._links import ReaderLinks
 from ._ratelimit import TokenBucket
 from ._reader import charge, read_frames
 from ._replay import catch_up, replay_then_go_live
 from ._room_recovery import fill_room_gap
+from ._upgraded import forget_handshake
 from ._websocket import ChargedConnection, wrap_server_stream
 
 log = logging.getLogger("momentum.connection")
@@ -65,8 +67,6 @@ class ConnectionConfig:
     send_timeout: float
     handshake_timeout: float
     close_timeout: float
-    ping_interval: float  # 0 disables server pings
-    pong_timeout: float
     rate_limit: float  # messages per second; 0 disables
     rate_burst: int
     max_connections_per_user: int = 10
@@ -90,6 +90,7 @@ class ConnectionContext:
     config: ConnectionConfig
     hub: ActorRef[HubMsg]
     writer: ActorRef[WriterMsg]
+    heartbeat: ActorRef[HeartbeatMsg]
     backpressure: Backpressure
     store: Store
     gatekeeper: Gatekeeper
@@ -111,7 +112,9 @@ async def serve_connection(
             handle, ws, expires_at, gate = await _handshake(nursery, wire, head, ctx)
             del head  # not needed past the handshake; the connection may live for days
             if handle is not None and ws is not None:
-                await _serve(handle, ws, ctx, expires_at, gate)
+                serving = _serve(handle, ws, ctx, expires_at, gate)
+                del gate  # the replay's alone (two Events), gone once the replay is done
+                await serving
             nursery.cancel_scope.cancel()
     finally:
         with trio.CancelScope(shield=True):
@@ -141,6 +144,7 @@ async def _handshake(
             if lease is not None and ctx.leases is not None:
                 ctx.leases.release_lease(user.id, lease)
             raise
+        forget_handshake(ws)
         handle = Handle(
             next(_ids),
             user.id,
@@ -209,8 +213,8 @@ async def _serve(
     expires_at: float,
     gate: ReplayGate,
 ) -> None:
-    """Reader, heartbeat and the replay of stored messages until someone closes; then the
-    close handshake; then leave."""
+    """Reader and the replay of stored messages, watched by the heartbeat, until someone
+    closes; then the close handshake; then leave."""
     config = ctx.config
     graceful = True
     links = ReaderLinks(
@@ -224,21 +228,16 @@ async def _serve(
     bucket = TokenBucket(config.rate_limit, config.rate_burst, now=trio.current_time())
     if isinstance(ws, ChargedConnection):  # the client's pings and pongs share the bucket
         ws.charge_control = lambda: charge(handle, bucket, trio.current_time())
-    heartbeat = partial(
-        serve_heartbeat,
-        ping_interval=config.ping_interval,
-        pong_timeout=config.pong_timeout,
-        expires_at=expires_at,
-    )
     try:
         async with trio.open_nursery() as nursery:
             handle.scope = nursery.cancel_scope
             if handle.close_code is not None:  # closed by the hub before we got here
                 nursery.cancel_scope.cancel()
-            nursery.start_soon(heartbeat, handle, ws)
+            await ctx.heartbeat.cast(Watch(handle, ws, expires_at))
             # The reader runs during the replay too: the client's acks of replayed messages
             # land as they come, so a replay cut short still makes progress.
             nursery.start_soon(replay_then_go_live, handle, ctx.store, gate)
+            del gate
             handle.on_catch_up = partial(nursery.start_soon, catch_up, handle, ctx.store)
             handle.on_room_gap = lambda room_id: nursery.start_soon(
                 fill_room_gap, handle, ctx.store, room_id
@@ -268,8 +267,12 @@ async def _close(
     """Tell the hub, then the close handshake. Stopped from outside, the actor's writer and
     trio-websocket's reader are being cancelled too: no handshake then, the close frame goes
     out without waiting when the socket closes (`_owed_close`)."""
-    # A Leave that cannot get through (the hub's mailbox full for close_timeout, or the hub
-    # gone as the process stops) is not lost for good: the janitor sweeps finished connections.
+    # A Forget that does not fit is not needed: the heartbeat drops a finished connection at
+    # its next deadline. A Leave that cannot get through (the hub's mailbox full for
+    # close_timeout, or the hub gone as the process stops) is not lost for good: the janitor
+    # sweeps finished connections.
+    with contextlib.suppress(ActorError):
+        ctx.heartbeat.cast_nowait(Forget(handle.conn_id))
     with contextlib.suppress(ActorError):
         try:
             ctx.hub.cast_nowait(Leave(handle))

@@ -48,6 +48,7 @@ class Handle:
         "connected_at",
         "finished",
         "last_activity",
+        "last_pong",
         "last_stall_end",
         "lease",
         "on_catch_up",
@@ -84,6 +85,7 @@ class Handle:
         self.wire = wire
         self.connected_at = connected_at  # wall clock, for people
         self.last_activity = now  # Trio clock, for the janitor
+        self.last_pong = -1.0  # Trio clock: the last pong to a server ping, for the heartbeat
         #: starts a catch-up from the store (set by the actor once it serves)
         self.on_catch_up: Callable[[], object] | None = None
         self._catch_up_wanted = False
@@ -164,6 +166,11 @@ class Handle:
             self.close(CloseCode.SLOW_CONSUMER, "slow consumer: outbound queue full")
         return False
 
+    def send_control(self, frame: bytes) -> bool:
+        """A control frame (the heartbeat's ping): never held nor refused for room, in order
+        with everything else; False if the socket is closed."""
+        return self.wire.send_control_nowait(frame)
+
     # -- the replay of stored messages ------------------------------------------------------
 
     @property
@@ -243,6 +250,12 @@ class Handle:
             self.wire.stop_data()
         if self.scope is not None:
             self.scope.cancel()
+
+    # -- for the heartbeat ----------------------------------------------------------------------
+
+    def pong_seen(self) -> None:
+        """A pong to a server ping arrived (trio-websocket's reader calls it)."""
+        self.last_pong = self.last_activity = trio.current_time()
 
     # -- the reader's stalls (for the heartbeat) ---------------------------------------------
 

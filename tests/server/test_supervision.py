@@ -10,6 +10,8 @@
   to a fresh hub, and messages flow again.
 - an HTTP request: a bug in the store's `conversation` -> 500 `internal_error` (never
   `bad_request`: the client did nothing wrong); the next request is answered.
+- heartbeat: it fails on a `Watch` -> it is restarted with the connections (rest-for-one:
+  none may stay open unwatched), every client is closed 1001 and reconnects; the hub stays.
 
 Rules: a real server on port 0 with the in-memory store (so that a crash can be injected
 into one call), real clients, real clock; each test under `fail_after`. A crash is a bug
@@ -25,6 +27,7 @@ from typing import Any
 import pytest
 import trio
 
+from momentum.connection._heartbeat import Beats, HeartbeatMsg
 from momentum.hub import Hub
 from momentum.storage import NewMessage, RecipientLimits, SaveRefusal, User
 from tests._memory_store import MemoryStore
@@ -190,3 +193,37 @@ async def test_a_bug_behind_an_http_request_answers_500_internal_error(
                 headers={"Authorization": f"Bearer {server.token(alice)}"},
             )
             assert again.status_code == 200, again.text
+
+
+async def test_a_heartbeat_crash_restarts_the_connections_and_not_the_hub(
+    faulty: tuple[LiveServer, FaultyStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, _ = faulty
+    original = Beats.handle
+    armed = False
+
+    def handle_once_broken(beats: Beats, msg: HeartbeatMsg, now: float) -> None:
+        nonlocal armed
+        if armed:
+            armed = False
+            raise RuntimeError("injected heartbeat crash")
+        original(beats, msg, now)
+
+    monkeypatch.setattr(Beats, "handle", handle_once_broken)
+    with trio.fail_after(20):
+        alice, bob = await server.create_user(), await server.create_user()
+        async with server.connect(alice) as a:
+            await server.wait_connections(1)
+            armed = True
+            async with server.connect(bob) as b:
+                assert await a.wait_closed() == 1001
+                await b.wait_closed()
+        async with server.connect(alice) as a, server.connect(bob) as b:
+            await server.wait_connections(2)
+            await a.send(message_type="text", data={"n": 1}, to_user_id=str(bob.id))
+            got = await b.receive_type("text")
+            assert got["data"] == {"n": 1}
+        counts = restarts(server)
+        assert counts["heartbeat"] == 1 and counts["connections"] == 1
+        for actor in ("hub", "writer", "lookup", "janitor"):
+            assert counts[actor] == 0
