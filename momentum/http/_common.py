@@ -92,3 +92,23 @@ async def user_named(s: Services, username: str) -> User:
     if user is None or user.username.casefold() != username.casefold():
         raise ApiError(404, ErrorCode.NOT_FOUND, "no such user")
     return user
+
+
+def optional_int_arg(name: str, low: int, high: int) -> int | None:
+    """The query argument `name` as an integer within [low, high], or None when absent."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, ErrorCode.BAD_REQUEST, f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise ApiError(400, ErrorCode.BAD_REQUEST, f"{name} must be {low} to {high}")
+    return value
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """The query argument `name` as an integer within [low, high], or `default`."""
+    value = optional_int_arg(name, low, high)
+    return default if value is None else value

@@ -102,19 +102,6 @@ def changed_room(room: Room, body: dict[str, Any]) -> Room:
     return room
 
 
-def int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, ErrorCode.BAD_REQUEST, f"{name} must be an integer") from None
-    if not low <= value <= high:
-        raise ApiError(400, ErrorCode.BAD_REQUEST, f"{name} must be {low} to {high}")
-    return value
-
-
 def uuid_arg(name: str) -> uuid.UUID | None:
     raw = request.args.get(name)
     return None if raw is None else path_uuid(raw, name)

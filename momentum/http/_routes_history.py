@@ -12,7 +12,7 @@ from quart import Blueprint, Response, request
 from ..protocol import ErrorCode
 from ..storage import MAX_CONVERSATION_LIMIT, StorageError, StoredMessage
 from ._auth import authenticate
-from ._common import services, store_unavailable
+from ._common import int_arg, optional_int_arg, services, store_unavailable
 from ._errors import ApiError, json_response
 
 blueprint = Blueprint("history", __name__)
@@ -28,11 +28,9 @@ async def history() -> Response:
     if principal.user is None:
         raise ApiError(403, ErrorCode.FORBIDDEN, "history belongs to a user: use a user token")
     other = _uuid_arg("with")
-    limit = _int_arg("limit", DEFAULT_LIMIT)
-    if not 1 <= limit <= MAX_CONVERSATION_LIMIT:
-        raise ApiError(400, ErrorCode.BAD_REQUEST, f"limit must be 1 to {MAX_CONVERSATION_LIMIT}")
+    limit = int_arg("limit", DEFAULT_LIMIT, 1, MAX_CONVERSATION_LIMIT)
     before = _time_arg("before")
-    before_seq = _int_arg("before_seq", None)
+    before_seq = optional_int_arg("before_seq", 0, _MAX_SEQ)
     if before_seq is not None and before is None:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "before_seq goes with before")
     try:
@@ -69,19 +67,6 @@ def _uuid_arg(name: str) -> uuid.UUID:
         return uuid.UUID(raw)
     except ValueError:
         raise ApiError(400, ErrorCode.INVALID_UUID, f"{name} must be a UUID") from None
-
-
-def _int_arg(name: str, default: int | None) -> Any:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, ErrorCode.BAD_REQUEST, f"{name} must be an integer") from None
-    if not 0 <= value <= _MAX_SEQ:
-        raise ApiError(400, ErrorCode.BAD_REQUEST, f"{name} must be between 0 and {_MAX_SEQ}")
-    return value
 
 
 def _time_arg(name: str) -> datetime | None:

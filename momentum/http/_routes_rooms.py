@@ -31,12 +31,11 @@ from ..storage import (
     StorageError,
 )
 from ._auth import Principal, authenticate, require_admin
-from ._common import field, json_body, services, store_unavailable
+from ._common import field, int_arg, json_body, services, store_unavailable
 from ._errors import ApiError, json_response
 from ._rooms_json import (
     MAX_OFFSET,
     changed_room,
-    int_arg,
     kind_field,
     limit_field,
     member_json,
