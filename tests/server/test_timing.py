@@ -100,7 +100,9 @@ async def test_token_expiry_closes_4001_at_exp(autojump_clock: trio.testing.Mock
             async with server.connect(user) as client:
                 opened = trio.current_time()
                 assert await client.wait_closed(timeout=200) == 4001
-                assert 99.0 <= trio.current_time() - opened <= 100.0 + MARGIN
+                # `exp` is whole seconds (up to 1 s short of the TTL), and the wall clock
+                # moves on between minting the token and the handshake.
+                assert 98.0 <= trio.current_time() - opened <= 100.0 + MARGIN
 
 
 async def test_incomplete_request_head_is_dropped_at_the_handshake_deadline(

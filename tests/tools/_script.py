@@ -31,9 +31,10 @@ class ScriptedTerminal:
 
     async def wait_for(self, fragment: str, *, after: int = 0, timeout: float = 5.0) -> str:
         """The first output line (from index `after` on) containing `fragment`."""
-        with trio.fail_after(timeout):
+        with trio.move_on_after(timeout):
             while True:
                 for line in self.output[after:]:
                     if fragment in line:
                         return line
                 await trio.sleep(0.01)
+        raise AssertionError(f"no line with {fragment!r} within {timeout} s in:\n{self.text()}")
