@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._session_types import RefreshToken, Revoked, SpentRefresh
 from ._types import utc
@@ -58,8 +58,9 @@ _REVOKED_USERS = "SELECT id, tokens_valid_after FROM users WHERE tokens_valid_af
 class PostgresSessions:
     """Revocations and refresh tokens on the store's pool (`_call`)."""
 
-    async def _call(self, fn: Callable[..., Awaitable[T]], *args: object) -> T:
-        raise NotImplementedError
+    if TYPE_CHECKING:
+
+        async def _call(self, fn: Callable[..., Awaitable[T]], *args: object) -> T: ...
 
     async def revoke_token(self, jti: str, user_id: uuid.UUID, expires_at: datetime) -> None:
         await self._call(_aio_execute, _REVOKE, jti, user_id, utc(expires_at))

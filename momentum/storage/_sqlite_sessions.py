@@ -10,7 +10,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ._session_types import RefreshToken, Revoked, SpentRefresh
 from ._sqlite_messages import timestamp
@@ -54,8 +54,9 @@ _PURGE = (
 class SqliteSessions:
     """Revocations and refresh tokens on the store's connection (`_run`)."""
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        raise NotImplementedError
+    if TYPE_CHECKING:
+
+        async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
 
     async def revoke_token(self, jti: str, user_id: uuid.UUID, expires_at: datetime) -> None:
         args = (jti, str(user_id), timestamp(expires_at))
