@@ -16,7 +16,8 @@ MAX_INTEGER = 2**64 - 1
 
 # An integer beyond 64 bits has at least 19 digits in a row. Almost no message has such a
 # run, so the exact (slower) parse runs only for the few that do.
-_LONG_DIGITS = re.compile(rb"\d{19}")
+_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
 
 
 class _TooBig(Exception):
@@ -32,11 +33,12 @@ def _exact_int(literal: str) -> int:
 
 def integers_fit(text: str | bytes) -> bool:
     """Does every integer in the JSON `text` (already known to parse) fit in 64 bits?"""
-    raw = text.encode() if isinstance(text, str) else text
-    if _LONG_DIGITS.search(raw) is None:
+    # Scanned as it came (no copy of every message to bytes just to look for digits).
+    found = _LONG_DIGITS.search(text) if isinstance(text, str) else _LONG_DIGITS_BYTES.search(text)
+    if found is None:
         return True
     try:
-        json.loads(raw, parse_int=_exact_int)
+        json.loads(text, parse_int=_exact_int)
     except _TooBig:
         return False
     except (ValueError, RecursionError):  # refused for its own reasons elsewhere
