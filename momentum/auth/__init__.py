@@ -1,6 +1,6 @@
 """Authentication: argon2 password hashing, HS256 access tokens, token extraction."""
 
-from ._buckets import BucketPolicy, retry_after
+from ._buckets import BucketPolicy, KeyedBuckets, retry_after
 from ._errors import (
     AuthError,
     TokenExpired,
@@ -34,6 +34,7 @@ __all__ = [
     "HashQueueStats",
     "InvalidField",
     "IssuedToken",
+    "KeyedBuckets",
     "PasswordHasher",
     "Priority",
     "Revocations",

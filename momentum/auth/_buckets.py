@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +24,7 @@ class BucketPolicy:
     refill: float
 
 
-class KeyedBuckets:
+class KeyedBuckets(Generic[K]):
     """One token bucket per key, on a clock the caller passes (Trio time)."""
 
     __slots__ = ("_max_keys", "_table", "policy")
@@ -30,12 +34,12 @@ class KeyedBuckets:
             raise ValueError("a bucket needs burst >= 1, refill > 0 and max_keys >= 1")
         self.policy = policy
         self._max_keys = max_keys
-        self._table: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key: tokens, when
+        self._table: OrderedDict[K, tuple[float, float]] = OrderedDict()  # key: tokens, when
 
     def __len__(self) -> int:
         return len(self._table)
 
-    def take(self, key: str, now: float) -> float:
+    def take(self, key: K, now: float) -> float:
         """Take one attempt from `key`'s bucket: 0.0 if there was one, else how many
         seconds until there is (nothing is taken then)."""
         tokens = self._tokens(key, now)
@@ -45,18 +49,25 @@ class KeyedBuckets:
         self._store(key, tokens, now)
         return (1 - tokens) * self.policy.refill
 
-    def give_back(self, key: str, now: float) -> None:
+    def give_back(self, key: K, now: float) -> None:
         """Return an attempt taken from `key` (it turned out not to count)."""
         self._store(key, min(self.policy.burst, self._tokens(key, now) + 1), now)
 
-    def _tokens(self, key: str, now: float) -> float:
+    def forget_untouched(self, now: float) -> None:
+        """Forget the keys untouched for as long as an empty bucket takes to fill: they are
+        full again (a table swept this way stays small between the `max_keys` bounds)."""
+        idle = self.policy.burst * self.policy.refill
+        for key in [k for k, (_, then) in self._table.items() if now - then >= idle]:
+            del self._table[key]
+
+    def _tokens(self, key: K, now: float) -> float:
         found = self._table.get(key)
         if found is None:
             return float(self.policy.burst)
         tokens, then = found
         return min(float(self.policy.burst), tokens + max(0.0, now - then) / self.policy.refill)
 
-    def _store(self, key: str, tokens: float, now: float) -> None:
+    def _store(self, key: K, tokens: float, now: float) -> None:
         if tokens >= self.policy.burst:
             self._table.pop(key, None)  # a full bucket is the same as no entry
             return

@@ -30,9 +30,15 @@ class AuthThrottles:
     __slots__ = ("_account", "_address", "_register")
 
     def __init__(self, policy: ThrottlePolicy) -> None:
-        self._account = KeyedBuckets(policy.login_account, max_keys=policy.max_keys)
-        self._address = KeyedBuckets(policy.login_address, max_keys=policy.max_keys)
-        self._register = KeyedBuckets(policy.register_address, max_keys=policy.max_keys)
+        self._account: KeyedBuckets[str] = KeyedBuckets(
+            policy.login_account, max_keys=policy.max_keys
+        )
+        self._address: KeyedBuckets[str] = KeyedBuckets(
+            policy.login_address, max_keys=policy.max_keys
+        )
+        self._register: KeyedBuckets[str] = KeyedBuckets(
+            policy.register_address, max_keys=policy.max_keys
+        )
 
     def take_login(self, address: str, account: str, now: float) -> float:
         """One password attempt for `account` from `address`: 0.0 if allowed, else the

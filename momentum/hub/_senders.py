@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import uuid
 
+from ..auth import BucketPolicy, KeyedBuckets
+
+#: Users whose buckets are remembered at most (past it the least recent is forgiven).
+MAX_USERS = 1_000_000
+
 
 class SenderLimits:
     """`rate` messages per second per user on average, `burst` at once; rate <= 0: no limit.
@@ -18,31 +23,23 @@ class SenderLimits:
     Owned by the hub: only its task calls it.
     """
 
-    __slots__ = ("_buckets", "burst", "rate")
+    __slots__ = ("_buckets",)
 
     def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._buckets: dict[uuid.UUID, tuple[float, float]] = {}  # user: tokens, as of when
+        self._buckets: KeyedBuckets[uuid.UUID] | None = None
+        if rate > 0:
+            policy = BucketPolicy(burst=burst, refill=1 / rate)
+            self._buckets = KeyedBuckets(policy, max_keys=MAX_USERS)
 
     def wait_for(self, user_id: uuid.UUID, now: float) -> float:
         """Take a token for one message of `user_id`: 0.0 if it may go now, else how many
         seconds until it could."""
-        if self.rate <= 0:
-            return 0.0
-        tokens, since = self._buckets.get(user_id, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - since) * self.rate)
-        if tokens >= 1:
-            self._buckets[user_id] = (tokens - 1, now)
-            return 0.0
-        self._buckets[user_id] = (tokens, now)
-        return (1 - tokens) / self.rate
+        return 0.0 if self._buckets is None else self._buckets.take(user_id, now)
 
     def forget_idle(self, now: float) -> None:
         """Drop the buckets that have filled up again: they hold nothing to remember."""
-        full = self.burst / self.rate if self.rate > 0 else 0.0
-        for user_id in [u for u, (_, since) in self._buckets.items() if now - since >= full]:
-            del self._buckets[user_id]
+        if self._buckets is not None:
+            self._buckets.forget_untouched(now)
 
     def __len__(self) -> int:
-        return len(self._buckets)
+        return 0 if self._buckets is None else len(self._buckets)

@@ -25,7 +25,7 @@ def policy(**changes: object) -> ThrottlePolicy:
 
 
 def test_bucket_burst_then_one_per_refill() -> None:
-    buckets = KeyedBuckets(BucketPolicy(burst=2, refill=4.0), max_keys=10)
+    buckets: KeyedBuckets[str] = KeyedBuckets(BucketPolicy(burst=2, refill=4.0), max_keys=10)
     assert [buckets.take("a", 0.0) for _ in range(3)] == [0.0, 0.0, 4.0]
     assert buckets.take("a", 1.0) == 3.0  # nothing taken while refused
     assert buckets.take("a", 4.0) == 0.0
@@ -34,7 +34,7 @@ def test_bucket_burst_then_one_per_refill() -> None:
 
 
 def test_bucket_forgets_full_buckets_and_caps_the_table() -> None:
-    buckets = KeyedBuckets(BucketPolicy(burst=1, refill=1.0), max_keys=3)
+    buckets: KeyedBuckets[str] = KeyedBuckets(BucketPolicy(burst=1, refill=1.0), max_keys=3)
     for key in "abcde":
         buckets.take(key, 0.0)
     assert len(buckets) == 3  # a and b were forgotten: they start full again
