@@ -4,7 +4,6 @@ enable or disable a user, run the cleanup. Each raises `ApiError` for the caller
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from typing import Any
 
@@ -12,6 +11,7 @@ import trio
 
 from actors import Reply
 
+from ..auth import retry_after
 from ..config import CALL_TIMEOUT
 from ..hub import DELIVERY_ERRORS, Delivery, Publish, SetUserActive, publish
 from ..janitor import RunNow
@@ -65,7 +65,7 @@ def _raise_refused(delivery: Delivery) -> None:
         return
     error = ApiError(_REFUSED[delivery.error], delivery.error, DELIVERY_ERRORS[delivery.error])
     if delivery.error is ErrorCode.RATE_LIMITED:
-        error.headers["Retry-After"] = str(max(1, math.ceil(delivery.retry_after)))
+        error.headers["Retry-After"] = retry_after(delivery.retry_after)
     raise error
 
 
