@@ -53,6 +53,7 @@ class Handle:
         "lease",
         "on_catch_up",
         "on_room_gap",
+        "peer_gone",
         "rooms",
         "scope",
         "token_id",
@@ -95,6 +96,9 @@ class Handle:
         #: the serve nursery's scope, cancelled by `close` (None until serving starts)
         self.scope: trio.CancelScope | None = None
         self.finished = False  # the actor has ended (a lost Leave is swept by the janitor)
+        #: the reader saw the connection end (the peer's close frame, or its socket dropped)
+        #: before any close of ours: frames it no longer takes are no slow consumer's
+        self.peer_gone = False
         #: frames held back while stored messages are replayed (None: live)
         self._held: list[bytes] | None = []
         self._live = trio.Event()  # set by `go_live`
@@ -116,8 +120,8 @@ class Handle:
 
     @property
     def closing(self) -> bool:
-        """Asked to close, or its socket failed: it takes no more frames."""
-        return self.close_code is not None or self.wire.broken
+        """Asked to close, its peer gone, or its socket failed: it takes no more frames."""
+        return self.close_code is not None or self.peer_gone or self.wire.broken
 
     def offer(self, frame: bytes) -> bool:
         """The hub's batched write (see `ConnectionHandle.offer`); False if not taken."""
@@ -162,7 +166,7 @@ class Handle:
             return True
         if held is None and self.wire.send_frame_nowait(frame):
             return True
-        if not self.wire.broken:
+        if not self.closing:
             self.close(CloseCode.SLOW_CONSUMER, "slow consumer: outbound queue full")
         return False
 

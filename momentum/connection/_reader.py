@@ -49,6 +49,7 @@ async def read_frames(
         try:
             message = await ws.get_message()
         except trio_websocket.ConnectionClosed:
+            handle.peer_gone = handle.close_code is None
             return
         now = handle.last_activity = trio.current_time()
         if not charge(handle, bucket, now):

@@ -12,11 +12,16 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import pytest
 import trio
+import trio_websocket
 
 from momentum.connection import Handle
+from momentum.connection._links import ReaderLinks
+from momentum.connection._ratelimit import TokenBucket
+from momentum.connection._reader import read_frames
 from momentum.connection._handle import REPLAYED_WINDOW
 from momentum.protocol import CloseCode, text_frame
 from momentum.wire import WireStream
@@ -177,3 +182,27 @@ async def test_a_catch_up_on_a_live_connection_remembers_nothing(
     handle.replayed(again)
     assert handle.offer(message(again))
     assert received(peer) == message(again)
+
+
+class _ClosedByPeer:
+    """A WebSocket whose peer has sent its close frame: the next read says so."""
+
+    async def get_message(self) -> str:
+        raise trio_websocket.ConnectionClosed(trio_websocket.CloseReason(1000, "bye"))
+
+
+async def test_a_peer_that_closed_first_is_not_a_slow_consumer(
+    pair: tuple[Handle, socket.socket],
+) -> None:
+    """After storms, 4009 closes were counted that no client saw: the client had closed, the
+    server's queue for it was full, and the next frame was refused as a slow consumer's."""
+    handle, _ = pair
+    handle.go_live()
+    while handle.offer(b"unread"):  # the client reads no more: its queue fills
+        pass
+    ws = cast(trio_websocket.WebSocketConnection, _ClosedByPeer())
+    with trio.fail_after(5):
+        await read_frames(handle, ws, cast(ReaderLinks, None), TokenBucket(1, 1, now=0.0))
+    assert handle.closing  # the hub's refusal of its next frame counts no slow consumer
+    assert not handle.send(b"a late reply")
+    assert handle.close_code is None  # so the close is counted with the peer's code
