@@ -4,7 +4,8 @@ The cookie holds the same signed token `/auth/login` issues (so a session expire
 `JWT_TTL` and works on every worker of `--workers N`, which share `JWT_SECRET`), marked
 `HttpOnly` (page scripts cannot read it) and `SameSite=Strict` (other sites' pages do not
 send it). Every request re-checks the token's user: a disabled or demoted admin is refused
-at once. Every action also needs the header `X-CSRF-Token`, an HMAC of the session token
+at once, and a signed-out session's token is revoked like `/auth/logout`'s: the old cookie
+is refused from then on. Every action also needs the header `X-CSRF-Token`, an HMAC of the session token
 under `JWT_SECRET`: the page learns it from `GET /dashboard/api/session`, a forged
 cross-site request cannot. docs/security.md has the design.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from quart import Response, request
 
-from ..auth import AuthError, verify_user
+from ..auth import AuthError, Claims, verify_user
 from ..protocol import ErrorCode
 from ..storage import StorageError, User
 from ._common import store_unavailable
@@ -31,10 +32,12 @@ COOKIE_PATH = "/dashboard"
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """A signed-in admin: the user (as the store has it now) and the session's token."""
+    """A signed-in admin: the user (as the store has it now), the session's token and its
+    claims (sign-out revokes the token by its id)."""
 
     user: User
     token: str
+    claims: Claims
 
     def csrf(self, secret: str) -> str:
         return csrf_token(secret, self.token)
@@ -60,14 +63,14 @@ async def verify_session(s: Services, token: str | None) -> Session:
     if not token:
         raise ApiError(401, ErrorCode.TOKEN_MISSING, "sign in to the dashboard")
     try:
-        user, _ = await verify_user(s.codec, token, s.store.get_user)
+        user, claims = await verify_user(s.codec, token, s.store.get_user, s.revocations)
     except AuthError as exc:
         raise ApiError(exc.status, ErrorCode(exc.code), str(exc)) from None
     except StorageError:
         raise store_unavailable() from None
     if not user.is_admin:
         raise ApiError(403, ErrorCode.FORBIDDEN, "the dashboard is for admins")
-    return Session(user, token)
+    return Session(user, token, claims)
 
 
 async def require_session(s: Services) -> Session:

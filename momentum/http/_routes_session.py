@@ -23,12 +23,12 @@ from ..auth import (
     new_refresh_token,
     refresh_token_hash,
 )
-from ..hub import RevokeTokens
 from ..protocol import ErrorCode
 from ..storage import RefreshToken, StorageError, User
 from ._auth import authenticate
 from ._common import field, json_body, services, store_unavailable, user_json
 from ._errors import ApiError, json_response
+from ._revoke import announce_revoked, revoke_access_token
 from ._services import Services
 from ._throttling import client_address, hashing_busy, throttled
 
@@ -86,13 +86,7 @@ async def logout() -> Response:
         raise ApiError(400, ErrorCode.BAD_REQUEST, "log out with the user's token, not an API key")
     if claims.session is not None:
         await _end_session(s, user.id, claims.session)
-    exp = claims.exp + s.codec.leeway
-    try:
-        await s.store.revoke_token(claims.jti, user.id, datetime.fromtimestamp(exp, UTC))
-    except StorageError:
-        raise store_unavailable() from None
-    s.revocations.revoke(claims.jti, exp)
-    await _announce(s, {"user_id": str(user.id), "jti": claims.jti, "exp": exp})
+    await revoke_access_token(s, user.id, claims)
     return Response(b"", status=204)
 
 
@@ -129,7 +123,7 @@ async def change_password() -> Response:
     except StorageError:
         raise store_unavailable() from None
     s.revocations.revoke_before(user.id, valid_from_ms)
-    await _announce(s, {"user_id": str(user.id), "before_ms": valid_from_ms})
+    await announce_revoked(s, {"user_id": str(user.id), "before_ms": valid_from_ms})
     return json_response(await open_session(s, user))
 
 
@@ -142,13 +136,5 @@ async def _end_session(s: Services, user_id: uuid.UUID, session: str) -> None:
     except StorageError:
         raise store_unavailable() from None
     s.revocations.revoke_session(session, exp)
-    await _announce(s, {"user_id": str(user_id), "session": session, "exp": exp})
+    await announce_revoked(s, {"user_id": str(user_id), "session": session, "exp": exp})
 
-
-async def _announce(s: Services, revoked: dict[str, Any]) -> None:
-    """Close the connections of revoked tokens, here and on every other node."""
-    user_id = uuid.UUID(revoked["user_id"])
-    jti, before_ms = revoked.get("jti"), int(revoked.get("before_ms", 0))
-    await s.hub.cast(RevokeTokens(user_id, jti, before_ms, revoked.get("session")))
-    if s.cluster is not None:
-        s.cluster.broker.publish_control({"op": "revoke", **revoked})

@@ -134,6 +134,26 @@ async def test_sign_out_clears_the_cookie(server: LiveServer) -> None:
             assert (await http.get("/dashboard/api/online")).status_code == 401
 
 
+async def test_sign_out_revokes_the_session_token(server: LiveServer) -> None:
+    """A cookie kept from before the sign-out (a copy, another tab) is refused after it."""
+    with trio.fail_after(10):
+        admin = await create_with_password(server, admin=True)
+        async with signed_in(server, admin) as http:
+            old_cookie = http.cookies["momentum_dashboard"]
+            csrf = http.headers["X-CSRF-Token"]
+            assert (await http.post("/dashboard/api/logout", json={})).status_code == 200
+        async with server.http() as replay:
+            replay.cookies.set("momentum_dashboard", old_cookie, path="/dashboard")
+            reply = await replay.get("/dashboard/api/online")
+            assert reply.status_code == 401
+            assert reply.json()["error"]["code"] == "token_revoked"
+            assert (await replay.get("/dashboard/api/session")).json()["user"] is None
+            action = await replay.post(
+                "/dashboard/api/cleanup", json={}, headers={"X-CSRF-Token": csrf}
+            )
+            assert action.status_code == 401
+
+
 async def test_a_disabled_admin_is_signed_out_at_once(server: LiveServer) -> None:
     with trio.fail_after(20):
         admin = await create_with_password(server, admin=True)
