@@ -19,7 +19,7 @@ from actors import ActorRef, ChildSpec
 from .. import __version__
 from ..auth import Revocations
 from ..config import CALL_TIMEOUT
-from ..hub import CatchUp, Forward, HubMsg, RevokeTokens, SetUserActive
+from ..hub import CatchUp, Disconnect, Forward, HubMsg, RevokeTokens, SetUserActive
 from ..janitor import JanitorMsg, RunNow
 from ._broker import RedisBroker
 from ._registry import Registry
@@ -50,6 +50,8 @@ class _LocalActors:
             if op in ("disable", "enable"):
                 user_id = uuid.UUID(str(command.get("user_id")))
                 await self.hub.cast(SetUserActive(user_id, op == "enable", None))
+            elif op == "disconnect":
+                await self.hub.cast(Disconnect(uuid.UUID(str(command.get("user_id"))), None))
             elif op == "revoke":
                 await self._revoke(command)
             elif op == "cleanup":

@@ -1,5 +1,5 @@
 """What an operator does, shared by the HTTP API and the dashboard: publish a message,
-enable or disable a user, run the cleanup. Each raises `ApiError` for the caller's mistakes."""
+enable or disable a user, disconnect a user, run the cleanup. Each raises `ApiError` for the caller's mistakes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from actors import Reply
 
 from ..auth import retry_after
 from ..config import CALL_TIMEOUT
-from ..hub import DELIVERY_ERRORS, Delivery, Publish, SetUserActive, publish
+from ..hub import DELIVERY_ERRORS, Delivery, Disconnect, Publish, SetUserActive, publish
 from ..janitor import RunNow
 from ..protocol import ErrorCode, Inbound, MessageType, ProtocolError, validate_fields
 from ..storage import StorageError, User
@@ -98,6 +98,22 @@ async def set_user_flags(
             closed,
         )
     return user, closed
+
+
+async def disconnect_user(s: Services, user: User, *, by: str) -> int:
+    """Close the user's connections (4004) on every node; the account stays enabled.
+    Returns how many this node closed."""
+    closed = await ask(s.hub, lambda reply: Disconnect(user.id, reply))
+    if s.cluster is not None:
+        s.cluster.broker.publish_control({"op": "disconnect", "user_id": str(user.id)})
+    log.info(
+        "user %s (%s) disconnected by %s: %d connection(s) closed on this node",
+        user.username,
+        user.id,
+        by,
+        closed,
+    )
+    return closed
 
 
 async def run_cleanup(s: Services, *, by: str) -> int:

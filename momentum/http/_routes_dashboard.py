@@ -13,7 +13,7 @@ from quart import Blueprint, Response, request
 
 from .. import dashboard
 from ..protocol import API_TYPES, ErrorCode, MessageType
-from ._actions import publish_message, run_cleanup, set_user_flags, validate_message
+from ._actions import disconnect_user, publish_message, run_cleanup, set_user_flags, validate_message
 from ._cluster import online_users
 from ._common import field, json_body, services, user_json, user_named
 from ._dashboard_feed import stream
@@ -26,6 +26,7 @@ from ._dashboard_session import (
     set_session_cookie,
 )
 from ._errors import ApiError, json_response
+from ._revoke import revoke_access_token
 
 blueprint = Blueprint("dashboard", __name__)
 log = logging.getLogger("momentum.dashboard")
@@ -85,8 +86,10 @@ async def session() -> Response:
 
 @blueprint.post("/dashboard/api/logout")
 async def logout() -> Response:
-    found = await require_action(services())
-    log.info("dashboard: %s signed out", found.user.username)
+    s = services()
+    found = await require_action(s)
+    await revoke_access_token(s, found.user.id, found.claims)
+    log.info("dashboard: %s signed out (session token revoked)", found.user.username)
     response = json_response({"signed_out": True})
     clear_session_cookie(response)
     return response
@@ -169,6 +172,16 @@ async def set_active() -> Response:
     by = f"{found.user.username} (dashboard)"
     changed, closed = await set_user_flags(s, user.id, is_active=is_active, is_admin=None, by=by)
     return json_response({"user": user_json(changed), "closed_connections": closed})
+
+
+@blueprint.post("/dashboard/api/users/disconnect")
+async def disconnect() -> Response:
+    """Close a user's connections (4004) on every node without disabling it (`{"username"}`)."""
+    s = services()
+    found = await require_action(s)
+    user = await user_named(s, field(await json_body(), "username", str) or "")
+    closed = await disconnect_user(s, user, by=f"{found.user.username} (dashboard)")
+    return json_response({"user": user_json(user), "closed_connections": closed})
 
 
 @blueprint.post("/dashboard/api/cleanup")

@@ -318,6 +318,13 @@ class Hub:
             handle.close(CloseCode.USER_DISABLED, "user disabled")
         return len(mine)
 
+    def disconnect(self, user_id: uuid.UUID) -> int:
+        """Close the user's connections here (4004); it may connect again at once."""
+        mine = list(self.by_user.get(user_id, {}).values())
+        for handle in mine:
+            handle.close(CloseCode.DISCONNECTED, "disconnected by an operator")
+        return len(mine)
+
     def revoke_tokens(self, msg: RevokeTokens) -> int:
         revoked = [
             handle

@@ -220,6 +220,15 @@ class SetUserActive:
 
 
 @dataclass(frozen=True, slots=True)
+class Disconnect:
+    """call: an operator closes a user's connections (4004) without disabling it; reply the
+    count closed (None: a cast, the command came from another node)."""
+
+    user_id: uuid.UUID
+    reply: Reply[int] | None
+
+
+@dataclass(frozen=True, slots=True)
 class RevokeTokens:
     """cast: tokens of a user were revoked; close (4001) its connections opened with token
     `jti`, or a token of `session`, or one issued before `issued_before_ms` (epoch ms)."""
@@ -273,6 +282,7 @@ HubMsg = (
     | GetStats
     | Sweep
     | SetUserActive
+    | Disconnect
     | RevokeTokens
     | Forward
     | CatchUp

@@ -23,6 +23,7 @@ from ._hub import Hub, HubConfig
 from ._messages import (
     CatchUp,
     CloseAll,
+    Disconnect,
     Forward,
     GetOnline,
     GetStats,
@@ -120,6 +121,10 @@ def dispatch(hub: Hub, msg: HubMsg) -> None:
             reply.send(hub.sweep(idle_before))
         case SetUserActive(user_id=user_id, active=active, reply=reply):
             closed = hub.set_user_active(user_id, active)
+            if reply is not None:
+                reply.send(closed)
+        case Disconnect(user_id=user_id, reply=reply):
+            closed = hub.disconnect(user_id)
             if reply is not None:
                 reply.send(closed)
         case RevokeTokens():

@@ -17,6 +17,7 @@ class CloseCode(enum.IntEnum):
     SERVICE_RESTART = 1012  # the hub restarted after a crash: reconnect
     TOKEN_EXPIRED = 4001  # expired or revoked: reconnect with a fresh token
     USER_DISABLED = 4003  # do not reconnect
+    DISCONNECTED = 4004  # an operator closed the user's connections: may reconnect
     RATE_LIMITED = 4008  # sustained flooding
     SLOW_CONSUMER = 4009  # outbound queue overflowed
     STALE = 4010  # missed pongs or idle past the janitor's limit

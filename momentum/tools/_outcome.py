@@ -32,6 +32,7 @@ CLOSE_MEANINGS: dict[int, str] = {
     CloseCode.SERVICE_RESTART: "the server's hub restarted; clients should reconnect",
     CloseCode.TOKEN_EXPIRED: "the token expired while connected",
     CloseCode.USER_DISABLED: "an admin disabled the user",
+    CloseCode.DISCONNECTED: "an operator disconnected the user (the account stays enabled)",
     CloseCode.RATE_LIMITED: "rate limit: the connection kept sending faster than the "
     "server's WS_RATE_LIMIT allows (more than WS_RATE_BURST frames refused within 10 s)",
     CloseCode.SLOW_CONSUMER: "slow consumer: the server's queue of frames for the "

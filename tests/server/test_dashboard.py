@@ -25,6 +25,7 @@ ACTIONS = [
     ("/dashboard/api/broadcast", {"content": "hello"}),
     ("/dashboard/api/send", {"username": "nobody", "content": "hello"}),
     ("/dashboard/api/users/active", {"username": "nobody", "is_active": False}),
+    ("/dashboard/api/users/disconnect", {"username": "nobody"}),
     ("/dashboard/api/cleanup", {}),
 ]
 
@@ -255,3 +256,29 @@ async def test_actions_reach_real_clients(
     assert any(f"{alice.username}" in line and f"disabled by {who}" in line for line in logged)
     assert any(f"enabled by {who}" in line for line in logged)
     assert any(f"cleanup run by {who}" in line for line in logged)
+
+
+async def test_disconnect_closes_a_users_connections_and_it_may_come_back(
+    server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "momentum")
+    with trio.fail_after(30):
+        admin = await create_with_password(server, admin=True)
+        alice, bob = await server.create_user(), await server.create_user()
+        async with signed_in(server, admin) as http, server.connect(bob) as other:
+            async with server.connect(alice) as one, server.connect(alice) as two:
+                reply = await http.post(
+                    "/dashboard/api/users/disconnect", json={"username": alice.username}
+                )
+                assert reply.status_code == 200
+                assert reply.json()["closed_connections"] == 2
+                assert await one.wait_closed() == 4004
+                assert await two.wait_closed() == 4004
+            await other.roundtrip()  # the others stay connected
+            async with server.connect(alice) as again:  # the account is still enabled
+                await again.roundtrip()
+            missing = await http.post("/dashboard/api/users/disconnect", json={"username": "x"})
+            assert missing.status_code == 404
+    logged = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    expected = f"{alice.username} ({alice.id}) disconnected by {admin.username} (dashboard)"
+    assert any(expected in line for line in logged)

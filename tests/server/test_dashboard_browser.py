@@ -105,6 +105,20 @@ async def test_sign_in_watch_act_and_sign_out(server: LiveServer, tmp_path: Path
                 got = await b.receive_type("notification")
                 assert got["data"]["content"] == "your build finished"
 
+                def disconnect_bob(page: Page) -> None:
+                    page.page.fill("#search", bob.username)
+                    row = page.page.locator("#online tbody tr", has_text=bob.username)
+                    row.get_by_role("button", name="Disconnect").click(timeout=BROWSER_WAIT)
+
+                await browser.run(disconnect_bob)
+                assert await b.wait_closed() == 4004
+                await browser.run(
+                    lambda p: expect_text(
+                        p, "#result", f"{bob.username} disconnected: 1 connection(s) closed"
+                    )
+                )
+                await browser.run(lambda p: expect_text(p, "#connections", "1"))
+
                 def disable_alice(page: Page) -> None:
                     page.page.fill("#search", alice.username)
                     row = page.page.locator("#online tbody tr", has_text=alice.username)
@@ -112,8 +126,7 @@ async def test_sign_in_watch_act_and_sign_out(server: LiveServer, tmp_path: Path
 
                 await browser.run(disable_alice)
                 assert await a.wait_closed() == 4003
-                await browser.run(lambda p: expect_text(p, "#connections", "1"))
-            await browser.run(lambda p: expect_text(p, "#connections", "0"))
+                await browser.run(lambda p: expect_text(p, "#connections", "0"))
 
             def phone(page: Page) -> int:
                 page.page.set_viewport_size({"width": 390, "height": 844})

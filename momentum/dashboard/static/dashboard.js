@@ -55,8 +55,7 @@ function openFeed() {
   feed.addEventListener("signed_out", () => showSignin());
   feed.onerror = () => {
     setStatus("reconnecting", "down");
-    if (feed.readyState === EventSource.CLOSED) window.addEventListener("resize", redraw);
-start().catch(showSignin);
+    if (feed.readyState === EventSource.CLOSED) start().catch(showSignin);
   };
 }
 
@@ -117,13 +116,17 @@ async function refreshOnline() {
   const query = encodeURIComponent($("search").value.trim());
   const found = await api(`online?q=${query}`);
   $("matched").textContent = `(${found.matched})`;
-  rows("online", found.users.map((u) => {
-    const button = document.createElement("button");
-    button.textContent = "Disable";
-    button.className = "danger";
-    button.addEventListener("click", () => setActive(u.username, false));
-    return [u.username, u.connections, button];
-  }));
+  rows("online", found.users.map((u) => [u.username, u.connections,
+    button("Disconnect", "", () => disconnect(u.username)),
+    button("Disable", "danger", () => setActive(u.username, false))]));
+}
+
+function button(text, className, onClick) {
+  const element = document.createElement("button");
+  element.textContent = text;
+  element.className = className;
+  element.addEventListener("click", onClick);
+  return element;
 }
 
 async function act(question, path, body, describe) {
@@ -139,6 +142,12 @@ function setActive(username, isActive) {
   const verb = isActive ? "Enable" : "Disable";
   return act(`${verb} ${username}?`, "users/active", { username, is_active: isActive },
     (r) => `${r.user.username} ${isActive ? "enabled" : `disabled: ${r.closed_connections} connection(s) closed`}`);
+}
+
+function disconnect(username) {
+  return act(`Disconnect ${username}? Its connections close with 4004; it may reconnect.`,
+    "users/disconnect", { username },
+    (r) => `${r.user.username} disconnected: ${r.closed_connections} connection(s) closed`);
 }
 
 $("signin").addEventListener("submit", async (event) => {
@@ -184,7 +193,9 @@ $("send").addEventListener("submit", (event) => {
 
 $("account").addEventListener("submit", (event) => {
   event.preventDefault();
-  setActive($("account-user").value.trim(), event.submitter.value === "enable");
+  const username = $("account-user").value.trim();
+  if (event.submitter.value === "disconnect") disconnect(username);
+  else setActive(username, event.submitter.value === "enable");
 });
 
 $("cleanup").addEventListener("submit", (event) => {
