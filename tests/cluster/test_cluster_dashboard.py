@@ -49,8 +49,17 @@ async def test_the_feed_shows_every_node_and_the_broker(
                 (here,) = [n for n in both["nodes"] if n.get("this_node")]
                 assert here["store"] == "ok" and here["host"]
                 assert both["store"]["backend"] == "postgresql"
-                async with connect(two, alice):
+                async with connect(two, alice) as client:
                     seen = await wait_snapshot(feed, lambda s: s["connections"] == 1)
                     (other,) = [n for n in seen["nodes"] if not n.get("this_node")]
                     assert seen["users"] == 1
                     assert other["connections"] == 1
+                    csrf = (await http.get("/dashboard/api/session")).json()["csrf"]
+                    username = (await http.get("/dashboard/api/online")).json()["users"][0]
+                    reply = await http.post(
+                        "/dashboard/api/users/disconnect",
+                        json={"username": username["username"]},
+                        headers={"X-CSRF-Token": csrf},
+                    )
+                    assert reply.json()["closed_connections"] == 0  # none on this node
+                    assert await client.wait_closed() == 4004  # the other node closed it
