@@ -104,6 +104,7 @@ def handlers(
         accepting=lambda: lifecycle.accepting,
         on_refused=services.metrics.handshake_refused,
         on_closed=services.metrics.connection_closed,
+        on_error_sent=services.metrics.error_sent,
         leases=cluster.registry if cluster else None,
     )
     hconfig = HypercornConfig.from_mapping(

@@ -98,6 +98,7 @@ class ConnectionContext:
     accepting: Callable[[], bool]
     on_refused: Callable[[str], None] = lambda code: None
     on_closed: Callable[[int], None] = lambda code: None
+    on_error_sent: Callable[[str], None] = lambda code: None
     leases: Leases | None = None  # a cluster's; None: the hub's per-node limit is the limit
 
 
@@ -157,6 +158,7 @@ async def _handshake(
             token_session=verdict.claims.session,
         )
         handle.lease = lease
+        handle.on_error_sent = ctx.on_error_sent
         wire.last_words = partial(_owed_close, ws, handle)
         await ctx.hub.cast(Join(handle, reservation, gate))
         # Revoked while the handshake ran: the hub's RevokeTokens came before this Join, and

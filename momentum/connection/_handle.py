@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import trio
 
-from ..protocol import CloseCode, text_payload_offset
+from ..protocol import CloseCode, ErrorCode, encode_error, text_frame, text_payload_offset
 from ..wire import WireStream
 from ._room_cursors import RoomCursors
 
@@ -52,6 +52,7 @@ class Handle:
         "last_stall_end",
         "lease",
         "on_catch_up",
+        "on_error_sent",
         "on_room_gap",
         "peer_gone",
         "rooms",
@@ -89,6 +90,8 @@ class Handle:
         self.last_pong = -1.0  # Trio clock: the last pong to a server ping, for the heartbeat
         #: starts a catch-up from the store (set by the actor once it serves)
         self.on_catch_up: Callable[[], object] | None = None
+        #: counts an error envelope sent, by code (the process's metrics; set by the actor)
+        self.on_error_sent: Callable[[str], object] = lambda code: None
         self._catch_up_wanted = False
         self.lease: str | None = None  # its connection lease in a cluster
         self.close_code: int | None = None
@@ -169,6 +172,16 @@ class Handle:
         if not self.closing:
             self.close(CloseCode.SLOW_CONSUMER, "slow consumer: outbound queue full")
         return False
+
+    def send_error(
+        self, code: ErrorCode, message: str, ref_id: str | None, room_id: uuid.UUID | None = None
+    ) -> bool:
+        """An `error` envelope to this client only (see `send`), counted by code."""
+        self.on_error_sent(code.value)
+        envelope = encode_error(
+            code, message, ref_id=ref_id, to_user_id=self.user_id, room_id=room_id
+        )
+        return self.send(text_frame(envelope))
 
     def send_control(self, frame: bytes) -> bool:
         """A control frame (the heartbeat's ping): never held nor refused for room, in order

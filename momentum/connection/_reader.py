@@ -27,7 +27,6 @@ from ..protocol import (
     ProtocolError,
     encode_ack,
     encode_envelope,
-    encode_error,
     parse_client_message,
     text_frame,
 )
@@ -151,4 +150,4 @@ async def _acknowledge(handle: Handle, inbound: Inbound, links: ReaderLinks) -> 
 
 def reply_error(handle: Handle, code: ErrorCode, message: str, ref_id: str | None) -> None:
     """An `error` envelope to this client only."""
-    handle.send(text_frame(encode_error(code, message, ref_id=ref_id, to_user_id=handle.user_id)))
+    handle.send_error(code, message, ref_id)

@@ -18,7 +18,7 @@ import orjson
 import trio
 
 from ..hub import RoomJoin, RoomLeave, RoomPublish
-from ..protocol import ErrorCode, Inbound, MessageType, encode_envelope, encode_error, text_frame
+from ..protocol import ErrorCode, Inbound, MessageType, encode_envelope, text_frame
 from ..rooms import (
     RequestError,
     max_payload,
@@ -168,5 +168,4 @@ def _error(
     ref_id: str | None,
     room_id: uuid.UUID | None = None,
 ) -> None:
-    error = encode_error(code, message, ref_id=ref_id, to_user_id=handle.user_id, room_id=room_id)
-    handle.send(text_frame(error))
+    handle.send_error(code, message, ref_id, room_id)

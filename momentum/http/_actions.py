@@ -1,5 +1,6 @@
 """What an operator does, shared by the HTTP API and the dashboard: publish a message,
-enable or disable a user, disconnect a user, run the cleanup. Each raises `ApiError` for the caller's mistakes."""
+enable or disable a user, disconnect a user, run the cleanup. Each raises `ApiError` for
+the caller's mistakes."""
 
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ async def set_user_flags(
 async def disconnect_user(s: Services, user: User, *, by: str) -> int:
     """Close the user's connections (4004) on every node; the account stays enabled.
     Returns how many this node closed."""
-    closed = await ask(s.hub, lambda reply: Disconnect(user.id, reply))
+    closed: int = await ask(s.hub, lambda reply: Disconnect(user.id, reply))
     if s.cluster is not None:
         s.cluster.broker.publish_control({"op": "disconnect", "user_id": str(user.id)})
     log.info(

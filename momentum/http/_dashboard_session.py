@@ -5,9 +5,9 @@ The cookie holds the same signed token `/auth/login` issues (so a session expire
 `HttpOnly` (page scripts cannot read it) and `SameSite=Strict` (other sites' pages do not
 send it). Every request re-checks the token's user: a disabled or demoted admin is refused
 at once, and a signed-out session's token is revoked like `/auth/logout`'s: the old cookie
-is refused from then on. Every action also needs the header `X-CSRF-Token`, an HMAC of the session token
-under `JWT_SECRET`: the page learns it from `GET /dashboard/api/session`, a forged
-cross-site request cannot. docs/security.md has the design.
+is refused from then on. Every action also needs the header `X-CSRF-Token`, an HMAC of the
+session token under `JWT_SECRET`: the page learns it from `GET /dashboard/api/session`, a
+forged cross-site request cannot. docs/security.md has the design.
 """
 
 from __future__ import annotations

@@ -13,7 +13,13 @@ from quart import Blueprint, Response, request
 
 from .. import dashboard
 from ..protocol import API_TYPES, ErrorCode, MessageType
-from ._actions import disconnect_user, publish_message, run_cleanup, set_user_flags, validate_message
+from ._actions import (
+    disconnect_user,
+    publish_message,
+    run_cleanup,
+    set_user_flags,
+    validate_message,
+)
 from ._cluster import online_users
 from ._common import field, json_body, services, user_json, user_named
 from ._dashboard_feed import stream

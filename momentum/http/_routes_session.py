@@ -137,4 +137,3 @@ async def _end_session(s: Services, user_id: uuid.UUID, session: str) -> None:
         raise store_unavailable() from None
     s.revocations.revoke_session(session, exp)
     await announce_revoked(s, {"user_id": str(user_id), "session": session, "exp": exp})
-

@@ -10,6 +10,7 @@ from ._messages import (
     Delivery,
     Disconnect,
     Forward,
+    GetBusiestRooms,
     GetOnline,
     GetStats,
     HubMsg,
@@ -30,17 +31,20 @@ from ._messages import (
     Tick,
     publish,
 )
+from ._room_activity import BusiestRooms, RoomFigures
 from ._serve import serve_hub
 
 __all__ = [
     "DELIVERY_ERRORS",
     "DISABLED_MEMORY",
+    "BusiestRooms",
     "CatchUp",
     "CloseAll",
     "ConnectionHandle",
     "Delivery",
     "Disconnect",
     "Forward",
+    "GetBusiestRooms",
     "GetOnline",
     "GetStats",
     "Hub",
@@ -56,6 +60,7 @@ __all__ = [
     "ReplayGate",
     "Reserve",
     "RevokeTokens",
+    "RoomFigures",
     "RoomJoin",
     "RoomLeave",
     "RoomPublish",

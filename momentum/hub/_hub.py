@@ -39,6 +39,7 @@ from ._messages import (
 )
 from ._presence import PresenceBatch
 from ._reservations import Reservations
+from ._room_activity import BusiestRooms, RoomActivity
 from ._rooms import RoomRegistry
 from ._senders import SenderLimits
 from ._written import answer_written
@@ -87,6 +88,7 @@ class Hub:
         self.errors = 0
         self.broker = config.broker
         self.rooms = RoomRegistry(config.broker)
+        self.room_activity = RoomActivity(trio.current_time())
         self._offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
         self._barriers: deque[trio.Event] = deque()  # for the writer, in join order
 
@@ -195,6 +197,7 @@ class Hub:
         self.config.observe_latency(trio.current_time() - msg.received_at)
 
     def _deliver_room(self, room_id: uuid.UUID, offset: int, frame: bytes, kind: str) -> None:
+        self.room_activity.record(room_id)
         delivered = self.rooms.deliver(room_id, offset, frame, self._offered, self._refused)
         self.counters.deliveries += delivered
         self.counters.deliveries_by_type[kind] += delivered
@@ -267,6 +270,7 @@ class Hub:
     def tick(self) -> None:
         now = trio.current_time()
         self.counters.sample(now)
+        self.room_activity.rotate(now)
         self._expire(now)
         if self.presence:
             for envelope in self.presence.flush():
@@ -353,6 +357,10 @@ class Hub:
             )
             for user_id, mine in self.by_user.items()
         ]
+
+    def busiest_rooms(self) -> BusiestRooms:
+        subscribers = {room: len(conns) for room, conns in self.rooms.subscribers.items()}
+        return self.room_activity.busiest(subscribers, trio.current_time())
 
     def stats(self) -> HubStats:
         return self.counters.snapshot(

@@ -13,6 +13,7 @@ from actors import Reply
 from ..protocol import ErrorCode, Inbound, encode_envelope
 from ._counters import HubStats
 from ._handle import ConnectionHandle
+from ._room_activity import BusiestRooms
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +203,13 @@ class GetStats:
 
 
 @dataclass(frozen=True, slots=True)
+class GetBusiestRooms:
+    """call: this node's busiest rooms, by subscribers and by messages per second."""
+
+    reply: Reply[BusiestRooms]
+
+
+@dataclass(frozen=True, slots=True)
 class Sweep:
     """call: close connections idle since before `idle_before` (Trio time); reply the count."""
 
@@ -282,6 +290,7 @@ HubMsg = (
     | GetStats
     | Sweep
     | SetUserActive
+    | GetBusiestRooms
     | Disconnect
     | RevokeTokens
     | Forward

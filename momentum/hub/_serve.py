@@ -25,6 +25,7 @@ from ._messages import (
     CloseAll,
     Disconnect,
     Forward,
+    GetBusiestRooms,
     GetOnline,
     GetStats,
     HubMsg,
@@ -117,6 +118,8 @@ def dispatch(hub: Hub, msg: HubMsg) -> None:
             reply.send(hub.online())
         case GetStats(reply=reply):
             reply.send(hub.stats())
+        case GetBusiestRooms(reply=reply):
+            reply.send(hub.busiest_rooms())
         case Sweep(idle_before=idle_before, reply=reply):
             reply.send(hub.sweep(idle_before))
         case SetUserActive(user_id=user_id, active=active, reply=reply):

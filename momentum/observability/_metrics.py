@@ -155,6 +155,12 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self.error_envelopes = Counter(
+            "momentum_error_envelopes",
+            "Error envelopes sent to WebSocket clients, by error code.",
+            ["code"],
+            registry=self.registry,
+        )
         self.storage_errors = Counter(
             "momentum_storage_errors", "Failed storage operations.", registry=self.registry
         )
@@ -171,6 +177,9 @@ class Metrics:
         self.activity.connection_closed(code)
         # Peers choose their own codes: the label keeps the ones Momentum defines or uses.
         self.closes.labels(str(code) if code in _KNOWN_CLOSES else "other").inc()
+
+    def error_sent(self, code: str) -> None:
+        self.error_envelopes.labels(code).inc()
 
     def observe_latency(self, seconds: float) -> None:
         self.delivery_latency.observe(seconds)

@@ -19,10 +19,10 @@ import trio
 import trio_websocket
 
 from momentum.connection import Handle
+from momentum.connection._handle import REPLAYED_WINDOW
 from momentum.connection._links import ReaderLinks
 from momentum.connection._ratelimit import TokenBucket
 from momentum.connection._reader import read_frames
-from momentum.connection._handle import REPLAYED_WINDOW
 from momentum.protocol import CloseCode, text_frame
 from momentum.wire import WireStream
 
