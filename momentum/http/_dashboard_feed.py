@@ -2,8 +2,9 @@
 
 Each event is one JSON snapshot built from what `/ws/stats`, `/health` and `/metrics` read
 (the hub's statistics merged over the cluster, the store's and broker's state, the
-close and refusal counters), plus per-second rates by message type, computed by the
-stream itself from the previous snapshot it sent.
+close and refusal counters) and this node's busiest rooms, plus what the stream computes
+itself: per-second rates by message type (from the previous snapshot it sent), delivery
+latency percentiles and errors over the last minutes (`_dashboard_recent`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from typing import Any
 
 import orjson
 import trio
-from prometheus_client import Counter
 
 from .. import __version__
+from ..cluster import BrokerStatistics
+from ..hub import GetBusiestRooms, RoomFigures
 from ..storage import StorageError
 from ._cluster import statistics
+from ._common import ask
+from ._dashboard_recent import RecentFigures, Totals, by_label, totals
 from ._dashboard_session import verify_session
 from ._errors import ApiError
 from ._services import Services
@@ -28,9 +32,10 @@ FEED_INTERVAL = 1.0
 STORE_PROBE_TIMEOUT = 2.0
 
 
-async def snapshot(s: Services) -> dict[str, Any]:
+async def snapshot(s: Services, recent: RecentFigures) -> dict[str, Any]:
     """The whole picture now (rates by type are added by `stream`)."""
     stats = await statistics(s)
+    busiest = await ask(s.hub, GetBusiestRooms)
     store = await _store_state(s)
     broker = s.cluster.broker.statistics() if s.cluster is not None else None
     nodes = stats.pop("nodes", None) or [
@@ -57,10 +62,28 @@ async def snapshot(s: Services) -> dict[str, Any]:
         else {"state": broker.state, "lag_seconds": broker.lag, "dropped": broker.dropped},
         "messages_in": stats["messages_by_type"],
         "messages_out": stats["deliveries_by_type"],
-        "closes": _by_label(s.metrics.closes, "code"),
-        "refusals": _by_label(s.metrics.handshake_failures, "reason"),
+        "closes": by_label(s.metrics.closes, "code"),
+        "refusals": by_label(s.metrics.handshake_failures, "reason"),
         "slow_consumer_closes": stats["drops"].get("slow_consumer", 0),
         "draining": not s.is_ready(),
+        "rooms": {
+            "by_subscribers": [_room(r) for r in busiest.by_subscribers],
+            "by_messages": [_room(r) for r in busiest.by_messages],
+        },
+        **recent.add(trio.current_time(), _totals(s, stats["hub_errors"], broker)),
+    }
+
+
+def _totals(s: Services, hub_errors: int, broker: BrokerStatistics | None) -> Totals:
+    failures = 0 if broker is None else broker.dropped + broker.resubscribes
+    return totals(s.metrics, hub_errors, s.restarts(), failures)
+
+
+def _room(figures: RoomFigures) -> dict[str, Any]:
+    return {
+        "id": str(figures.room_id),
+        "subscribers": figures.subscribers,
+        "messages_per_second": figures.messages_per_second,
     }
 
 
@@ -80,10 +103,11 @@ def per_second(
 async def stream(s: Services, token: str) -> AsyncIterator[bytes]:
     """SSE frames until the session ends or the server drains (then the page reconnects)."""
     previous: dict[str, Any] | None = None
+    recent = RecentFigures()
     while s.is_ready():
         try:
             await verify_session(s, token)
-            current = await snapshot(s)
+            current = await snapshot(s, recent)
         except ApiError as exc:
             if exc.status in (401, 403):
                 yield _frame("signed_out", {"message": exc.message})
@@ -113,13 +137,3 @@ async def _store_state(s: Services) -> str:
             return "down"
         return "ok"
     return "down"
-
-
-def _by_label(counter: Counter, label: str) -> dict[str, int]:
-    """A labelled prometheus counter's totals, by the label's value."""
-    return {
-        sample.labels[label]: int(sample.value)
-        for metric in counter.collect()
-        for sample in metric.samples
-        if sample.name.endswith("_total")
-    }

@@ -10,6 +10,7 @@ tests/server/test_dashboard_browser.py.
 from __future__ import annotations
 
 import logging
+from unittest.mock import ANY
 
 import pytest
 import trio
@@ -18,6 +19,7 @@ from momentum.dashboard import FILES
 
 from ._dashboard import PASSWORD, create_with_password, signed_in, snapshots, wait_snapshot
 from ._live import LiveServer, expect_refused
+from .test_rooms_ws import http_publish, new_room, subscribe
 
 READS = ["/dashboard/api/events", "/dashboard/api/online"]
 ACTIONS = [
@@ -282,3 +284,32 @@ async def test_disconnect_closes_a_users_connections_and_it_may_come_back(
     logged = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     expected = f"{alice.username} ({alice.id}) disconnected by {admin.username} (dashboard)"
     assert any(expected in line for line in logged)
+
+
+async def test_the_feed_shows_latency_errors_and_the_busiest_rooms(server: LiveServer) -> None:
+    with trio.fail_after(40):
+        admin = await create_with_password(server, admin=True)
+        alice = await server.create_user()
+        room_id = await new_room(server, alice)
+        async with signed_in(server, admin) as http, server.connect(alice) as client:
+            feed = snapshots(http)
+            quiet = await wait_snapshot(feed, lambda s: s["connections"] == 1)
+            assert quiet["errors"]["envelopes"] == {}
+            await subscribe(client, room_id)
+            await client.ws.send_message("not json")
+            assert (await client.receive_type("error"))["data"]["code"] == "invalid_json"
+            for n in range(10):
+                await http_publish(http, room_id, n)
+            seen = await wait_snapshot(
+                feed, lambda s: s["errors"]["envelopes"] == {"invalid_json": 1}
+            )
+            assert seen["rooms"]["by_subscribers"] == [
+                {"id": room_id, "subscribers": 1, "messages_per_second": ANY}
+            ]
+            assert seen["latency"]["count"] >= 10
+            assert 0 < seen["latency"]["p50_ms"] <= seen["latency"]["p99_ms"] <= 500
+            assert seen["errors"]["internal"] == seen["errors"]["store"] == 0
+            # the rate is that of the last whole window of 5 s, so it shows within 10 s
+            busy = await wait_snapshot(feed, lambda s: bool(s["rooms"]["by_messages"]))
+            (room,) = busy["rooms"]["by_messages"]
+            assert room["id"] == room_id and room["messages_per_second"] > 0

@@ -77,6 +77,15 @@ function counts(table, mapping) {
   rows(table, entries.length ? entries : [["none", ""]]);
 }
 
+function latency(l) {
+  if (!l.count) return "no deliveries";
+  return `${l.p50_ms} / ${l.p90_ms} / ${l.p99_ms} ms`;
+}
+
+function rooms(table, list, describe) {
+  rows(table, list.length ? list.map((r) => [r.id, describe(r)]) : [["none", ""]]);
+}
+
 function duration(seconds) {
   const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60);
   return h ? `${h} h ${m} min` : `${m} min ${seconds % 60} s`;
@@ -98,6 +107,12 @@ function render(s) {
   counts("rate-out", s.messages_out_per_second);
   counts("closes", s.closes);
   counts("refusals", s.refusals);
+  $("latency").textContent = latency(s.latency);
+  rows("errors", [["internal errors", s.errors.internal], ["store failures", s.errors.store],
+    ["broker failures", s.errors.broker]]);
+  counts("envelopes", s.errors.envelopes);
+  rooms("rooms-subscribers", s.rooms.by_subscribers, (r) => `${r.subscribers} subscriber(s)`);
+  rooms("rooms-messages", s.rooms.by_messages, (r) => `${r.messages_per_second} / s`);
   history.push({ t: s.at, connections: s.connections, users: s.users });
   history = history.filter((p) => s.at - p.t <= SPAN_SECONDS);
   redraw();
