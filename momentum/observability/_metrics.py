@@ -1,4 +1,7 @@
-"""Prometheus metrics (docs/operations.md lists them).
+"""Prometheus metrics (docs/operations.md lists them; a test keeps the list exact).
+
+One naming scheme: `momentum_` first, the unit last when there is one (`_seconds`), counters
+ending in `_total`, latencies as histograms.
 
 Hot-path numbers (messages, deliveries, drops) are plain integers kept by the hub; a custom
 collector turns the hub's latest statistics into metric families at scrape time, so a
@@ -11,7 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -20,6 +29,9 @@ from ..protocol import CloseCode
 from ._activity import Activity
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# No `*_created` gauge beside each counter and histogram: one series per documented metric.
+disable_created_metrics()
 
 _KNOWN_CLOSES = frozenset(int(code) for code in CloseCode) | {1002, 1006}
 
