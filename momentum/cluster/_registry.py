@@ -146,6 +146,7 @@ class Registry:
         self._lease = client.register_script(_LEASE)
         self._released: list[tuple[uuid.UUID, str]] = []
         self._release_wanted = trio.Event()
+        self._known: set[str] | None = None  # the other nodes at the last beat
 
     # -- the hub's side (PresenceSink): never blocks ---------------------------------------------
 
@@ -278,6 +279,7 @@ class Registry:
 
     async def _reap_the_dead(self) -> None:
         ids = [i.decode() for i in await self._client.smembers(NODES)]
+        self._note_members({i for i in ids if i != self.node_id})
         for node_id in ids:
             if node_id == self.node_id or await self._client.exists([node_key(node_id)]):
                 continue
@@ -290,6 +292,18 @@ class Registry:
             if won:
                 log.info("node %s stopped answering: removing its users", node_id)
                 await self._reap(node_id)
+
+    def _note_members(self, others: set[str]) -> None:
+        """One INFO line per node that joined or left since the last beat."""
+        if self._known is None:
+            for node_id in sorted(others):
+                log.info("node %s is in the cluster", node_id)
+        else:
+            for node_id in sorted(others - self._known):
+                log.info("node %s joined the cluster", node_id)
+            for node_id in sorted(self._known - others):
+                log.info("node %s left the cluster", node_id)
+        self._known = others
 
     async def _reap(self, node_id: str) -> None:
         """Count a gone node's users offline (announcing the ones it held last), forget it."""

@@ -39,6 +39,7 @@ from actors import ActorError, ActorRef, MailboxFull
 
 from ..config import CALL_TIMEOUT
 from ..hub import HubMsg, Join, Leave, Refused, Release, ReplayGate, Reserve
+from ..observability import connection_id
 from ..protocol import CloseCode, ErrorCode, close_frame, utc_timestamp
 from ..storage import Backpressure, Store, WriterMsg
 from ..wire import RequestHead, WireStream
@@ -158,6 +159,7 @@ async def _handshake(
             token_session=verdict.claims.session,
         )
         handle.lease = lease
+        connection_id.set(handle.conn_id)  # this task's log lines, and its children's
         handle.on_error_sent = ctx.on_error_sent
         wire.last_words = partial(_owed_close, ws, handle)
         await ctx.hub.cast(Join(handle, reservation, gate))
@@ -285,9 +287,23 @@ async def _close(
         with trio.move_on_after(ctx.config.close_timeout):
             await ws.aclose(handle.close_code or CloseCode.NORMAL, handle.close_reason or None)
     peer = ws.closed.code if ws.closed is not None else CloseCode.NORMAL
+    if handle.close_code in _LOGGED_CLOSES:
+        reason = f"{handle.close_code} {handle.close_reason}"
+        log.info("%s's connection closed by the server: %s", handle.username, reason)
     ctx.on_closed(handle.close_code or peer)
     if handle.lease is not None and ctx.leases is not None:
         ctx.leases.release_lease(handle.user_id, handle.lease)
+
+
+#: Forced closes logged one by one at INFO (the rest are summed up by `report_activity`).
+_LOGGED_CLOSES = frozenset(
+    {
+        CloseCode.USER_DISABLED,
+        CloseCode.DISCONNECTED,
+        CloseCode.RATE_LIMITED,
+        CloseCode.INTERNAL_ERROR,
+    }
+)
 
 
 def _only_cancelled(exc: BaseException) -> bool:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from quart import Response
+import re
+import uuid
+
+from quart import Response, request
 from quart_cors import cors
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
+from ..observability import request_id
 from ..protocol import ErrorCode
 from . import (
     _routes_auth,
@@ -20,6 +24,10 @@ from . import (
 )
 from ._errors import ApiError, error_response
 from ._services import Services
+
+REQUEST_ID_HEADER = "X-Request-Id"
+#: A request id a client or a proxy sends is kept if it looks like one; else a fresh one.
+_GOOD_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def create_app(services: Services) -> QuartTrio:
@@ -38,6 +46,17 @@ def create_app(services: Services) -> QuartTrio:
         _routes_dashboard.blueprint,
     ):
         app.register_blueprint(blueprint)
+
+    @app.before_request
+    async def name_the_request() -> None:
+        sent = request.headers.get(REQUEST_ID_HEADER, "")
+        good = _GOOD_REQUEST_ID.fullmatch(sent) is not None
+        request_id.set(sent if good else uuid.uuid4().hex)
+
+    @app.after_request
+    async def tell_the_request_id(response: Response) -> Response:
+        response.headers[REQUEST_ID_HEADER] = request_id.get() or ""
+        return response
 
     @app.errorhandler(ApiError)
     async def api_error(error: ApiError) -> Response:
@@ -62,7 +81,7 @@ def create_app(services: Services) -> QuartTrio:
             allow_origin="*" if "*" in origins else sorted(origins),
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            expose_headers=["Retry-After"],
+            expose_headers=["Retry-After", REQUEST_ID_HEADER],
             max_age=600,
         )
     return app

@@ -31,7 +31,7 @@ from ._activity import Activity
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # No `*_created` gauge beside each counter and histogram: one series per documented metric.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus-client
 
 _KNOWN_CLOSES = frozenset(int(code) for code in CloseCode) | {1002, 1006}
 

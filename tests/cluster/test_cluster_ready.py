@@ -1,5 +1,5 @@
 """`GET /ready` with the broker down: a node stops being ready while Redis is gone, and is
-ready again once it is back.
+ready again once it is back; and what a node logs of the others joining and leaving.
 
 Rules: a real server process over a private redis-server of the test's own (killed with
 SIGKILL and started again on the same port; the machine's Redis is never touched) and a
@@ -9,6 +9,7 @@ says what is expected; an outer `trio.fail_after`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,21 @@ async def test_ready_goes_down_with_the_broker_and_comes_back(
         log = node.log.read_text()
         assert "broker subscription lost" in log
         assert log.index("broker subscription lost") < log.index("broker subscription back")
+
+
+async def test_a_node_logs_the_nodes_that_join_and_leave(
+    private_redis: PrivateRedis, database_url: str, tmp_path: Path
+) -> None:
+    with trio.fail_after(60):
+        async with open_cluster(private_redis.url, database_url, tmp_path, 1) as cluster:
+            (first,) = cluster.nodes
+            second = await cluster.start_node()
+            (second_id,) = re.findall(r"cluster node (\S+) on", second.log.read_text())
+            await until_logged(first.log, f"node {second_id} joined the cluster")
+            assert await second.stop() == 0
+            await until_logged(first.log, f"node {second_id} left the cluster")
+
+
+async def until_logged(log: Path, line: str) -> None:
+    while line not in log.read_text():
+        await trio.sleep(0.1)
