@@ -10,6 +10,7 @@ says what is expected; an outer `trio.fail_after`.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import trio
 
 from tests._private_redis import PrivateRedis
 
-from ._nodes import open_cluster
+from ._nodes import open_cluster, until
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
@@ -60,11 +61,13 @@ async def test_a_node_logs_the_nodes_that_join_and_leave(
             (first,) = cluster.nodes
             second = await cluster.start_node()
             (second_id,) = re.findall(r"cluster node (\S+) on", second.log.read_text())
-            await until_logged(first.log, f"node {second_id} joined the cluster")
+            await until(logged(first.log, f"node {second_id} joined the cluster"))
             assert await second.stop() == 0
-            await until_logged(first.log, f"node {second_id} left the cluster")
+            await until(logged(first.log, f"node {second_id} left the cluster"))
 
 
-async def until_logged(log: Path, line: str) -> None:
-    while line not in log.read_text():
-        await trio.sleep(0.1)
+def logged(log: Path, line: str) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return line in await trio.Path(log).read_text()
+
+    return check
