@@ -10,7 +10,10 @@ Skipped only when Playwright or Chromium is missing, saying which.
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,8 @@ import trio
 
 from ._browser import Page, browser_missing, open_browser
 from ._dashboard import PASSWORD, create_with_password
-from ._live import LiveServer
+from ._live import Client, LiveServer
+from .test_rooms_ws import new_room, subscribe
 
 pytestmark = [
     pytest.mark.browser,
@@ -144,3 +148,70 @@ async def test_sign_in_watch_act_and_sign_out(server: LiveServer, tmp_path: Path
             assert await browser.run(lambda p: p.page.is_hidden("#board"))
             assert await browser.run(lambda p: list(p.errors)) == []
         assert (tmp_path / "dashboard.png").stat().st_size > 0
+
+
+def artifacts_dir(tmp_path: Path) -> Path:
+    """Where screenshots go: `$MOMENTUM_ARTIFACTS` if set (CI keeps it), else the test's
+    own temporary folder (pytest keeps the last few runs')."""
+    folder = Path(os.environ.get("MOMENTUM_ARTIFACTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def test_a_screenshot_of_the_dashboard_under_load(server: LiveServer, tmp_path: Path) -> None:
+    """Real clients in a room and a broadcast flow while the page is captured."""
+    with trio.fail_after(120):
+        admin = await create_with_password(server, admin=True)
+        users = [await server.create_user() for _ in range(LOAD_USERS)]
+        room_id = await new_room(server, users[0])
+        async with AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(server.connect(u)) for u in users]
+            for client in clients:
+                await subscribe(client, room_id)
+            async with trio.open_nursery() as nursery:
+                for client in clients:
+                    nursery.start_soon(drain, client)
+                nursery.start_soon(keep_talking, clients, room_id)
+                async with open_browser() as browser:
+                    await browser.run(
+                        sign_in(f"{server.base_url}/dashboard", admin.username, PASSWORD)
+                    )
+                    await browser.run(lambda p: expect_text(p, "#connections", str(LOAD_USERS)))
+                    # the page's windows start when it opens: an error envelope for it to show
+                    await clients[1].ws.send_message("not json")
+                    await browser.run(lambda p: expect_nonzero_rate(p, "#rooms-messages"))
+                    envelopes = "#envelopes td >> nth=0"
+                    await browser.run(lambda p: expect_text(p, envelopes, "invalid_json"))
+                    shot = artifacts_dir(tmp_path) / "dashboard-under-load.png"
+                    await browser.run(lambda p: p.page.screenshot(path=str(shot), full_page=True))
+                    assert await browser.run(lambda p: list(p.errors)) == []
+                nursery.cancel_scope.cancel()
+        assert shot.stat().st_size > 10_000
+
+
+LOAD_USERS = 12
+
+
+async def drain(client: Client) -> None:
+    while True:
+        await client.receive(timeout=60)
+
+
+async def keep_talking(clients: list[Client], room_id: str) -> None:
+    """About 40 messages a second within every rate limit: 10 room messages a second from
+    the room's owner (clients[0]), 30 broadcasts a second from the others in turn."""
+    owner, others = clients[0], clients[1:]
+    for n in itertools.count():
+        if n % 4 == 0:
+            data = {"room_id": room_id, "data": {"n": n}}
+            await owner.send(message_type="room_publish", data=data)
+        else:
+            client = others[n % len(others)]
+            await client.send(message_type="text", data={"content": f"load {n}"})
+        await trio.sleep(0.025)
+
+
+def expect_nonzero_rate(page: Page, table: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.page.locator(f"{table} td >> nth=1")).to_contain_text("/ s", timeout=30_000)

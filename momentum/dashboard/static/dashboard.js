@@ -79,7 +79,8 @@ function counts(table, mapping) {
 
 function latency(l) {
   if (!l.count) return "no deliveries";
-  return `${l.p50_ms} / ${l.p90_ms} / ${l.p99_ms} ms`;
+  const ms = (value) => value.toFixed(value < 10 ? 2 : 1);
+  return `${ms(l.p50_ms)} / ${ms(l.p90_ms)} / ${ms(l.p99_ms)} ms`;
 }
 
 function rooms(table, list, describe) {
