@@ -48,6 +48,17 @@ def sign_in(url: str, username: str, password: str) -> Callable[[Page], None]:
     return step
 
 
+def click_in_row(username: str, button: str) -> Callable[[Page], None]:
+    """Find `username` among the online users and click its row's `button`."""
+
+    def step(page: Page) -> None:
+        page.page.fill("#search", username)
+        row = page.page.locator("#online tbody tr", has_text=username)
+        row.get_by_role("button", name=button).click(timeout=BROWSER_WAIT)
+
+    return step
+
+
 async def test_a_wrong_password_is_refused(server: LiveServer) -> None:
     with trio.fail_after(60):
         admin = await create_with_password(server, admin=True)
@@ -109,12 +120,7 @@ async def test_sign_in_watch_act_and_sign_out(server: LiveServer, tmp_path: Path
                 got = await b.receive_type("notification")
                 assert got["data"]["content"] == "your build finished"
 
-                def disconnect_bob(page: Page) -> None:
-                    page.page.fill("#search", bob.username)
-                    row = page.page.locator("#online tbody tr", has_text=bob.username)
-                    row.get_by_role("button", name="Disconnect").click(timeout=BROWSER_WAIT)
-
-                await browser.run(disconnect_bob)
+                await browser.run(click_in_row(bob.username, "Disconnect"))
                 assert await b.wait_closed() == 4004
                 await browser.run(
                     lambda p: expect_text(
@@ -123,12 +129,7 @@ async def test_sign_in_watch_act_and_sign_out(server: LiveServer, tmp_path: Path
                 )
                 await browser.run(lambda p: expect_text(p, "#connections", "1"))
 
-                def disable_alice(page: Page) -> None:
-                    page.page.fill("#search", alice.username)
-                    row = page.page.locator("#online tbody tr", has_text=alice.username)
-                    row.get_by_role("button", name="Disable").click(timeout=BROWSER_WAIT)
-
-                await browser.run(disable_alice)
+                await browser.run(click_in_row(alice.username, "Disable"))
                 assert await a.wait_closed() == 4003
                 await browser.run(lambda p: expect_text(p, "#connections", "0"))
 
