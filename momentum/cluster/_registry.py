@@ -40,7 +40,7 @@ from coredis.tokens import PureToken
 
 from actors import ActorRef
 
-from ..broker import BROADCAST
+from ..broker import BROADCAST, PRESENCE
 from ..hub import Forward, GetOnline, GetStats, HubMsg, OnlineUser
 from ..hub._presence import PresenceBatch
 from ..protocol import text_frame
@@ -339,5 +339,5 @@ class Registry:
     async def _announce(self, batch: PresenceBatch) -> None:
         for envelope in batch.flush():
             frame = text_frame(envelope)
-            self._broker.publish(BROADCAST, frame, "presence")
-            await self._hub.cast(Forward(BROADCAST, frame, "presence"))
+            self._broker.publish(BROADCAST, frame, PRESENCE)
+            await self._hub.cast(Forward(BROADCAST, frame, PRESENCE))

@@ -10,11 +10,11 @@ from ._messages import (
     Delivery,
     Forward,
     GetOnline,
+    GetOnlinePage,
     GetStats,
     HubMsg,
     Join,
     Leave,
-    OnlineUser,
     Publish,
     Refused,
     Release,
@@ -29,17 +29,21 @@ from ._messages import (
     Tick,
     publish,
 )
+from ._online import DEFAULT_PAGE, MAX_PAGE, OnlinePage, OnlineUser, page_of
 from ._serve import serve_hub
 
 __all__ = [
+    "DEFAULT_PAGE",
     "DELIVERY_ERRORS",
     "DISABLED_MEMORY",
+    "MAX_PAGE",
     "CatchUp",
     "CloseAll",
     "ConnectionHandle",
     "Delivery",
     "Forward",
     "GetOnline",
+    "GetOnlinePage",
     "GetStats",
     "Hub",
     "HubConfig",
@@ -47,6 +51,7 @@ __all__ = [
     "HubStats",
     "Join",
     "Leave",
+    "OnlinePage",
     "OnlineUser",
     "Publish",
     "Refused",
@@ -60,6 +65,7 @@ __all__ = [
     "SetUserActive",
     "Sweep",
     "Tick",
+    "page_of",
     "publish",
     "serve_hub",
 ]

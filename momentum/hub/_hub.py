@@ -23,20 +23,28 @@ import trio
 
 from actors import ActorError, ActorRef, MailboxFull
 
-from ..broker import BROADCAST, Broker, LocalBroker, PresenceSink, room_topic, user_topic
+from ..broker import (
+    BROADCAST,
+    PRESENCE,
+    Broker,
+    LocalBroker,
+    PresenceSink,
+    room_topic,
+    user_topic,
+)
 from ..protocol import CloseCode, ErrorCode, room_frame_offset, text_frame
 from ..storage import Barrier, NewMessage, Persist, WriterMsg
 from ._counters import Counters, HubStats
 from ._handle import ConnectionHandle
 from ._messages import (
     Delivery,
-    OnlineUser,
     Publish,
     Refused,
     ReplayGate,
     RevokeTokens,
     RoomPublish,
 )
+from ._online import OnlinePage, OnlineUser, page_of
 from ._presence import PresenceBatch
 from ._reservations import Reservations
 from ._rooms import RoomRegistry
@@ -59,6 +67,8 @@ class HubConfig:
     reservation_ttl: float = 30.0  # longer than any handshake
     message_ttl: float = 7 * 24 * 3600.0
     observe_latency: Callable[[float], None] = lambda seconds: None
+    #: event-loop time of the hub's periodic work, by task (`TIMED_TASKS`)
+    observe_task: Callable[[str, float], None] = lambda task, seconds: None
     broker: Broker = field(default_factory=LocalBroker)
     #: None: the hub announces presence itself; a cluster resolves it across nodes
     presence: PresenceSink | None = None
@@ -82,6 +92,8 @@ class Hub:
         self.closing = False  # CloseAll was asked: shutting down
         self.disabled: dict[uuid.UUID, float] = {}  # users disabled (SetUserActive), until when
         self.presence = PresenceBatch()
+        #: the connections that want `user_joined` / `user_left`: a join costs one frame each
+        self.presence_audience: dict[int, ConnectionHandle] = {}
         self.senders = SenderLimits(config.user_rate, config.user_burst)
         self.counters = Counters()
         self.errors = 0
@@ -124,6 +136,8 @@ class Hub:
         elif handle.user_id in self.disabled:  # authenticated before its user was disabled
             handle.close(CloseCode.USER_DISABLED, "user disabled")
         self.connections[handle.conn_id] = handle
+        if handle.wants_presence:
+            self.presence_audience[handle.conn_id] = handle
         self.broker.subscribe(user_topic(handle.user_id), gate.routed)
         mine = self.by_user.get(handle.user_id)
         if mine is None:
@@ -143,6 +157,7 @@ class Hub:
         if self.connections.pop(handle.conn_id, None) is None:
             return
         self._offered.pop(handle.conn_id, None)
+        self.presence_audience.pop(handle.conn_id, None)
         self.rooms.leave_all(handle)
         mine = self.by_user.get(handle.user_id)
         if mine is None:
@@ -272,9 +287,9 @@ class Hub:
             for envelope in self.presence.flush():
                 self.counters.presence_frames += 1
                 frame = text_frame(envelope)
-                delivered = self._deliver(self.connections, frame)
-                self.broker.publish(BROADCAST, frame, "presence")
-                self.counters.deliveries_by_type["presence"] += delivered
+                delivered = self._deliver(self.presence_audience, frame)
+                self.broker.publish(BROADCAST, frame, PRESENCE)
+                self.counters.deliveries_by_type[PRESENCE] += delivered
 
     def sweep(self, idle_before: float) -> int:
         for gone in [h for h in self.connections.values() if h.finished]:
@@ -289,7 +304,7 @@ class Hub:
         """A frame from another node: to this node's connections of `topic`."""
         targets: Mapping[int, ConnectionHandle]
         if topic == BROADCAST:
-            targets = self.connections
+            targets = self.presence_audience if kind == PRESENCE else self.connections
         elif topic.startswith("user:"):
             targets = self.by_user.get(uuid.UUID(topic.removeprefix("user:")), _NOBODY)
         elif topic.startswith("room:"):
@@ -337,15 +352,10 @@ class Hub:
         return len(self.connections)
 
     def online(self) -> list[OnlineUser]:
-        return [
-            OnlineUser(
-                user_id=user_id,
-                username=next(iter(mine.values())).username,
-                connections=len(mine),
-                connected_since=min(h.connected_at for h in mine.values()),
-            )
-            for user_id, mine in self.by_user.items()
-        ]
+        return [_online_user(user_id, mine) for user_id, mine in self.by_user.items()]
+
+    def online_page(self, after: uuid.UUID | None, limit: int) -> OnlinePage:
+        return page_of(self.by_user, after, limit, _online_user)
 
     def stats(self) -> HubStats:
         return self.counters.snapshot(
@@ -355,3 +365,12 @@ class Hub:
             broker=self.broker.name,
             hub_errors=self.errors,
         )
+
+
+def _online_user(user_id: uuid.UUID, mine: Mapping[int, ConnectionHandle]) -> OnlineUser:
+    return OnlineUser(
+        user_id=user_id,
+        username=next(iter(mine.values())).username,
+        connections=len(mine),
+        connected_since=min(h.connected_at for h in mine.values()),
+    )

@@ -13,6 +13,7 @@ from actors import Reply
 from ..protocol import ErrorCode, Inbound, encode_envelope
 from ._counters import HubStats
 from ._handle import ConnectionHandle
+from ._online import OnlinePage, OnlineUser
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,16 +185,17 @@ class RoomPublish:
 
 
 @dataclass(frozen=True, slots=True)
-class OnlineUser:
-    user_id: uuid.UUID
-    username: str
-    connections: int
-    connected_since: str
+class GetOnline:
+    reply: Reply[list[OnlineUser]]
 
 
 @dataclass(frozen=True, slots=True)
-class GetOnline:
-    reply: Reply[list[OnlineUser]]
+class GetOnlinePage:
+    """call: up to `limit` users online here with ids above `after` (see `_online`)."""
+
+    after: uuid.UUID | None
+    limit: int
+    reply: Reply[OnlinePage]
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +272,7 @@ HubMsg = (
     | RoomLeave
     | RoomPublish
     | GetOnline
+    | GetOnlinePage
     | GetStats
     | Sweep
     | SetUserActive

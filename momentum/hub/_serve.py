@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from functools import partial
 from typing import NoReturn
 
@@ -25,6 +26,7 @@ from ._messages import (
     CloseAll,
     Forward,
     GetOnline,
+    GetOnlinePage,
     GetStats,
     HubMsg,
     Join,
@@ -45,6 +47,14 @@ log = logging.getLogger("momentum.hub")
 
 #: Messages handled between two flushes of the connections' write queues.
 BATCH = 256
+
+#: The periodic work whose event-loop time is measured (work that grows with the number of
+#: connections and runs whatever the traffic), by the name `observe_task` gets.
+TIMED_TASKS: dict[type, str] = {
+    Tick: "presence_tick",
+    Sweep: "janitor_sweep",
+    GetOnline: "online_list",
+}
 
 
 async def serve_hub(
@@ -69,11 +79,15 @@ async def serve_hub(
         try:
             while True:
                 for msg in await mailbox.receive_batch(BATCH):
+                    started = time.perf_counter()
                     try:
                         dispatch(hub, msg)
                     except Exception:
                         hub.errors += 1
                         log.exception("hub failed to handle %s", type(msg).__name__)
+                    task = TIMED_TASKS.get(type(msg))
+                    if task is not None:
+                        config.observe_task(task, time.perf_counter() - started)
                 hub.flush()
         except Exception:
             # Crashing: its supervisor restarts the connections with a fresh hub. Tell them
@@ -114,6 +128,8 @@ def dispatch(hub: Hub, msg: HubMsg) -> None:
             hub.tick()
         case GetOnline(reply=reply):
             reply.send(hub.online())
+        case GetOnlinePage(after=after, limit=limit, reply=reply):
+            reply.send(hub.online_page(after, limit))
         case GetStats(reply=reply):
             reply.send(hub.stats())
         case Sweep(idle_before=idle_before, reply=reply):
