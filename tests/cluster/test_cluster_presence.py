@@ -37,21 +37,24 @@ async def test_presence_crosses_nodes_only_to_connections_that_want_it_and_pages
         async with open_cluster(private_redis.url, database_url, tmp_path, 2) as cluster:
             one, two = cluster.nodes
             alice, watcher, quiet_user = await create_users(one, 3)
-            async with connect(two, watcher) as w, connect(two, quiet_user, "&presence=off") as q:
-                async with connect(one, alice):
-                    while True:
-                        joined = await w.receive_type("user_joined")
-                        if str(alice.id) in {u["user_id"] for u in joined["data"]["users"]}:
-                            break
-                    kinds = {m["message_type"] for m in await _before_pong(q)}
-                    assert not kinds & {"user_joined", "user_left"}
+            async with (
+                connect(two, watcher) as w,
+                connect(two, quiet_user, "&presence=off") as q,
+                connect(one, alice),
+            ):
+                while True:
+                    joined = await w.receive_type("user_joined")
+                    if str(alice.id) in {u["user_id"] for u in joined["data"]["users"]}:
+                        break
+                kinds = {m["message_type"] for m in await _before_pong(q)}
+                assert not kinds & {"user_joined", "user_left"}
 
-                    async def all_three() -> Any:  # the other node: as of its heartbeat
-                        page = await get_json(two, "/ws/online", limit=2)
-                        return page if page["count"] == 3 else None
+                async def all_three() -> Any:  # the other node: as of its heartbeat
+                    page = await get_json(two, "/ws/online", limit=2)
+                    return page if page["count"] == 3 else None
 
-                    first = await until(all_three)
-                    second = await get_json(two, "/ws/online", limit=2, cursor=first["next"])
+                first = await until(all_three)
+                second = await get_json(two, "/ws/online", limit=2, cursor=first["next"])
             listed = [u["id"] for u in first["users"] + second["users"]]
             assert listed == sorted(str(u.id) for u in (alice, watcher, quiet_user))
             assert second["next"] is None
