@@ -41,7 +41,7 @@ from coredis.tokens import PureToken
 from actors import ActorRef
 
 from ..broker import BROADCAST, PRESENCE
-from ..hub import Forward, GetOnline, GetStats, HubMsg, OnlineUser
+from ..hub import Forward, GetStats, HubMsg, OnlineUser, all_online
 from ..hub._presence import PresenceBatch
 from ..protocol import text_frame
 from ._broker import BACKOFF, RedisBroker
@@ -241,7 +241,7 @@ class Registry:
 
     async def _beat(self) -> None:
         stats = await self._hub.call(GetStats, timeout=self._call_timeout)
-        users = await self._hub.call(GetOnline, timeout=self._call_timeout)
+        users = await all_online(self._hub, call_timeout=self._call_timeout)
         info = NodeInfo(
             self.node_id,
             self._host,

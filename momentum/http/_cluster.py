@@ -7,7 +7,18 @@ import logging
 import uuid
 from typing import Any
 
-from ..hub import GetOnline, GetOnlinePage, GetStats, OnlinePage, OnlineUser, page_of
+from actors import ActorError
+
+from ..config import CALL_TIMEOUT
+from ..hub import (
+    GetOnlinePage,
+    GetStats,
+    OnlineIndex,
+    OnlinePage,
+    OnlineUser,
+    all_online,
+    page_of,
+)
 from ..protocol import ErrorCode
 from ._common import ask
 from ._errors import ApiError
@@ -17,7 +28,12 @@ log = logging.getLogger("momentum.http")
 
 
 async def online_users(s: Services) -> list[OnlineUser]:
-    local = await ask(s.hub, GetOnline)
+    try:
+        local = await all_online(s.hub, call_timeout=CALL_TIMEOUT)
+    except ActorError as exc:
+        raise ApiError(
+            503, ErrorCode.UNAVAILABLE, f"the server is busy or stopping ({exc})"
+        ) from None
     if s.cluster is None:
         return local
     try:
@@ -42,7 +58,7 @@ async def online_page(s: Services, after: uuid.UUID | None, limit: int) -> Onlin
     if s.cluster is None:
         return await ask(s.hub, lambda reply: GetOnlinePage(after, limit, reply))
     merged = {u.user_id: u for u in await online_users(s)}
-    return page_of(merged, after, limit, lambda _, user: user)
+    return page_of(merged, OnlineIndex(list(merged)), after, limit, lambda _, user: user)
 
 
 async def statistics(s: Services) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from ._messages import (
     CloseAll,
     Delivery,
     Forward,
-    GetOnline,
     GetOnlinePage,
     GetStats,
     HubMsg,
@@ -29,8 +28,9 @@ from ._messages import (
     Tick,
     publish,
 )
-from ._online import DEFAULT_PAGE, MAX_PAGE, OnlinePage, OnlineUser, page_of
+from ._online import DEFAULT_PAGE, MAX_PAGE, OnlineIndex, OnlinePage, OnlineUser, page_of
 from ._serve import serve_hub
+from ._walk import all_online
 
 __all__ = [
     "DEFAULT_PAGE",
@@ -42,7 +42,6 @@ __all__ = [
     "ConnectionHandle",
     "Delivery",
     "Forward",
-    "GetOnline",
     "GetOnlinePage",
     "GetStats",
     "Hub",
@@ -51,6 +50,7 @@ __all__ = [
     "HubStats",
     "Join",
     "Leave",
+    "OnlineIndex",
     "OnlinePage",
     "OnlineUser",
     "Publish",
@@ -65,6 +65,7 @@ __all__ = [
     "SetUserActive",
     "Sweep",
     "Tick",
+    "all_online",
     "page_of",
     "publish",
     "serve_hub",

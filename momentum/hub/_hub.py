@@ -44,7 +44,7 @@ from ._messages import (
     RevokeTokens,
     RoomPublish,
 )
-from ._online import OnlinePage, OnlineUser, page_of
+from ._online import OnlineIndex, OnlinePage, OnlineUser, page_of
 from ._presence import PresenceBatch
 from ._reservations import Reservations
 from ._rooms import RoomRegistry
@@ -94,6 +94,7 @@ class Hub:
         self.presence = PresenceBatch()
         #: the connections that want `user_joined` / `user_left`: a join costs one frame each
         self.presence_audience: dict[int, ConnectionHandle] = {}
+        self.online_index = OnlineIndex()  # the ids of `by_user`, sorted: pages of it
         self.senders = SenderLimits(config.user_rate, config.user_burst)
         self.counters = Counters()
         self.errors = 0
@@ -142,6 +143,7 @@ class Hub:
         mine = self.by_user.get(handle.user_id)
         if mine is None:
             mine = self.by_user[handle.user_id] = {}
+            self.online_index.add(handle.user_id)
             if self.config.presence is None:
                 self.presence.joined(handle.user_id, handle.username)
             else:
@@ -165,6 +167,7 @@ class Hub:
         mine.pop(handle.conn_id, None)
         if not mine:
             del self.by_user[handle.user_id]
+            self.online_index.discard(handle.user_id)
             self.broker.unsubscribe(user_topic(handle.user_id))
             if self.config.presence is None:
                 self.presence.left(handle.user_id, handle.username)
@@ -292,9 +295,16 @@ class Hub:
                 self.counters.deliveries_by_type[PRESENCE] += delivered
 
     def sweep(self, idle_before: float) -> int:
-        for gone in [h for h in self.connections.values() if h.finished]:
-            self.leave(gone)  # its Leave was lost (the mailbox stayed full): clean up here
-        stale = [h for h in self.connections.values() if h.last_activity < idle_before]
+        """Close the connections idle since before `idle_before`; forget finished ones whose
+        Leave was lost (the mailbox stayed full). One pass: it runs over every connection."""
+        finished, stale = [], []
+        for handle in self.connections.values():
+            if handle.finished:
+                finished.append(handle)
+            elif handle.last_activity < idle_before:
+                stale.append(handle)
+        for gone in finished:
+            self.leave(gone)
         for handle in stale:
             handle.close(CloseCode.STALE, "idle for too long")
         self.counters.drops["idle"] += len(stale)
@@ -351,11 +361,8 @@ class Hub:
             handle.close(code, reason)
         return len(self.connections)
 
-    def online(self) -> list[OnlineUser]:
-        return [_online_user(user_id, mine) for user_id, mine in self.by_user.items()]
-
     def online_page(self, after: uuid.UUID | None, limit: int) -> OnlinePage:
-        return page_of(self.by_user, after, limit, _online_user)
+        return page_of(self.by_user, self.online_index, after, limit, _online_user)
 
     def stats(self) -> HubStats:
         return self.counters.snapshot(

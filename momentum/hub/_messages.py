@@ -13,7 +13,7 @@ from actors import Reply
 from ..protocol import ErrorCode, Inbound, encode_envelope
 from ._counters import HubStats
 from ._handle import ConnectionHandle
-from ._online import OnlinePage, OnlineUser
+from ._online import OnlinePage
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,11 +185,6 @@ class RoomPublish:
 
 
 @dataclass(frozen=True, slots=True)
-class GetOnline:
-    reply: Reply[list[OnlineUser]]
-
-
-@dataclass(frozen=True, slots=True)
 class GetOnlinePage:
     """call: up to `limit` users online here with ids above `after` (see `_online`)."""
 
@@ -271,7 +266,6 @@ HubMsg = (
     | RoomJoin
     | RoomLeave
     | RoomPublish
-    | GetOnline
     | GetOnlinePage
     | GetStats
     | Sweep

@@ -1,16 +1,18 @@
-"""Who is online, a page at a time: `GET /ws/online?limit=&cursor=`.
+"""Who is online, a page at a time: `GET /ws/online?limit=&cursor=`, and everyone who needs
+every user online (the janitor, a cluster's heartbeat) page by page.
 
 Users are listed in the order of their ids, and a page's cursor is the last id it lists: a
 user online for the whole walk is listed exactly once, whoever joins or leaves meanwhile
-(a user who joins behind the cursor is simply not seen). A page costs O(users · log limit)
-on the hub, never a sort of everyone.
+(a user who joins behind the cursor is simply not seen). The hub keeps its users' ids
+sorted (`OnlineIndex`), so a page costs it O(log users + limit): at 15,000 users a whole
+list in one go held its loop for tens of milliseconds, a page of 1,000 takes a few.
 """
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -39,18 +41,39 @@ class OnlinePage:
     next: uuid.UUID | None
 
 
+class OnlineIndex:
+    """The ids of the users online, sorted (an insert or a removal moves pointers in C)."""
+
+    __slots__ = ("_ids",)
+
+    def __init__(self, ids: list[uuid.UUID] | None = None) -> None:
+        self._ids = sorted(ids or [])
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, user_id: uuid.UUID) -> None:
+        bisect.insort(self._ids, user_id)
+
+    def discard(self, user_id: uuid.UUID) -> None:
+        at = bisect.bisect_left(self._ids, user_id)
+        if at < len(self._ids) and self._ids[at] == user_id:
+            del self._ids[at]
+
+    def after(self, cursor: uuid.UUID | None, limit: int) -> tuple[list[uuid.UUID], bool]:
+        """Up to `limit` ids above `cursor`, and whether more follow."""
+        start = 0 if cursor is None else bisect.bisect_right(self._ids, cursor)
+        return self._ids[start : start + limit], start + limit < len(self._ids)
+
+
 def page_of(
     everyone: Mapping[uuid.UUID, T],
+    index: OnlineIndex,
     after: uuid.UUID | None,
     limit: int,
     describe: Callable[[uuid.UUID, T], OnlineUser],
 ) -> OnlinePage:
-    """The `limit` users of `everyone` with the smallest ids above `after`."""
-    candidates: Iterable[uuid.UUID] = everyone.keys()
-    if after is not None:
-        candidates = (user_id for user_id in candidates if user_id > after)
-    chosen = heapq.nsmallest(limit + 1, candidates)
-    more = len(chosen) > limit
-    chosen = chosen[:limit]
-    users = [describe(user_id, everyone[user_id]) for user_id in chosen]
-    return OnlinePage(users, len(everyone), chosen[-1] if more else None)
+    """The page of `everyone` (indexed by `index`) after `after`."""
+    ids, more = index.after(after, limit)
+    users = [describe(user_id, everyone[user_id]) for user_id in ids]
+    return OnlinePage(users, len(index), ids[-1] if more and ids else None)

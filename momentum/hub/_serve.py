@@ -25,7 +25,6 @@ from ._messages import (
     CatchUp,
     CloseAll,
     Forward,
-    GetOnline,
     GetOnlinePage,
     GetStats,
     HubMsg,
@@ -53,7 +52,7 @@ BATCH = 256
 TIMED_TASKS: dict[type, str] = {
     Tick: "presence_tick",
     Sweep: "janitor_sweep",
-    GetOnline: "online_list",
+    GetOnlinePage: "online_page",
 }
 
 
@@ -126,8 +125,6 @@ def dispatch(hub: Hub, msg: HubMsg) -> None:
             hub.release(reservation)
         case Tick():
             hub.tick()
-        case GetOnline(reply=reply):
-            reply.send(hub.online())
         case GetOnlinePage(after=after, limit=limit, reply=reply):
             reply.send(hub.online_page(after, limit))
         case GetStats(reply=reply):

@@ -162,7 +162,7 @@ class Metrics:
             "momentum_hub_task_seconds",
             "Event-loop time of the hub's periodic work, by task: presence_tick (presence"
             " flush and rate sampling), janitor_sweep (idle and finished connections),"
-            " online_list (every user online: the janitor's and the cluster heartbeat's).",
+            " online_page (a page of the online users).",
             ["task"],
             buckets=_TASK_BUCKETS,
             registry=self.registry,

@@ -409,7 +409,7 @@ async def test_stats_are_a_typed_snapshot() -> None:
     assert (stats.total_connections, stats.unique_users) == (3, 2)
     assert stats.messages_by_type == {"text": 1} and stats.deliveries == 3
     assert stats.as_json()["total_connections"] == 3
-    online = {u.user_id: u.connections for u in hub.online()}
+    online = {u.user_id: u.connections for u in hub.online_page(None, 10).users}
     assert online[alice] == 2
 
 
