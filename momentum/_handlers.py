@@ -88,6 +88,7 @@ def handlers(
             rate_burst=settings.rate_burst,
             max_connections_per_user=settings.max_connections_per_user,
             room_max_per_connection=settings.room_max_per_connection,
+            presence_default=settings.presence == "on",
         ),
         hub=refs.hub,
         writer=refs.writer,

@@ -31,6 +31,7 @@ DEFAULT_BIND = "0.0.0.0:8000"
 
 
 ONLINE_VISIBILITIES = frozenset({"all", "admin", "api_key"})
+PRESENCE_CHOICES = frozenset({"on", "off"})
 
 
 class ConfigError(Exception):
@@ -78,6 +79,8 @@ class Settings:
     pending_max_count: int = 10_000
     pending_max_bytes: int = 32 * MIB
     presence_interval: float = 0.5 * SECONDS
+    #: presence frames for a connection that does not say (`?presence=on|off` at connect)
+    presence: str = "on"
     node_ttl: float = 15 * SECONDS  # a node silent this long is gone (REDIS_URL only)
     hub_mailbox: int = 4096
     allowed_origins: frozenset[str] | None = None
@@ -166,6 +169,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "HTTP_MAX_CONNECTIONS": ("http_max_connections", int),
     "HTTP_MAX_CONNECTIONS_PER_IP": ("http_max_connections_per_ip", int),
     "WS_PRESENCE_INTERVAL": ("presence_interval", float),
+    "WS_PRESENCE": ("presence", str),
     "CLUSTER_NODE_TTL": ("node_ttl", float),
     "SHUTDOWN_TIMEOUT": ("drain_timeout", float),
     "MESSAGE_TTL": ("message_ttl", float),
@@ -316,6 +320,8 @@ def validate(s: Settings) -> None:
         raise ConfigError(
             f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {s.log_level!r}"
         )
+    if s.presence not in PRESENCE_CHOICES:
+        raise ConfigError(f"WS_PRESENCE must be on or off, got {s.presence!r}")
     if s.online_visibility not in ONLINE_VISIBILITIES:
         raise ConfigError(
             f"ONLINE_VISIBILITY must be all, admin or api_key, got {s.online_visibility!r}"

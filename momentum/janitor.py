@@ -26,7 +26,7 @@ import trio
 from actors import ActorError, ActorGone, ActorRef, Mailbox, Reply
 
 from .config import CALL_TIMEOUT
-from .hub import GetOnline, HubMsg, SetUserActive, Sweep
+from .hub import HubMsg, SetUserActive, Sweep, all_online
 from .storage import StorageError, Store
 
 log = logging.getLogger("momentum.janitor")
@@ -116,7 +116,7 @@ async def _close_vanished_users(hub: ActorRef[HubMsg], store: Store) -> None:
     """Close the connections of users the store no longer has, or has inactive (one query
     for every user online here)."""
     try:
-        online = await hub.call(GetOnline, timeout=CALL_TIMEOUT)
+        online = await all_online(hub, call_timeout=CALL_TIMEOUT)
         known = await store.get_users([u.user_id for u in online])
     except (ActorError, StorageError) as exc:
         log.warning("check of online users skipped: %s", exc)

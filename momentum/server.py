@@ -265,6 +265,7 @@ async def _serve_hub_group(
         presence_interval=settings.presence_interval,
         message_ttl=settings.message_ttl,
         observe_latency=metrics.observe_latency,
+        observe_task=metrics.observe_hub_task,
         user_rate=settings.user_rate[0],
         user_burst=settings.user_rate[1],
     )

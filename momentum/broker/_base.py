@@ -9,6 +9,9 @@ import trio
 
 #: Everyone online.
 BROADCAST = "broadcast"
+#: The `kind` of presence frames (`user_joined` / `user_left`): published on `BROADCAST`,
+#: delivered only to the connections that want presence.
+PRESENCE = "presence"
 
 
 def user_topic(user_id: object) -> str:
@@ -34,7 +37,7 @@ class Broker(Protocol):
     name: str
 
     def publish(self, topic: str, frame: bytes, kind: str, message_id: str = "") -> None:
-        """`kind`: the message type (`presence` for presence frames), for the counters."""
+        """`kind`: the message type (`PRESENCE` for presence frames), for the counters."""
         ...
 
     def subscribe(self, topic: str, routed: trio.Event) -> None:

@@ -1,4 +1,4 @@
-"""`momentum stress`: the load tests (storm, throughput, sustained)."""
+"""`momentum stress`: the load tests (storm, throughput, sustained, soak)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ..config import ConfigError
 from ..tools import TEST_TYPES, StressOptions, StressPlan, run_stress
 from ._client import DEFAULT_SERVER_URL
 from ._pacing import add_pacing_flags, check_pacing, pacing_args
+from ._soak import SOAK_DEFAULT_RATE, add_soak_flags, run_soak_command
 
 #: Messages per second per connection in a sustained test when --rate is not given.
 SUSTAINED_DEFAULT_RATE = 2.0
@@ -25,17 +26,22 @@ def add_parser(commands: Any) -> None:
         description="Open many WebSocket connections as provisioned test users and measure "
         "connect and message latency, delivery and errors. See docs/tools.md.",
     )
-    p.add_argument("--test-type", choices=TEST_TYPES, default="storm", help="default: storm")
+    p.add_argument(
+        "--test-type", choices=(*TEST_TYPES, "soak"), default="storm", help="default: storm"
+    )
     p.add_argument("--connections", type=int, default=100, help="default: %(default)s")
     p.add_argument(
         "--messages", type=int, default=100, help="throughput: per connection (default: 100)"
     )
-    p.add_argument("--duration", type=float, default=60.0, help="sustained: seconds (default: 60)")
+    p.add_argument(
+        "--duration", type=float, default=60.0, help="sustained, soak: seconds (default: 60)"
+    )
     p.add_argument(
         "--rate",
         type=float,
-        help="messages/s per connection; 0 = as fast as --rate-limit and acks allow "
-        f"(default: 0 for throughput, {SUSTAINED_DEFAULT_RATE:g} for sustained)",
+        help="messages/s per connection (soak: per sender); 0 = as fast as --rate-limit and "
+        f"acks allow (default: 0 for throughput, {SUSTAINED_DEFAULT_RATE:g} for sustained, "
+        f"{SOAK_DEFAULT_RATE:g} for soak)",
     )
     p.add_argument(
         "--payload-size", type=int, default=64, help="bytes of filler per message (default: 64)"
@@ -49,6 +55,7 @@ def add_parser(commands: Any) -> None:
         default=5.0,
         help="seconds to wait for stragglers (default: 5)",
     )
+    add_soak_flags(p)
     add_pacing_flags(p)
     _add_server_flags(p)
     p.set_defaults(run=run)
@@ -81,6 +88,8 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
+    if args.test_type == "soak":
+        return run_soak_command(args)
     rate = args.rate
     if rate is None:
         rate = SUSTAINED_DEFAULT_RATE if args.test_type == "sustained" else 0.0

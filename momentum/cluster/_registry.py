@@ -40,8 +40,8 @@ from coredis.tokens import PureToken
 
 from actors import ActorRef
 
-from ..broker import BROADCAST
-from ..hub import Forward, GetOnline, GetStats, HubMsg, OnlineUser
+from ..broker import BROADCAST, PRESENCE
+from ..hub import Forward, GetStats, HubMsg, OnlineUser, all_online
 from ..hub._presence import PresenceBatch
 from ..protocol import text_frame
 from ._broker import BACKOFF, RedisBroker
@@ -242,7 +242,7 @@ class Registry:
 
     async def _beat(self) -> None:
         stats = await self._hub.call(GetStats, timeout=self._call_timeout)
-        users = await self._hub.call(GetOnline, timeout=self._call_timeout)
+        users = await all_online(self._hub, call_timeout=self._call_timeout)
         info = NodeInfo(
             self.node_id,
             self._host,
@@ -353,5 +353,5 @@ class Registry:
     async def _announce(self, batch: PresenceBatch) -> None:
         for envelope in batch.flush():
             frame = text_frame(envelope)
-            self._broker.publish(BROADCAST, frame, "presence")
-            await self._hub.cast(Forward(BROADCAST, frame, "presence"))
+            self._broker.publish(BROADCAST, frame, PRESENCE)
+            await self._hub.cast(Forward(BROADCAST, frame, PRESENCE))

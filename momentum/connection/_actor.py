@@ -26,7 +26,7 @@ import itertools
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Protocol
 
@@ -43,7 +43,7 @@ from ..observability import connection_id
 from ..protocol import CloseCode, ErrorCode, close_frame, utc_timestamp
 from ..storage import Backpressure, Store, WriterMsg
 from ..wire import RequestHead, WireStream
-from ._admission import Admitted, Gatekeeper
+from ._admission import Admitted, Gatekeeper, presence_wanted
 from ._handle import Handle
 from ._heartbeat import Forget, HeartbeatMsg, Watch
 from ._links import ReaderLinks
@@ -72,6 +72,8 @@ class ConnectionConfig:
     rate_burst: int
     max_connections_per_user: int = 10
     room_max_per_connection: int = 128
+    #: whether a connection that does not say (`?presence=`) gets presence frames
+    presence_default: bool = True
 
 
 class Leases(Protocol):
@@ -157,6 +159,7 @@ async def _handshake(
             token_id=verdict.claims.jti,
             token_issued_ms=verdict.claims.issued_ms,
             token_session=verdict.claims.session,
+            wants_presence=verdict.wants_presence,
         )
         handle.lease = lease
         connection_id.set(handle.conn_id)  # this task's log lines, and its children's
@@ -182,9 +185,13 @@ async def _admit(
     lease: the reservation and the lease."""
     if not ctx.accepting():
         return Refused(503, ErrorCode.SHUTTING_DOWN, "the server is shutting down"), 0, None
+    wants_presence = presence_wanted(head.target, default=ctx.config.presence_default)
+    if isinstance(wants_presence, Refused):
+        return wants_presence, 0, None
     verdict = await ctx.gatekeeper.admit(head.target, list(head.headers))
     if isinstance(verdict, Refused):
         return verdict, 0, None
+    verdict = replace(verdict, wants_presence=wants_presence)
     try:
         answer: Refused | int = await ctx.hub.call(
             lambda reply: Reserve(verdict.user.id, reply), timeout=CALL_TIMEOUT

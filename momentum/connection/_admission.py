@@ -1,10 +1,11 @@
-"""Who may open a WebSocket: token, user, Origin. Limits are the hub's call."""
+"""Who may open a WebSocket: token, user, Origin; and what it asked for at connect
+(presence). Limits are the hub's call."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from ..auth import (
     AuthError,
@@ -27,6 +28,7 @@ class Admitted:
     user: User
     claims: Claims
     subprotocol: str | None
+    wants_presence: bool = True
 
 
 class Gatekeeper:
@@ -82,6 +84,20 @@ class Gatekeeper:
         if origin is None or origin_allowed(origin, host, self._allowed_origins):
             return None
         return Refused(403, ErrorCode.FORBIDDEN_ORIGIN, f"origin {origin!r} is not allowed")
+
+
+def presence_wanted(target: str, *, default: bool) -> bool | Refused:
+    """`?presence=on|off`: whether the connection gets `user_joined` / `user_left` frames
+    (without it, the server's `WS_PRESENCE`)."""
+    values = parse_qs(urlsplit(target).query, keep_blank_values=True).get("presence")
+    if values is None:
+        return default
+    if len(values) == 1 and values[0] in _PRESENCE:
+        return _PRESENCE[values[0]]
+    return Refused(400, ErrorCode.BAD_REQUEST, "presence must be on or off (given once)")
+
+
+_PRESENCE = {"on": True, "off": False}
 
 
 def origin_allowed(origin: str, host: str | None, allowed: frozenset[str] | None) -> bool:

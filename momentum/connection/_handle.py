@@ -62,6 +62,7 @@ class Handle:
         "token_session",
         "user_id",
         "username",
+        "wants_presence",
         "wire",
     )
 
@@ -77,6 +78,7 @@ class Handle:
         token_id: str = "",
         token_issued_ms: int = 0,
         token_session: str | None = None,
+        wants_presence: bool = True,
     ) -> None:
         self.conn_id = conn_id
         self.user_id = user_id
@@ -84,6 +86,7 @@ class Handle:
         self.token_id = token_id  # the token it was opened with, for revocation
         self.token_issued_ms = token_issued_ms
         self.token_session = token_session
+        self.wants_presence = wants_presence  # asked for presence frames at connect
         self.wire = wire
         self.connected_at = connected_at  # wall clock, for people
         self.last_activity = now  # Trio clock, for the janitor

@@ -4,9 +4,21 @@ this node (fresh, from its hub) and the others (their last heartbeat, in Redis).
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
-from ..hub import GetOnline, GetStats, OnlineUser
+from actors import ActorError
+
+from ..config import CALL_TIMEOUT
+from ..hub import (
+    GetOnlinePage,
+    GetStats,
+    OnlineIndex,
+    OnlinePage,
+    OnlineUser,
+    all_online,
+    page_of,
+)
 from ..protocol import ErrorCode
 from ._common import ask
 from ._errors import ApiError
@@ -16,7 +28,12 @@ log = logging.getLogger("momentum.http")
 
 
 async def online_users(s: Services) -> list[OnlineUser]:
-    local = await ask(s.hub, GetOnline)
+    try:
+        local = await all_online(s.hub, call_timeout=CALL_TIMEOUT)
+    except ActorError as exc:
+        raise ApiError(
+            503, ErrorCode.UNAVAILABLE, f"the server is busy or stopping ({exc})"
+        ) from None
     if s.cluster is None:
         return local
     try:
@@ -33,6 +50,15 @@ async def online_users(s: Services) -> list[OnlineUser]:
             )
         merged[mine.user_id] = mine
     return list(merged.values())
+
+
+async def online_page(s: Services, after: uuid.UUID | None, limit: int) -> OnlinePage:
+    """One page of `online_users`: this node's hub pages its own users; a cluster's list
+    (merged from every node's listing in Redis) is paged here, off the hub."""
+    if s.cluster is None:
+        return await ask(s.hub, lambda reply: GetOnlinePage(after, limit, reply))
+    merged = {u.user_id: u for u in await online_users(s)}
+    return page_of(merged, OnlineIndex(list(merged)), after, limit, lambda _, user: user)
 
 
 async def statistics(s: Services) -> dict[str, Any]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response
+import uuid
 
+from quart import Blueprint, Response, request
+
+from ..hub import DEFAULT_PAGE, MAX_PAGE
 from ..protocol import API_TYPES, ErrorCode, MessageType
 from ._actions import publish_message, run_cleanup, validate_message
 from ._auth import authenticate, require_admin
-from ._cluster import online_users, statistics
-from ._common import json_body, services
+from ._cluster import online_page, statistics
+from ._common import int_arg, json_body, services
 from ._errors import ApiError, error_response, json_response
 
 blueprint = Blueprint("ws", __name__)
@@ -31,7 +34,8 @@ async def online() -> Response:
     ):
         who = "admins" if visibility == "admin" else "the API key"
         raise ApiError(403, ErrorCode.FORBIDDEN, f"who is online is shown to {who} only")
-    users = await online_users(s)
+    limit = int_arg("limit", DEFAULT_PAGE, 1, MAX_PAGE)
+    page = await online_page(s, _cursor(), limit)
     listed = [
         {
             "id": str(u.user_id),
@@ -39,9 +43,21 @@ async def online() -> Response:
             "connections": u.connections,
             "connected_since": u.connected_since,
         }
-        for u in users
+        for u in page.users
     ]
-    return json_response({"users": listed, "count": len(listed)})
+    cursor = None if page.next is None else str(page.next)
+    return json_response({"users": listed, "count": page.total, "next": cursor})
+
+
+def _cursor() -> uuid.UUID | None:
+    """`?cursor=`: the `next` of the previous page (a user id)."""
+    raw = request.args.get("cursor")
+    if raw is None:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ApiError(400, ErrorCode.BAD_REQUEST, "cursor must be the next of a page") from None
 
 
 @blueprint.get("/ws/stats")

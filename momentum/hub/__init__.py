@@ -11,12 +11,11 @@ from ._messages import (
     Disconnect,
     Forward,
     GetBusiestRooms,
-    GetOnline,
+    GetOnlinePage,
     GetStats,
     HubMsg,
     Join,
     Leave,
-    OnlineUser,
     Publish,
     Refused,
     Release,
@@ -32,12 +31,16 @@ from ._messages import (
     publish,
 )
 from ._room_activity import BusiestRooms, RoomFigures
+from ._online import DEFAULT_PAGE, MAX_PAGE, OnlineIndex, OnlinePage, OnlineUser, page_of
 from ._serve import serve_hub
+from ._walk import all_online
 
 __all__ = [
+    "DEFAULT_PAGE",
     "DELIVERY_ERRORS",
     "DISABLED_MEMORY",
     "BusiestRooms",
+    "MAX_PAGE",
     "CatchUp",
     "CloseAll",
     "ConnectionHandle",
@@ -45,7 +48,7 @@ __all__ = [
     "Disconnect",
     "Forward",
     "GetBusiestRooms",
-    "GetOnline",
+    "GetOnlinePage",
     "GetStats",
     "Hub",
     "HubConfig",
@@ -53,6 +56,8 @@ __all__ = [
     "HubStats",
     "Join",
     "Leave",
+    "OnlineIndex",
+    "OnlinePage",
     "OnlineUser",
     "Publish",
     "Refused",
@@ -67,6 +72,8 @@ __all__ = [
     "SetUserActive",
     "Sweep",
     "Tick",
+    "all_online",
+    "page_of",
     "publish",
     "serve_hub",
 ]

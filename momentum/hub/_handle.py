@@ -33,6 +33,11 @@ class ConnectionHandle(Protocol):
         ...
 
     @property
+    def wants_presence(self) -> bool:
+        """It gets `user_joined` / `user_left` frames (asked for at connect)."""
+        ...
+
+    @property
     def finished(self) -> bool:
         """The connection actor has ended (its `Leave` may have been lost)."""
         ...

@@ -23,20 +23,28 @@ import trio
 
 from actors import ActorError, ActorRef, MailboxFull
 
-from ..broker import BROADCAST, Broker, LocalBroker, PresenceSink, room_topic, user_topic
+from ..broker import (
+    BROADCAST,
+    PRESENCE,
+    Broker,
+    LocalBroker,
+    PresenceSink,
+    room_topic,
+    user_topic,
+)
 from ..protocol import CloseCode, ErrorCode, room_frame_offset, text_frame
 from ..storage import Barrier, NewMessage, Persist, WriterMsg
 from ._counters import Counters, HubStats
 from ._handle import ConnectionHandle
 from ._messages import (
     Delivery,
-    OnlineUser,
     Publish,
     Refused,
     ReplayGate,
     RevokeTokens,
     RoomPublish,
 )
+from ._online import OnlineIndex, OnlinePage, OnlineUser, page_of
 from ._presence import PresenceBatch
 from ._reservations import Reservations
 from ._room_activity import BusiestRooms, RoomActivity
@@ -60,6 +68,8 @@ class HubConfig:
     reservation_ttl: float = 30.0  # longer than any handshake
     message_ttl: float = 7 * 24 * 3600.0
     observe_latency: Callable[[float], None] = lambda seconds: None
+    #: event-loop time of the hub's periodic work, by task (`TIMED_TASKS`)
+    observe_task: Callable[[str, float], None] = lambda task, seconds: None
     broker: Broker = field(default_factory=LocalBroker)
     #: None: the hub announces presence itself; a cluster resolves it across nodes
     presence: PresenceSink | None = None
@@ -83,6 +93,9 @@ class Hub:
         self.closing = False  # CloseAll was asked: shutting down
         self.disabled: dict[uuid.UUID, float] = {}  # users disabled (SetUserActive), until when
         self.presence = PresenceBatch()
+        #: the connections that want `user_joined` / `user_left`: a join costs one frame each
+        self.presence_audience: dict[int, ConnectionHandle] = {}
+        self.online_index = OnlineIndex()  # the ids of `by_user`, sorted: pages of it
         self.senders = SenderLimits(config.user_rate, config.user_burst)
         self.counters = Counters()
         self.errors = 0
@@ -126,10 +139,13 @@ class Hub:
         elif handle.user_id in self.disabled:  # authenticated before its user was disabled
             handle.close(CloseCode.USER_DISABLED, "user disabled")
         self.connections[handle.conn_id] = handle
+        if handle.wants_presence:
+            self.presence_audience[handle.conn_id] = handle
         self.broker.subscribe(user_topic(handle.user_id), gate.routed)
         mine = self.by_user.get(handle.user_id)
         if mine is None:
             mine = self.by_user[handle.user_id] = {}
+            self.online_index.add(handle.user_id)
             if self.config.presence is None:
                 self.presence.joined(handle.user_id, handle.username)
             else:
@@ -145,6 +161,7 @@ class Hub:
         if self.connections.pop(handle.conn_id, None) is None:
             return
         self._offered.pop(handle.conn_id, None)
+        self.presence_audience.pop(handle.conn_id, None)
         self.rooms.leave_all(handle)
         mine = self.by_user.get(handle.user_id)
         if mine is None:
@@ -152,6 +169,7 @@ class Hub:
         mine.pop(handle.conn_id, None)
         if not mine:
             del self.by_user[handle.user_id]
+            self.online_index.discard(handle.user_id)
             self.broker.unsubscribe(user_topic(handle.user_id))
             if self.config.presence is None:
                 self.presence.left(handle.user_id, handle.username)
@@ -276,14 +294,21 @@ class Hub:
             for envelope in self.presence.flush():
                 self.counters.presence_frames += 1
                 frame = text_frame(envelope)
-                delivered = self._deliver(self.connections, frame)
-                self.broker.publish(BROADCAST, frame, "presence")
-                self.counters.deliveries_by_type["presence"] += delivered
+                delivered = self._deliver(self.presence_audience, frame)
+                self.broker.publish(BROADCAST, frame, PRESENCE)
+                self.counters.deliveries_by_type[PRESENCE] += delivered
 
     def sweep(self, idle_before: float) -> int:
-        for gone in [h for h in self.connections.values() if h.finished]:
-            self.leave(gone)  # its Leave was lost (the mailbox stayed full): clean up here
-        stale = [h for h in self.connections.values() if h.last_activity < idle_before]
+        """Close the connections idle since before `idle_before`; forget finished ones whose
+        Leave was lost (the mailbox stayed full). One pass: it runs over every connection."""
+        finished, stale = [], []
+        for handle in self.connections.values():
+            if handle.finished:
+                finished.append(handle)
+            elif handle.last_activity < idle_before:
+                stale.append(handle)
+        for gone in finished:
+            self.leave(gone)
         for handle in stale:
             handle.close(CloseCode.STALE, "idle for too long")
         self.counters.drops["idle"] += len(stale)
@@ -293,7 +318,7 @@ class Hub:
         """A frame from another node: to this node's connections of `topic`."""
         targets: Mapping[int, ConnectionHandle]
         if topic == BROADCAST:
-            targets = self.connections
+            targets = self.presence_audience if kind == PRESENCE else self.connections
         elif topic.startswith("user:"):
             targets = self.by_user.get(uuid.UUID(topic.removeprefix("user:")), _NOBODY)
         elif topic.startswith("room:"):
@@ -347,16 +372,8 @@ class Hub:
             handle.close(code, reason)
         return len(self.connections)
 
-    def online(self) -> list[OnlineUser]:
-        return [
-            OnlineUser(
-                user_id=user_id,
-                username=next(iter(mine.values())).username,
-                connections=len(mine),
-                connected_since=min(h.connected_at for h in mine.values()),
-            )
-            for user_id, mine in self.by_user.items()
-        ]
+    def online_page(self, after: uuid.UUID | None, limit: int) -> OnlinePage:
+        return page_of(self.by_user, self.online_index, after, limit, _online_user)
 
     def busiest_rooms(self) -> BusiestRooms:
         subscribers = {room: len(conns) for room, conns in self.rooms.subscribers.items()}
@@ -370,3 +387,12 @@ class Hub:
             broker=self.broker.name,
             hub_errors=self.errors,
         )
+
+
+def _online_user(user_id: uuid.UUID, mine: Mapping[int, ConnectionHandle]) -> OnlineUser:
+    return OnlineUser(
+        user_id=user_id,
+        username=next(iter(mine.values())).username,
+        connections=len(mine),
+        connected_since=min(h.connected_at for h in mine.values()),
+    )

@@ -14,6 +14,7 @@ from ..protocol import ErrorCode, Inbound, encode_envelope
 from ._counters import HubStats
 from ._handle import ConnectionHandle
 from ._room_activity import BusiestRooms
+from ._online import OnlinePage
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,16 +186,12 @@ class RoomPublish:
 
 
 @dataclass(frozen=True, slots=True)
-class OnlineUser:
-    user_id: uuid.UUID
-    username: str
-    connections: int
-    connected_since: str
+class GetOnlinePage:
+    """call: up to `limit` users online here with ids above `after` (see `_online`)."""
 
-
-@dataclass(frozen=True, slots=True)
-class GetOnline:
-    reply: Reply[list[OnlineUser]]
+    after: uuid.UUID | None
+    limit: int
+    reply: Reply[OnlinePage]
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +283,7 @@ HubMsg = (
     | RoomJoin
     | RoomLeave
     | RoomPublish
-    | GetOnline
+    | GetOnlinePage
     | GetStats
     | Sweep
     | SetUserActive

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from functools import partial
 from typing import NoReturn
 
@@ -26,7 +27,7 @@ from ._messages import (
     Disconnect,
     Forward,
     GetBusiestRooms,
-    GetOnline,
+    GetOnlinePage,
     GetStats,
     HubMsg,
     Join,
@@ -47,6 +48,14 @@ log = logging.getLogger("momentum.hub")
 
 #: Messages handled between two flushes of the connections' write queues.
 BATCH = 256
+
+#: The periodic work whose event-loop time is measured (work that grows with the number of
+#: connections and runs whatever the traffic), by the name `observe_task` gets.
+TIMED_TASKS: dict[type, str] = {
+    Tick: "presence_tick",
+    Sweep: "janitor_sweep",
+    GetOnlinePage: "online_page",
+}
 
 
 async def serve_hub(
@@ -71,11 +80,15 @@ async def serve_hub(
         try:
             while True:
                 for msg in await mailbox.receive_batch(BATCH):
+                    started = time.perf_counter()
                     try:
                         dispatch(hub, msg)
                     except Exception:
                         hub.errors += 1
                         log.exception("hub failed to handle %s", type(msg).__name__)
+                    task = TIMED_TASKS.get(type(msg))
+                    if task is not None:
+                        config.observe_task(task, time.perf_counter() - started)
                 hub.flush()
         except Exception:
             # Crashing: its supervisor restarts the connections with a fresh hub. Tell them
@@ -114,8 +127,8 @@ def dispatch(hub: Hub, msg: HubMsg) -> None:
             hub.release(reservation)
         case Tick():
             hub.tick()
-        case GetOnline(reply=reply):
-            reply.send(hub.online())
+        case GetOnlinePage(after=after, limit=limit, reply=reply):
+            reply.send(hub.online_page(after, limit))
         case GetStats(reply=reply):
             reply.send(hub.stats())
         case GetBusiestRooms(reply=reply):

@@ -38,6 +38,9 @@ _KNOWN_CLOSES = frozenset(int(code) for code in CloseCode) | {1002, 1006}
 _LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 
 
+_TASK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0)
+
+
 class BrokerFigures(Protocol):
     """The broker's statistics, as `/metrics` reads them (a cluster's `BrokerStatistics`)."""
 
@@ -173,6 +176,15 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.hub_task_seconds = Histogram(
+            "momentum_hub_task_seconds",
+            "Event-loop time of the hub's periodic work, by task: presence_tick (presence"
+            " flush and rate sampling), janitor_sweep (idle and finished connections),"
+            " online_page (a page of the online users).",
+            ["task"],
+            buckets=_TASK_BUCKETS,
+            registry=self.registry,
+        )
         self.storage_errors = Counter(
             "momentum_storage_errors", "Failed storage operations.", registry=self.registry
         )
@@ -195,6 +207,9 @@ class Metrics:
 
     def observe_latency(self, seconds: float) -> None:
         self.delivery_latency.observe(seconds)
+
+    def observe_hub_task(self, task: str, seconds: float) -> None:
+        self.hub_task_seconds.labels(task).observe(seconds)
 
     def render(
         self,

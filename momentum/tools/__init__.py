@@ -12,6 +12,8 @@ from ._identity import Credentials, Login, credentials_from_token, obtain_creden
 from ._interactive import InteractiveClient, Terminal
 from ._outcome import EXIT_ERROR, EXIT_FAILED, EXIT_PASSED, EXIT_RATE_LIMITED, describe_close
 from ._pacer import SERVER_RATE_BURST, SERVER_RATE_LIMIT, Pacer
+from ._soak import SoakPlan
+from ._soak_driver import SoakOptions, run_soak
 from ._stats import LatencySummary, Tally, percentile
 from ._stress import TEST_TYPES, StressPlan
 from ._terminal import open_terminal
@@ -38,6 +40,8 @@ __all__ = [
     "Login",
     "Pacer",
     "ServerUnreachable",
+    "SoakOptions",
+    "SoakPlan",
     "StressOptions",
     "StressPlan",
     "Tally",
@@ -51,5 +55,6 @@ __all__ = [
     "parse_command",
     "percentile",
     "run_benchmark",
+    "run_soak",
     "run_stress",
 ]

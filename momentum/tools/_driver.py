@@ -59,7 +59,7 @@ async def run_stress(options: StressOptions) -> int:
             await _run_worker(options)
             return 0
         tokens = await _tokens(options)
-        _raise_file_limit(options.plan.connections)
+        raise_file_limit(options.plan.connections)
         if options.processes > 1:
             tally, connect_s, message_s = await _run_workers(options, tokens, err)
         else:
@@ -160,7 +160,7 @@ async def _run_workers(
             async with trio.open_nursery() as workers:
                 for index in range(count):
                     command = _worker_command(options, str(path), index)
-                    workers.start_soon(_worker, command, index, progress, results)
+                    workers.start_soon(run_worker_process, command, index, progress, results)
             nursery.cancel_scope.cancel()
     failed = [str(i) for i, r in enumerate(results) if r is None]
     if failed:
@@ -188,7 +188,7 @@ def _worker_command(options: StressOptions, tokens_path: str, index: int) -> lis
     ]
 
 
-async def _worker(
+async def run_worker_process(
     command: list[str],
     index: int,
     progress: list[dict[str, Any]],
@@ -226,7 +226,7 @@ def _merged_progress(parts: list[dict[str, Any]]) -> tuple[str, float, float, di
     return phase, done, total, counters
 
 
-def _raise_file_limit(connections: int) -> None:
+def raise_file_limit(connections: int) -> None:
     """Each connection is a file descriptor: lift the soft limit as far as allowed."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = connections + 64

@@ -32,7 +32,7 @@ DEFAULT_WINDOW = 32
 ACK_BATCH = 100
 ACK_DELAY = 0.25
 #: Error codes the server sends *besides* the ack (the message was routed, not stored).
-_NOT_REFUSALS = frozenset({"storage_busy", "storage_unavailable"})
+NOT_REFUSALS = frozenset({"storage_busy", "storage_unavailable"})
 
 
 class Probe:
@@ -125,7 +125,7 @@ class Probe:
         elif kind == "error":
             code = data.get("code")
             self.tally.error(f"error_{code}")
-            if code not in _NOT_REFUSALS:
+            if code not in NOT_REFUSALS:
                 # Refused frames are answered in order, one error each (a rate-limited
                 # frame's error has no ref_id), so each refusal frees one slot.
                 self.tally.refused += 1

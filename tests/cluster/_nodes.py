@@ -223,8 +223,9 @@ class Client:
 
 
 @asynccontextmanager
-async def connect(node: Node, user: User) -> AsyncIterator[Client]:
-    async with trio_websocket.open_websocket_url(node.ws_url(user.token)) as ws:
+async def connect(node: Node, user: User, query: str = "") -> AsyncIterator[Client]:
+    """`query` is added to the URL (`&presence=off`)."""
+    async with trio_websocket.open_websocket_url(node.ws_url(user.token) + query) as ws:
         yield Client(ws)
 
 

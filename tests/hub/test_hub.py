@@ -49,6 +49,7 @@ class FakeHandle:
     token_id: str = ""
     token_issued_ms: int = 0
     token_session: str | None = None
+    wants_presence: bool = True
 
     def catch_up(self) -> None:
         self.catch_ups += 1
@@ -335,6 +336,35 @@ async def test_a_second_connection_of_a_user_is_not_announced_and_leave_of_the_l
     assert alice not in hub.by_user
 
 
+async def test_presence_goes_only_to_connections_that_want_it() -> None:
+    hub, _ = make_hub(max_connections=10)
+    listener, quiet = joined(hub), joined(hub, wants_presence=False)
+    hub.tick()
+    assert len(listener.frames) == 1 and quiet.frames == []
+    hub.leave(listener)
+    newcomer = joined(hub)
+    hub.tick()
+    assert quiet.frames == [] and list(hub.presence_audience.values()) == [newcomer]
+    assert len(newcomer.frames) == 2  # the user_left and the user_joined of this tick
+    assert hub.counters.deliveries_by_type == {"presence": 3}
+
+
+async def test_a_page_of_online_users_is_ordered_by_id_and_its_cursor_is_stable() -> None:
+    hub, _ = make_hub(max_connections=20)
+    ids = [uuid.UUID(int=n) for n in (5, 1, 9, 3, 7)]
+    for user_id in ids:
+        joined(hub, user_id)
+    first = hub.online_page(None, 2)
+    assert [u.user_id for u in first.users] == [uuid.UUID(int=1), uuid.UUID(int=3)]
+    assert (first.total, first.next) == (5, uuid.UUID(int=3))
+    joined(hub, uuid.UUID(int=2))  # behind the cursor: not seen, nobody is listed twice
+    hub.leave(next(iter(hub.by_user[uuid.UUID(int=5)].values())))
+    second = hub.online_page(first.next, 2)
+    assert [u.user_id for u in second.users] == [uuid.UUID(int=7), uuid.UUID(int=9)]
+    assert second.next is None
+    assert hub.online_page(uuid.UUID(int=9), 2).users == []
+
+
 async def test_sweep_closes_the_idle_and_forgets_finished_connections() -> None:
     hub, _ = make_hub(max_connections=10)
     idle, lively = joined(hub, last_activity=10.0), joined(hub, last_activity=100.0)
@@ -379,7 +409,7 @@ async def test_stats_are_a_typed_snapshot() -> None:
     assert (stats.total_connections, stats.unique_users) == (3, 2)
     assert stats.messages_by_type == {"text": 1} and stats.deliveries == 3
     assert stats.as_json()["total_connections"] == 3
-    online = {u.user_id: u.connections for u in hub.online()}
+    online = {u.user_id: u.connections for u in hub.online_page(None, 10).users}
     assert online[alice] == 2
 
 
@@ -478,11 +508,14 @@ async def test_frames_from_other_nodes_reach_local_connections_of_their_topic() 
     hub, _ = make_hub(max_connections=10, broker=RecordingBroker())
     bob = uuid.uuid4()
     mine, other = joined(hub, bob), joined(hub)
+    quiet = joined(hub, wants_presence=False)
     hub.forward(f"user:{bob}", b"direct", "text")
     hub.forward("broadcast", b"all", "presence")
+    hub.forward("broadcast", b"news", "text")
     hub.forward("nonsense", b"x", "text")
-    assert mine.frames == [b"direct", b"all"] and other.frames == [b"all"]
-    assert hub.counters.deliveries_by_type == {"text": 1, "presence": 2}
+    assert mine.frames == [b"direct", b"all", b"news"] and other.frames == [b"all", b"news"]
+    assert quiet.frames == [b"news"]  # presence from other nodes too only where wanted
+    assert hub.counters.deliveries_by_type == {"text": 4, "presence": 2}
 
 
 async def test_catch_up_reaches_every_connection() -> None:
