@@ -7,6 +7,7 @@ delete messages; this module only reads it.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 
 from ._admission import Pending
 from ._sqlite_messages import IDS_PER_STATEMENT
@@ -26,3 +27,17 @@ def held(conn: sqlite3.Connection, recipients: list[str]) -> dict[str, Pending]:
         for user_id, count, size in conn.execute(sql, chunk):
             found[user_id] = Pending(count, size)
     return found
+
+
+def pending_counts(conn: sqlite3.Connection, keys: list[str]) -> dict[uuid.UUID, int]:
+    """How many messages each of `keys` (user ids as stored) holds pending, if any."""
+    counts: dict[uuid.UUID, int] = {}
+    for start in range(0, len(keys), IDS_PER_STATEMENT):
+        chunk = keys[start : start + IDS_PER_STATEMENT]
+        sql = (
+            "SELECT recipient_id, count FROM pending_totals"
+            f" WHERE count > 0 AND recipient_id IN ({', '.join(['?'] * len(chunk))})"
+        )
+        for user_id, count in conn.execute(sql, chunk):
+            counts[uuid.UUID(user_id)] = count
+    return counts
