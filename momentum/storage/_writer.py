@@ -4,8 +4,8 @@ The hub hands it every direct message after the live delivery (`Persist`, a non-
 cast: the hub never waits for the database); connections hand it what their clients
 acknowledged (`Acknowledge`). It takes everything already waiting in its mailbox as one
 batch — one transaction for all the messages and acks of a burst, one commit — and only
-after the commit calls each message's `on_written` with the result. It never writes to a socket: `on_written` is
-the sender's (its connection's `ack`, or the HTTP request's reply).
+after the commit calls each message's `on_written` with the result. It never writes to a
+socket: `on_written` is the sender's (its connection's `ack`, or the HTTP request's reply).
 
 Overflow policy: the mailbox is bounded (`WRITER_MAILBOX`). Connections wait before
 publishing a direct message while it is more than half full (`Backpressure`): a client that
