@@ -146,6 +146,7 @@ async def _handshake(
                 ctx.leases.release_lease(user.id, lease)
             raise
         forget_handshake(ws)
+        wire.forget_prefix()  # the request head: wsproto has parsed it
         handle = Handle(
             next(_ids),
             user.id,
