@@ -15,7 +15,7 @@ from typing import Any
 
 import trio
 
-from actors import open_mailbox
+from actors import ActorRef, Mailbox, open_mailbox
 from momentum.storage import (
     Acknowledge,
     Barrier,
@@ -26,7 +26,7 @@ from momentum.storage import (
     WriterMsg,
     serve_writer,
 )
-from tests._memory_store import open_memory_store
+from tests._memory_store import MemoryStore, open_memory_store
 
 
 async def test_acks_of_many_recipients_in_one_batch_are_one_store_call() -> None:
@@ -45,13 +45,7 @@ async def test_acks_of_many_recipients_in_one_batch_are_one_store_call() -> None
         for recipient in recipients:  # queued before the writer runs: one batch
             ref.cast_nowait(Acknowledge(recipient, (str(uuid.uuid4()),)))
         ref.cast_nowait(Acknowledge(recipients[0], (str(uuid.uuid4()),)))
-        done = trio.Event()
-        ref.cast_nowait(Barrier(done=done))
-        with trio.fail_after(5):
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(partial(serve_writer, inbox, store=store))
-                await done.wait()
-                nursery.cancel_scope.cancel()
+        await write_one_batch(ref, inbox, store)
     assert len(calls) == 1
     assert set(calls[0]) == set(recipients)
     assert len(calls[0][recipients[0]]) == 2
@@ -76,17 +70,24 @@ async def test_messages_and_acks_of_a_batch_are_one_transaction_answered_after_i
         for _ in range(3):  # queued before the writer runs: one batch
             ref.cast_nowait(Persist(stored_message(alice.id), results.append))
         ref.cast_nowait(Acknowledge(bob.id, (earlier.id,)))
-        done = trio.Event()
-        ref.cast_nowait(Barrier(done=done))
-        with trio.fail_after(5):
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(partial(serve_writer, inbox, store=store))
-                await done.wait()
-                nursery.cancel_scope.cancel()
+        await write_one_batch(ref, inbox, store)
         assert calls == [(3, 1)]
         assert results == [WriteResult.STORED] * 3
         assert await store.count_pending(bob.id) == 0
         assert await store.count_pending(alice.id) == 3
+
+
+async def write_one_batch(
+    ref: ActorRef[WriterMsg], inbox: Mailbox[WriterMsg], store: MemoryStore
+) -> None:
+    """Run the writer until what was cast before, one batch, is written."""
+    done = trio.Event()
+    ref.cast_nowait(Barrier(done=done))
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(serve_writer, inbox, store=store))
+            await done.wait()
+            nursery.cancel_scope.cancel()
 
 
 def new_user(name: str) -> NewUser:
