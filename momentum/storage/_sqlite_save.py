@@ -64,12 +64,8 @@ class SaveBatch:
 
 def ack_statements(now: datetime, acks: Mapping[uuid.UUID, Sequence[str]]) -> Statements:
     """The statements that record `acks` (each recipient's acked ids) at `now`."""
-    stamp = sql_messages.timestamp(now)
-    return [
-        statement
-        for recipient_id, ids in acks.items()
-        for statement in sql_messages.ack_many(stamp, str(recipient_id), ack_ids(ids))
-    ]
+    pairs = [(str(recipient_id), i) for recipient_id, ids in acks.items() for i in ack_ids(ids)]
+    return sql_messages.ack_many(sql_messages.timestamp(now), pairs) if pairs else []
 
 
 def save_and_ack(
