@@ -19,8 +19,12 @@
 # Other settings:
 #   MOMENTUM_DIR        checkout whose .venv/bin/momentum is benchmarked (default: this repository),
 #                       e.g. a worktree of another commit for before/after numbers
-#   MOMENTUM_DATABASE_URL  default: a fresh SQLite file per run (sqlite:///<run dir>/momentum.db);
-#                       a postgresql://… URL must name an empty database you can throw away
+#   STORE=sqlite        Momentum's store: a fresh SQLite file per run (sqlite:///<run dir>/momentum.db),
+#                       or STORE=postgres: a fresh database per run on BENCH_POSTGRES_URL
+#                       (default postgresql://postgres@127.0.0.1:5432/test, a server where that
+#                       role may create databases), dropped after the run
+#   MOMENTUM_DATABASE_URL  instead of STORE: this URL as it is (a postgresql://… URL must name
+#                       an empty database you can throw away)
 #   MOMENTUM_PORT=9100 NODE_WS_PORT=9101 PY_WEBSOCKETS_PORT=9102
 #   BENCH_HOME          cache for the peers' dependencies, the loader binary and run files
 #                       (default /tmp/momentum-bench)
@@ -52,6 +56,9 @@ servers=("$@")
 [ ${#servers[@]} -gt 0 ] || servers=(momentum py-websockets node-ws)
 
 C=${C:-100}; PAYLOAD=${PAYLOAD:-64}; SETTLE=${SETTLE:-1}
+STORE=${STORE:-sqlite}; pg_url=${BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}
+case $STORE in sqlite|postgres) ;; *) echo "run.sh: unknown STORE '$STORE' (sqlite | postgres)" >&2; exit 2 ;; esac
+store_label=${MOMENTUM_DATABASE_URL:+url}; store_label=${store_label:-$STORE}
 if [ "$scenario" = direct ]; then DRAIN=${DRAIN:-30}; else DRAIN=${DRAIN:-10}; fi
 case $scenario in
   storm)     N=${N:-1000}; args=(-mode storm -c "$C") ;;
@@ -74,6 +81,7 @@ command -v go >/dev/null || missing+=("go (apt-get install golang-go)")
 [ -f /usr/share/gocode/src/github.com/gorilla/websocket/conn.go ] ||
   missing+=("gorilla/websocket for Go (apt-get install golang-github-gorilla-websocket-dev)")
 command -v timeout >/dev/null || missing+=("timeout (coreutils)")
+[ "$STORE" = sqlite ] || command -v psql >/dev/null || missing+=("psql (apt-get install postgresql-client)")
 for s in "${servers[@]}"; do
   case $s in
     momentum)
@@ -113,7 +121,7 @@ mkdir -p "$home/runs"
 rundir=$(mktemp -d "$home/runs/$scenario.XXXXXX")
 
 # ------------------------------------------------------------------ process bookkeeping
-spid= lpid= mpid=
+spid= lpid= mpid= pgdb=
 descendants() { local p; for p in $(pgrep -P "$1" 2>/dev/null); do echo "$p"; descendants "$p"; done; }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 stop_server() {
@@ -129,10 +137,16 @@ stop_server() {
   wait "$spid" 2>/dev/null
   spid=
 }
+drop_database() {
+  [ -n "$pgdb" ] || return 0
+  psql "$pg_url" -qc "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1
+  pgdb=
+}
 cleanup() {
   [ -n "$lpid" ] && alive "$lpid" && kill -TERM "$lpid" 2>/dev/null
   [ -n "$mpid" ] && alive "$mpid" && kill -TERM "$mpid" 2>/dev/null
   stop_server
+  drop_database
   if [ "${BENCH_KEEP:-0}" = 1 ]; then say "run files kept in $rundir"; else rm -rf "$rundir"; fi
 }
 trap cleanup EXIT
@@ -186,6 +200,15 @@ run_one() {
   case $server in
     momentum)
       local db=${MOMENTUM_DATABASE_URL:-sqlite:///$dir/momentum.db}
+      if [ "$STORE" = postgres ] && [ -z "${MOMENTUM_DATABASE_URL:-}" ]; then
+        pgdb=momentum_bench_$(date +%s)_$$
+        if ! psql "$pg_url" -qc "CREATE DATABASE $pgdb" >"$dir/createdb.log" 2>&1; then
+          pgdb=
+          error_line "$server" "creating a database on $pg_url failed: $(tail -c 300 "$dir/createdb.log")"
+          return
+        fi
+        db=${pg_url%/*}/$pgdb
+      fi
       say "$server: creating $N users ($mdir)"
       if ! env JWT_SECRET="$secret" DATABASE_URL="$db" "$mdir/.venv/bin/momentum" users create \
            --count "$N" --prefix bench --print-tokens >"$tokens" 2>"$dir/users.log"; then
@@ -211,6 +234,7 @@ run_one() {
   if ! wait_listening "$port"; then
     error_line "$server" "did not listen on $port: $(tail -c 400 "$log")"
     stop_server
+    drop_database
     return
   fi
   sleep 1 # let the server settle before the baseline sample
@@ -229,13 +253,15 @@ run_one() {
   local died=0
   alive "$spid" || died=1
   stop_server
+  drop_database
 
-  python3 - "$server" "$scenario" "$dir" "$rc" "$died" "$mdir" <<'EOF'
+  python3 - "$server" "$scenario" "$dir" "$rc" "$died" "$mdir" "$store_label" <<'EOF'
 import json, subprocess, sys
-server, scenario, d, rc, died, mdir = sys.argv[1:7]
+server, scenario, d, rc, died, mdir, store = sys.argv[1:8]
 line = {"server": server, "scenario": scenario}
 if server == "momentum":
     line["checkout"] = mdir
+    line["store"] = store
     try:
         line["commit"] = subprocess.run(["git", "-C", mdir, "rev-parse", "--short", "HEAD"],
                                         capture_output=True, text=True, check=True).stdout.strip()

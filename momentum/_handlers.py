@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TypeVar
 
 import trio
 from hypercorn.config import Config as HypercornConfig
@@ -17,7 +18,7 @@ from hypercorn.typing import ConnectionState
 from hypercorn.utils import wrap_app
 from quart_trio import QuartTrio
 
-from actors import ActorError, ActorRef
+from actors import ActorError, ActorRef, Reply
 
 from .auth import TokenCodec
 from .cluster import ClusterNode
@@ -32,8 +33,18 @@ from .connection import (
 from .http import Services
 from .hub import HubMsg
 from .janitor import JanitorMsg
-from .storage import Backpressure, Lookup, LookupMsg, StorageError, User, WriterMsg
+from .storage import (
+    Backpressure,
+    Lookup,
+    LookupMsg,
+    PendingCount,
+    StorageError,
+    User,
+    WriterMsg,
+)
 from .wire import PrefixedStream, RequestHead, close_when_idle
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,13 +80,10 @@ def handlers(
     Callable[[PrefixedStream], Awaitable[None]],
 ]:
     async def lookup(user_id: uuid.UUID) -> User | None:
-        try:
-            found: User | None = await refs.lookup.call(
-                lambda reply: Lookup(user_id, reply), timeout=CALL_TIMEOUT
-            )
-        except ActorError as exc:
-            raise StorageError(f"the user lookup did not answer: {exc}") from exc
-        return found
+        return await _ask(refs.lookup, partial(Lookup, user_id))
+
+    async def pending_count(user_id: uuid.UUID) -> int:
+        return await _ask(refs.lookup, partial(PendingCount, user_id))
 
     context = ConnectionContext(
         config=ConnectionConfig(
@@ -103,6 +111,7 @@ def handlers(
         ),
         wall_clock=codec.now,
         accepting=lambda: lifecycle.accepting,
+        pending_count=pending_count,
         on_refused=services.metrics.handshake_refused,
         on_closed=services.metrics.connection_closed,
         on_error_sent=services.metrics.error_sent,
@@ -131,3 +140,11 @@ def handlers(
                 await stream.aclose()
 
     return on_websocket, on_http
+
+
+async def _ask(lookup: ActorRef[LookupMsg], build: Callable[[Reply[T]], LookupMsg]) -> T:
+    """The lookup actor's answer; `StorageError` when it does not answer in time."""
+    try:
+        return await lookup.call(build, timeout=CALL_TIMEOUT)
+    except ActorError as exc:
+        raise StorageError(f"the user lookup did not answer: {exc}") from exc

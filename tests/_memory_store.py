@@ -119,6 +119,28 @@ class MemoryMessages:
                 held[recipient] = Pending(was.count + 1, was.bytes + len(row.message.envelope))
         return held
 
+    async def save_and_ack(
+        self,
+        messages: Sequence[NewMessage],
+        acks: Mapping[uuid.UUID, Sequence[str]],
+        *,
+        limits: RecipientLimits | None = None,
+    ) -> dict[NewMessage, SaveRefusal]:
+        # Through the two methods, so that a test store overriding either sees the writer.
+        refused = await self.save_messages(messages, limits=limits) if messages else {}
+        if acks:
+            await self.ack_messages(acks)
+        return refused
+
+    async def pending_counts(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        await trio.lowlevel.checkpoint()
+        wanted, counts = set(user_ids), dict[uuid.UUID, int]()
+        for row in self._rows.values():  # expired ones too, until they are purged
+            recipient = row.message.recipient_id
+            if recipient in wanted and row.acked_at is None:
+                counts[recipient] = counts.get(recipient, 0) + 1
+        return counts
+
     async def pending_messages(
         self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500
     ) -> list[StoredMessage]:

@@ -49,7 +49,7 @@ from ._heartbeat import Forget, HeartbeatMsg, Watch
 from ._links import ReaderLinks
 from ._ratelimit import TokenBucket
 from ._reader import charge, read_frames
-from ._replay import catch_up, replay_then_go_live
+from ._replay import PendingCounter, catch_up, replay_then_go_live
 from ._room_recovery import fill_room_gap
 from ._upgraded import forget_handshake
 from ._websocket import ChargedConnection, wrap_server_stream
@@ -99,6 +99,7 @@ class ConnectionContext:
     gatekeeper: Gatekeeper
     wall_clock: Callable[[], float]
     accepting: Callable[[], bool]
+    pending_count: PendingCounter
     on_refused: Callable[[str], None] = lambda code: None
     on_closed: Callable[[int], None] = lambda code: None
     on_error_sent: Callable[[str], None] = lambda code: None
@@ -149,6 +150,7 @@ async def _handshake(
                 ctx.leases.release_lease(user.id, lease)
             raise
         forget_handshake(ws)
+        wire.forget_prefix()  # the request head: wsproto has parsed it
         handle = Handle(
             next(_ids),
             user.id,
@@ -247,7 +249,7 @@ async def _serve(
             await ctx.heartbeat.cast(Watch(handle, ws, expires_at))
             # The reader runs during the replay too: the client's acks of replayed messages
             # land as they come, so a replay cut short still makes progress.
-            nursery.start_soon(replay_then_go_live, handle, ctx.store, gate)
+            nursery.start_soon(replay_then_go_live, handle, ctx.store, gate, ctx.pending_count)
             del gate
             handle.on_catch_up = partial(nursery.start_soon, catch_up, handle, ctx.store)
             handle.on_room_gap = lambda room_id: nursery.start_soon(

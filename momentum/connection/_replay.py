@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Awaitable, Callable
 
 import trio
 
@@ -23,8 +25,14 @@ BARRIER_WAIT = 5.0
 #: replays anyway: a broker that is down catches every connection up when it is back.
 ROUTED_WAIT = 2.0
 
+#: How many messages a user holds pending (the lookup actor's batched count); raises
+#: `StorageError` when it cannot answer.
+PendingCounter = Callable[[uuid.UUID], Awaitable[int]]
 
-async def replay_then_go_live(handle: Handle, store: Store, gate: ReplayGate) -> None:
+
+async def replay_then_go_live(
+    handle: Handle, store: Store, gate: ReplayGate, pending_count: PendingCounter
+) -> None:
     """Send the stored messages, oldest first; then release the frames held meanwhile.
 
     It starts once the store writer has committed every message routed to the user before
@@ -33,9 +41,9 @@ async def replay_then_go_live(handle: Handle, store: Store, gate: ReplayGate) ->
     stored and live messages reach the client in order. A
     message both replayed and routed live during the switch-over is sent once (the handle
     drops the live copy). The replay ends with the queue drained, so that the
-    held frames find room.
+    held frames find room. A user with nothing pending costs no replay query.
     """
-    await _replay(handle, store, gate)
+    await _replay(handle, store, gate, pending_count)
     handle.go_live()
 
 
@@ -45,7 +53,9 @@ async def catch_up(handle: Handle, store: Store) -> None:
     await _send_pending(handle, store)
 
 
-async def _replay(handle: Handle, store: Store, gate: ReplayGate) -> None:
+async def _replay(
+    handle: Handle, store: Store, gate: ReplayGate, pending_count: PendingCounter
+) -> None:
     # A gate already open costs no timer and no trip through the scheduler (in one process
     # `routed` is set by the join itself).
     if not gate.routed.is_set():
@@ -61,7 +71,19 @@ async def _replay(handle: Handle, store: Store, gate: ReplayGate) -> None:
                 "stored messages for %s not replayed now: the store is behind", handle.user_id
             )
             return
-    await _send_pending(handle, store)
+    # The count is read only now, with the connection joined and the gate open, never with
+    # the user at the handshake: a message committed between that lookup and the join
+    # would be neither counted nor routed live, and would wait for the next connection.
+    # Read now, a message committed before the read is counted, and one committed after it
+    # is routed to the handle (held until `go_live`). The count comes from the store, not
+    # from memory: right after a restart, and for messages other nodes committed.
+    try:
+        pending = await pending_count(handle.user_id)
+    except StorageError as exc:
+        log.warning("stored messages for %s not replayed now: %s", handle.user_id, exc)
+        return
+    if pending:
+        await _send_pending(handle, store)
 
 
 async def _send_pending(handle: Handle, store: Store) -> None:

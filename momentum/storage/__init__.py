@@ -14,7 +14,7 @@ from ._admission import (
     quota_refused_ids,
 )
 from ._errors import MessageIdTaken, RoomFull, StorageError, UserExists
-from ._lookup import LOOKUP_MAILBOX, Lookup, LookupMsg, serve_lookup
+from ._lookup import LOOKUP_MAILBOX, Lookup, LookupMsg, PendingCount, serve_lookup
 from ._open import open_store
 from ._protocol import Store
 from ._room_types import (
@@ -64,6 +64,7 @@ __all__ = [
     "NewRoomMessage",
     "NewUser",
     "Pending",
+    "PendingCount",
     "Persist",
     "RecipientLimits",
     "RefreshToken",

@@ -1,11 +1,15 @@
-"""The user lookup actor: who a handshake's token belongs to, looked up in batches.
+"""The user lookup actor: who a handshake's token belongs to, and whether a new connection
+has stored messages to replay, looked up in batches.
 
-Every WebSocket handshake needs its user from the store (it must exist and be active). One
-query per handshake would cost a connection storm one database round trip each — with
-SQLite, one trip through the worker thread, whose GIL hand-overs dominate under load. The
-lookup actor takes every lookup already waiting in its mailbox and answers them with one
-`get_users` query. Overflow policy: callers `call` it under a timeout; a handshake that
-cannot be answered in time is refused with 503.
+Every WebSocket handshake needs its user from the store (it must exist and be active), and
+every new connection must know whether its user holds stored messages. One query each
+would cost a connection storm two database round trips per handshake — with SQLite, two
+trips through the worker thread, whose GIL hand-overs dominate under load. The lookup actor
+takes every request already waiting in its mailbox and answers the lookups with one
+`get_users` query and the pending counts with one `pending_counts` query (a read of the
+totals the store keeps by trigger). A user with nothing pending then costs no replay query.
+Overflow policy: callers `call` it under a timeout; a handshake that cannot be answered in
+time is refused with 503, a replay that cannot be is skipped (its messages stay pending).
 
 Crashes: a failed query (`StorageError`) refuses that batch's handshakes and the actor goes
 on. Anything else is a bug: the batch's callers get a `StorageError` (503) and the actor
@@ -44,7 +48,15 @@ class Lookup:
     reply: Reply[User | None]
 
 
-LookupMsg = Lookup
+@dataclass(frozen=True, slots=True)
+class PendingCount:
+    """call: how many messages `user_id` holds pending (0: nothing to replay)."""
+
+    user_id: uuid.UUID
+    reply: Reply[int]
+
+
+LookupMsg = Lookup | PendingCount
 
 
 async def serve_lookup(
@@ -59,16 +71,23 @@ async def serve_lookup(
     task_status.started()
     while True:
         batch = await mailbox.receive_batch(BATCH)
+        lookups = [m for m in batch if isinstance(m, Lookup)]
+        counts = [m for m in batch if isinstance(m, PendingCount)]
         try:
-            users = await store.get_users([lookup.user_id for lookup in batch])
+            if lookups:
+                users = await store.get_users([m.user_id for m in lookups])
+            if counts:
+                pending = await store.pending_counts([m.user_id for m in counts])
         except Exception as exc:
-            outage.failed(f"user lookup failed for {len(batch)} handshake(s)", exc)
+            outage.failed(f"user lookup failed for {len(batch)} connection(s)", exc)
             failure = exc if isinstance(exc, StorageError) else StorageError(repr(exc))
-            for lookup in batch:
-                lookup.reply.fail(failure)
+            for message in batch:
+                message.reply.fail(failure)
             if isinstance(exc, StorageError):
                 continue
             raise
         outage.answered()
-        for lookup in batch:
+        for lookup in lookups:
             lookup.reply.send(users.get(lookup.user_id))
+        for count in counts:
+            count.reply.send(pending.get(count.user_id, 0))

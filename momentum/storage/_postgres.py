@@ -147,6 +147,12 @@ class PostgresStore(PostgresAccounts, PostgresSessions, PostgresRooms):
         users = [_user(row) for row in rows]
         return {user.id: user for user in users if user is not None}
 
+    async def pending_counts(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        if not user_ids:
+            return {}
+        rows = await self._call(_aio_fetch, sql_messages.PENDING_COUNTS, list(set(user_ids)))
+        return {row["recipient_id"]: row["count"] for row in rows}
+
     async def find_user(self, login: str) -> User | None:
         # An email match wins over a username that happens to look like an email.
         sql = (
@@ -194,11 +200,24 @@ class PostgresStore(PostgresAccounts, PostgresSessions, PostgresRooms):
         rows = await self._call(_aio_fetch, sql_messages.PENDING, *args)
         return [sql_messages.stored(row) for row in rows]
 
+    async def save_and_ack(
+        self,
+        messages: Sequence[NewMessage],
+        acks: Mapping[uuid.UUID, Sequence[str]],
+        *,
+        limits: RecipientLimits | None = None,
+    ) -> dict[NewMessage, SaveRefusal]:
+        args = _ack_args(acks)
+        if not args:
+            return await self.save_messages(messages, limits=limits)
+        if messages:
+            sql_messages.insert_arrays(messages)  # a malformed message raises before any SQL
+        return await self._call(aio_save_messages, messages, limits, args)
+
     async def ack_messages(self, acks: Mapping[uuid.UUID, Sequence[str]]) -> int:
-        pairs = [(m, r) for r, ids in acks.items() for m in ack_ids(ids)]
-        if not pairs:
+        args = _ack_args(acks)
+        if not args:
             return 0
-        args = (datetime.now(UTC), [m for m, _ in pairs], [r for _, r in pairs])
         # Under the messages lock: one statement acks for many recipients, and its trigger
         # updates their totals, which a concurrent save must not take in another order.
         lock = (sql_messages.LOCK, (sql_messages.MESSAGES_LOCK_KEY,))
@@ -310,6 +329,14 @@ async def _aio_create_pool(url: str) -> _Pool:
 
 async def _aio_fetchval(pool: _Pool, sql: str, *args: object) -> Any:
     return await pool.fetchval(sql, *args)
+
+
+def _ack_args(acks: Mapping[uuid.UUID, Sequence[str]]) -> tuple[object, ...]:
+    """`ACK`'s parameters for `acks` (each recipient's acked ids); () if none is valid."""
+    pairs = [(m, r) for r, ids in acks.items() for m in ack_ids(ids)]
+    if not pairs:
+        return ()
+    return (datetime.now(UTC), [m for m, _ in pairs], [r for _, r in pairs])
 
 
 async def _aio_transaction(

@@ -37,6 +37,10 @@ HELD = (
     "SELECT u.id, coalesce(t.count, 0) AS count, coalesce(t.bytes, 0) AS bytes FROM users u"
     " LEFT JOIN pending_totals t ON t.recipient_id = u.id WHERE u.id = ANY($1::uuid[])"
 )
+PENDING_COUNTS = (
+    "SELECT recipient_id, count FROM pending_totals"
+    " WHERE count > 0 AND recipient_id = ANY($1::uuid[])"
+)
 OWNERS = "SELECT id, sender_id, recipient_id FROM messages WHERE id = ANY($1::uuid[])"
 PENDING = (
     f"SELECT {_COLUMNS} FROM messages"

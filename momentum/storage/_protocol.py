@@ -130,12 +130,33 @@ class Store(RoomStore, Protocol):
         """
         ...
 
+    async def save_and_ack(
+        self,
+        messages: Sequence[NewMessage],
+        acks: Mapping[uuid.UUID, Sequence[str]],
+        *,
+        limits: RecipientLimits | None = None,
+    ) -> dict[NewMessage, SaveRefusal]:
+        """`save_messages`, then `ack_messages`, in one transaction (one commit): the store
+        writer's batch. All or nothing: when it raises, neither the messages nor the acks
+        were recorded."""
+        ...
+
     async def pending_messages(
         self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500
     ) -> list[StoredMessage]:
         """Up to `limit` unacked, unexpired messages with `seq > after_seq`, oldest first.
 
         Page by passing the last `seq` seen as `after_seq`.
+        """
+        ...
+
+    async def pending_counts(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """How many messages each of `user_ids` holds pending (absent: none), from the
+        totals kept with every insert, ack and purge: one read per user, no message scanned.
+
+        Unexpired and expired-not-yet-purged alike: a count of 0 means `pending_messages`
+        finds nothing; more than 0, that it may.
         """
         ...
 

@@ -23,9 +23,6 @@ from . import _sqlite_pending as sql_pending
 from ._admission import (
     RecipientLimits,
     SaveRefusal,
-    admit,
-    forgive_retries,
-    quota_refused_ids,
 )
 from ._errors import StorageError, UniqueField, UserExists
 from ._migrations import load_migrations
@@ -33,6 +30,7 @@ from ._sqlite_accounts import SqliteAccounts
 from ._sqlite_accounts import fetch_user as _fetch_user
 from ._sqlite_accounts import user_from_row as _row_user
 from ._sqlite_rooms import SqliteRooms
+from ._sqlite_save import SaveBatch, ack_statements, execute_atomically, save_and_ack
 from ._sqlite_sessions import SqliteSessions
 from ._sqlite_transaction import transaction as _transaction
 from ._types import (
@@ -42,12 +40,9 @@ from ._types import (
     NewUser,
     StoredMessage,
     User,
-    ack_ids,
     check_limit,
     email_key,
     history_cursor,
-    ids_to_verify,
-    refused_ids,
     user_from_new,
     username_key,
 )
@@ -174,35 +169,21 @@ class SqliteStore(SqliteAccounts, SqliteSessions, SqliteRooms):
     async def save_messages(
         self, messages: Sequence[NewMessage], *, limits: RecipientLimits | None = None
     ) -> dict[NewMessage, SaveRefusal]:
-        # Parameters are built here, in the event loop: the worker thread only runs SQL.
-        rows = [sql_messages.insert_row(m) for m in messages]
-        if not rows:
-            return {}
-        keys = [str(row[2]) for row in rows]  # the recipients' ids as stored (`insert_row`)
+        batch = SaveBatch(messages, limits)
+        return await self._run(batch.save) if batch.rows else {}
 
-        def save(conn: sqlite3.Connection) -> dict[NewMessage, SaveRefusal]:
-            # No transaction around the read and the insert: this connection runs one call
-            # at a time, and only it writes messages (and `pending_totals`, by triggers).
-            refused: dict[NewMessage, SaveRefusal] = {}
-            saved, taken = messages, rows
-            if limits is not None:
-                held = sql_pending.held(conn, sorted(set(keys)))
-                refused = admit(messages, keys, held, limits)
-                if retried := quota_refused_ids(refused):
-                    forgive_retries(refused, sql_messages.owners(conn, retried))
-                if refused:
-                    kept = [i for i, m in enumerate(messages) if m not in refused]
-                    saved, taken = [messages[i] for i in kept], [rows[i] for i in kept]
-                    if not taken:
-                        return refused
-            inserted = _insert_atomically(sql_messages.insert_many(taken), conn)
-            verify = ids_to_verify(saved, inserted)
-            if verify:
-                owners = sql_messages.owners(conn, verify)
-                refused.update(dict.fromkeys(refused_ids(saved, verify, owners), DUPLICATE))
-            return refused
-
-        return await self._run(save)
+    async def save_and_ack(
+        self,
+        messages: Sequence[NewMessage],
+        acks: Mapping[uuid.UUID, Sequence[str]],
+        *,
+        limits: RecipientLimits | None = None,
+    ) -> dict[NewMessage, SaveRefusal]:
+        batch = SaveBatch(messages, limits)
+        statements = ack_statements(datetime.now(UTC), acks)
+        if not statements:
+            return await self.save_messages(messages, limits=limits)
+        return await self._run(partial(save_and_ack, batch, statements))
 
     async def pending_messages(
         self, recipient_id: uuid.UUID, *, after_seq: int = 0, limit: int = 500
@@ -212,14 +193,13 @@ class SqliteStore(SqliteAccounts, SqliteSessions, SqliteRooms):
         args = (str(recipient_id), after_seq, now, limit)
         return await self._run(lambda c: sql_messages.fetch(c, sql_messages.PENDING, args))
 
+    async def pending_counts(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        keys = list(dict.fromkeys(str(u) for u in user_ids))
+        return await self._run(partial(sql_pending.pending_counts, keys=keys)) if keys else {}
+
     async def ack_messages(self, acks: Mapping[uuid.UUID, Sequence[str]]) -> int:
-        now = sql_messages.timestamp(datetime.now(UTC))
-        statements = [
-            statement
-            for recipient_id, ids in acks.items()
-            for statement in sql_messages.ack_many(now, str(recipient_id), ack_ids(ids))
-        ]
-        return await self._run(partial(_execute_atomically, statements)) if statements else 0
+        statements = ack_statements(datetime.now(UTC), acks)
+        return await self._run(partial(execute_atomically, statements)) if statements else 0
 
     async def purge_messages(self, *, now: datetime, retain_until: datetime) -> int:
         expired = (sql_messages.timestamp(now),)
@@ -328,29 +308,6 @@ def _statements(script: str) -> list[str]:
     if leftover:
         raise ValueError(f"incomplete SQL statement in migration: {leftover[0]!r}")
     return statements
-
-
-def _execute_atomically(
-    statements: list[tuple[str, list[object]]], conn: sqlite3.Connection
-) -> int:
-    """Run the statements all or none; rows changed. One statement is atomic by itself and
-    needs no BEGIN/COMMIT: each of those would be one more GIL round trip."""
-    if len(statements) == 1:
-        sql, params = statements[0]
-        return conn.execute(sql, params).rowcount
-    with _transaction(conn):
-        return sum(conn.execute(sql, params).rowcount for sql, params in statements)
-
-
-def _insert_atomically(
-    statements: list[tuple[str, list[object]]], conn: sqlite3.Connection
-) -> set[str]:
-    """Run the `INSERT … RETURNING id` statements all or none; the ids written."""
-    if len(statements) == 1:
-        sql, params = statements[0]
-        return {row[0] for row in conn.execute(sql, params)}
-    with _transaction(conn):
-        return {row[0] for sql, params in statements for row in conn.execute(sql, params)}
 
 
 def _user_exists(exc: sqlite3.IntegrityError) -> Exception:

@@ -3,9 +3,9 @@
 The hub hands it every direct message after the live delivery (`Persist`, a non-blocking
 cast: the hub never waits for the database); connections hand it what their clients
 acknowledged (`Acknowledge`). It takes everything already waiting in its mailbox as one
-batch — one transaction for all the messages of a burst — and only after the commit calls
-each message's `on_written` with the result. It never writes to a socket: `on_written` is
-the sender's (its connection's `ack`, or the HTTP request's reply).
+batch — one transaction for all the messages and acks of a burst, one commit — and only
+after the commit calls each message's `on_written` with the result. It never writes to a
+socket: `on_written` is the sender's (its connection's `ack`, or the HTTP request's reply).
 
 Overflow policy: the mailbox is bounded (`WRITER_MAILBOX`). Connections wait before
 publishing a direct message while it is more than half full (`Backpressure`): a client that
@@ -136,8 +136,7 @@ async def serve_writer(
         if backpressure is not None:
             backpressure.progressed()
         try:
-            await _save(store, batch, outage, limits)
-            await _acknowledge(store, batch.acks, outage)
+            await _write(store, batch, outage, limits)
         except Exception:
             batch.abandon()
             raise
@@ -177,32 +176,23 @@ class _Batch:
         self.barriers = []
 
 
-async def _save(
+async def _write(
     store: Store, batch: _Batch, outage: Outage, limits: RecipientLimits | None
 ) -> None:
-    if not batch.persists:
-        return
+    """The batch's messages and acks in one transaction: one commit (one fsync) per batch.
+    Each sender hears `stored` only after that commit."""
     messages = [p.message for p in batch.persists]
+    acks: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for ack in batch.acks:
+        acks[ack.recipient_id].extend(ack.ids)
+    if not messages and not acks:
+        return
     try:
-        refused = await store.save_messages(messages, limits=limits)
-    except StorageError as exc:
-        outage.failed(f"could not store {len(messages)} message(s)", exc)
+        refused = await store.save_and_ack(messages, acks, limits=limits)
+    except StorageError as exc:  # unacked messages stay pending and come again
+        count = sum(len(ids) for ids in acks.values())
+        outage.failed(f"could not store {len(messages)} message(s) and {count} ack(s)", exc)
         batch.answer([WriteResult.FAILED] * len(messages))
         return
     outage.answered()
     batch.answer([_RESULT[refused[m]] if m in refused else WriteResult.STORED for m in messages])
-
-
-async def _acknowledge(store: Store, acks: list[Acknowledge], outage: Outage) -> None:
-    by_recipient: dict[uuid.UUID, list[str]] = defaultdict(list)
-    for ack in acks:
-        by_recipient[ack.recipient_id].extend(ack.ids)
-    if not by_recipient:
-        return
-    try:  # one transaction for the whole batch: one commit, whatever the recipients
-        await store.ack_messages(by_recipient)
-    except StorageError as exc:  # the messages stay pending and come again: at-least-once
-        count = sum(len(ids) for ids in by_recipient.values())
-        outage.failed(f"could not record {count} ack(s)", exc)
-    else:
-        outage.answered()

@@ -39,6 +39,7 @@ class WireStream(trio.abc.HalfCloseableStream):
         "_drained",
         "_fd",
         "_flushed",
+        "_lent",
         "_prefix",
         "_queue",
         "_queued",
@@ -55,6 +56,8 @@ class WireStream(trio.abc.HalfCloseableStream):
     def __init__(self, stream: trio.SocketStream, prefix: bytes, *, max_frames: int) -> None:
         self._stream = stream
         self._prefix = prefix
+        #: the prefix as handed to the reader, emptied by `forget_prefix`
+        self._lent: bytearray | None = None
         self._fd = stream.socket.fileno()
         # (chunk, is data, ticket): tickets number chunks in queue order, from 1. A list, not
         # a deque: an empty deque costs about 700 bytes, and nearly every connection's queue
@@ -191,10 +194,21 @@ class WireStream(trio.abc.HalfCloseableStream):
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
         if self._prefix:
-            head, self._prefix = self._prefix, b""
+            # A copy the reader can be made to let go of: trio-websocket's reader keeps the
+            # last bytes it received in a local until its next receive returns — for an
+            # idle connection the request head, token included, for hours.
+            self._lent = head = bytearray(self._prefix)
+            self._prefix = b""
             await trio.lowlevel.checkpoint()
             return head
         return await self._stream.receive_some(max_bytes)
+
+    def forget_prefix(self) -> None:
+        """Empty the prefix handed out by `receive_some`, once the reader has parsed it (its
+        parser keeps a copy of what it needs)."""
+        if self._lent is not None:
+            self._lent.clear()
+            self._lent = None
 
     async def send_eof(self) -> None:
         await self._stream.send_eof()

@@ -14,12 +14,15 @@ import re
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import orjson
 import trio
 
 from momentum.auth import TokenCodec
@@ -35,6 +38,8 @@ from ._live import (
     settings_for,
     texts_until_quiet,
 )
+
+HOUR = timedelta(hours=1)
 
 
 async def send_stored(sender: Client, to: User, count: int, *, start: int = 0) -> list[str]:
@@ -258,3 +263,48 @@ async def test_a_message_being_stored_when_its_recipient_connects_is_not_missed(
                     store.gate.set()  # bob joined: now the commit may finish
                     assert [m["data"]["i"] for m in await texts_until_quiet(b)] == [7]
                 assert (await a.receive_type("ack"))["data"]["stored"] is True
+
+
+class CommitDuringLookupStore(MemoryStore):
+    """Counts replay queries; once `target` is set, the handshake's user lookup commits a
+    message to that user right after reading it (another node's commit landing between a
+    handshake's lookup and its join)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.target: User | None = None
+        self.replay_queries = 0
+
+    async def get_users(self, user_ids: Any) -> Any:
+        users = await super().get_users(user_ids)
+        if (target := self.target) is not None and target.id in users:
+            self.target = None
+            now = datetime.now(UTC)
+            envelope = orjson.dumps(
+                {"id": str(uuid.uuid4()), "message_type": "text", "data": {"i": 1}}
+            )
+            message = NewMessage(
+                orjson.loads(envelope)["id"], None, target.id, "text", envelope, now, now + HOUR
+            )
+            assert await self.save_messages([message]) == {}
+        return users
+
+    async def pending_messages(self, recipient_id: uuid.UUID, **page: Any) -> Any:
+        self.replay_queries += 1
+        return await super().pending_messages(recipient_id, **page)
+
+
+async def test_nothing_pending_costs_no_replay_query_and_a_late_commit_is_not_missed() -> None:
+    # A count of pending messages read with the user at the lookup would say 0 here, and
+    # the message committed right after it would wait for bob's next connection.
+    with trio.fail_after(20):
+        store = CommitDuringLookupStore()
+        async with open_live_server(settings_for("sqlite:///:memory:"), store=store) as server:
+            bob = await server.create_user()
+            async with server.connect(bob) as b:
+                assert await texts_until_quiet(b) == []
+            assert store.replay_queries == 0
+            store.target = bob
+            async with server.connect(bob) as b:
+                assert [m["data"]["i"] for m in await texts_until_quiet(b)] == [1]
+            assert store.replay_queries == 1

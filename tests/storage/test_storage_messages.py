@@ -151,6 +151,35 @@ async def test_pending_excludes_acked_and_expired(store: Store) -> None:
         assert await store.count_pending(ALICE) == 1
 
 
+async def test_pending_counts_follow_saves_acks_and_purges(store: Store) -> None:
+    with trio.fail_after(TIMEOUT):
+        assert await store.pending_counts([]) == {}
+        past = datetime.now(UTC) - 2 * HOUR
+        expired = message(ALICE, created_at=past, expires_in=HOUR)
+        acked, kept, to_bob = message(ALICE), message(ALICE), message(BOB)
+        await store.save_messages([expired, acked, kept, to_bob])
+        assert await store.pending_counts([ALICE, BOB, CAROL, ALICE]) == {ALICE: 3, BOB: 1}
+        assert await store.ack_messages({ALICE: [acked.id], BOB: [to_bob.id]}) == 2
+        # Expired but not yet purged still counts: a count is never below what is pending.
+        assert await store.pending_counts([ALICE, BOB]) == {ALICE: 2}
+        await store.purge_messages(now=datetime.now(UTC), retain_until=past)
+        assert await store.pending_counts([ALICE, BOB]) == {ALICE: 1}
+
+
+async def test_save_and_ack_records_both_in_one_call(store: Store) -> None:
+    with trio.fail_after(TIMEOUT):
+        earlier = message(ALICE)
+        await store.save_messages([earlier])
+        first, again = message(BOB), message(BOB)
+        taken = message(CAROL, message_id=first.id)  # another message under a taken id
+        refused = await store.save_and_ack([first, again, taken], {ALICE: [earlier.id]})
+        assert refused == {taken: SaveRefusal.DUPLICATE_ID}
+        assert await store.pending_counts([ALICE, BOB, CAROL]) == {BOB: 2}
+        assert await store.save_and_ack([], {BOB: [first.id, "nope"]}) == {}
+        assert await store.save_and_ack([message(ALICE)], {}) == {}
+        assert await store.pending_counts([ALICE, BOB]) == {ALICE: 1, BOB: 1}
+
+
 async def test_after_seq_paging_and_limit(store: Store) -> None:
     with trio.fail_after(TIMEOUT):
         saved = [message(ALICE, text=str(i)) for i in range(10)]

@@ -395,8 +395,12 @@ async def test_receive_some_replays_the_prefix_first() -> None:
     with trio.fail_after(TEST_DEADLINE):
         async with open_pair(prefix=b"GET /ws HTTP/1.1\r\n\r\n") as (wire, peer):
             await peer.send_all(b"frame bytes")
-            assert await wire.receive_some(4096) == b"GET /ws HTTP/1.1\r\n\r\n"
+            head = await wire.receive_some(4096)
+            assert head == b"GET /ws HTTP/1.1\r\n\r\n"
             assert await wire.receive_some(4096) == b"frame bytes"
+            wire.forget_prefix()  # a reader that still holds the head holds nothing now
+            assert head == b""
+            wire.forget_prefix()
 
 
 async def test_socket_and_send_eof_go_to_the_underlying_stream() -> None:
