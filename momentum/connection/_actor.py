@@ -39,7 +39,7 @@ from actors import ActorError, ActorRef, MailboxFull
 
 from ..config import CALL_TIMEOUT
 from ..hub import HubMsg, Join, Leave, Refused, Release, ReplayGate, Reserve
-from ..protocol import CloseCode, ErrorCode, close_frame, utc_timestamp
+from ..protocol import CloseCode, ErrorCode, WireFormat, close_frame, utc_timestamp
 from ..storage import Backpressure, Store, WriterMsg
 from ..wire import RequestHead, WireStream
 from ._admission import Admitted, Gatekeeper
@@ -155,6 +155,7 @@ async def _handshake(
             token_id=verdict.claims.jti,
             token_issued_ms=verdict.claims.issued_ms,
             token_session=verdict.claims.session,
+            wire_format=WireFormat.of_subprotocol(verdict.subprotocol),
         )
         handle.lease = lease
         wire.last_words = partial(_owed_close, ws, handle)

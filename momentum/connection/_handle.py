@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import trio
 
-from ..protocol import CloseCode, text_payload_offset
+from ..protocol import CloseCode, Frame, WireFormat, text_payload_offset
 from ..wire import WireStream
 from ._room_cursors import RoomCursors
 
@@ -61,6 +61,7 @@ class Handle:
         "user_id",
         "username",
         "wire",
+        "wire_format",
     )
 
     def __init__(
@@ -75,6 +76,7 @@ class Handle:
         token_id: str = "",
         token_issued_ms: int = 0,
         token_session: str | None = None,
+        wire_format: WireFormat = WireFormat.JSON,
     ) -> None:
         self.conn_id = conn_id
         self.user_id = user_id
@@ -83,6 +85,7 @@ class Handle:
         self.token_issued_ms = token_issued_ms
         self.token_session = token_session
         self.wire = wire
+        self.wire_format = wire_format  # JSON or MessagePack, both ways (its subprotocol)
         self.connected_at = connected_at  # wall clock, for people
         self.last_activity = now  # Trio clock, for the janitor
         self.last_pong = -1.0  # Trio clock: the last pong to a server ping, for the heartbeat
@@ -95,8 +98,9 @@ class Handle:
         #: the serve nursery's scope, cancelled by `close` (None until serving starts)
         self.scope: trio.CancelScope | None = None
         self.finished = False  # the actor has ended (a lost Leave is swept by the janitor)
-        #: frames held back while stored messages are replayed (None: live)
-        self._held: list[bytes] | None = []
+        #: frames held back while stored messages are replayed (None: live); a `Frame` is
+        #: encoded when released, once it is known not to be a replayed message
+        self._held: list[Frame | bytes] | None = []
         self._live = trio.Event()  # set by `go_live`
         #: where the connection stands in each room it subscribes to (`_room_cursors`)
         self.rooms = RoomCursors(self.offer, wire.max_frames, self._room_gap)
@@ -119,11 +123,11 @@ class Handle:
         """Asked to close, or its socket failed: it takes no more frames."""
         return self.close_code is not None or self.wire.broken
 
-    def offer(self, frame: bytes) -> bool:
+    def offer(self, frame: Frame) -> bool:
         """The hub's batched write (see `ConnectionHandle.offer`); False if not taken."""
         if self.close_code is not None:
             return False
-        if self._replayed is not None and self._was_replayed(frame):
+        if self._replayed is not None and self._was_replayed(frame.json):
             return True  # this connection has it already
         held = self._held
         if held is not None:
@@ -131,12 +135,13 @@ class Handle:
                 return False
             held.append(frame)
             return True
+        encoded = frame.encoded(self.wire_format)
         if self._offered:  # a later frame of this batch: coalesced, written by `flush`
-            return self.wire.buffer_frame(frame)
+            return self.wire.buffer_frame(encoded)
         self._offered = True  # the first: straight to the socket, as cheap as a write can be
-        return self.wire.send_frame_nowait(frame)
+        return self.wire.send_frame_nowait(encoded)
 
-    def offer_room(self, room_id: uuid.UUID, offset: int, frame: bytes) -> bool:
+    def offer_room(self, room_id: uuid.UUID, offset: int, frame: Frame) -> bool:
         """The hub's batched write of a room message (see `ConnectionHandle.offer_room`)."""
         if self.close_code is not None:
             return False
@@ -151,9 +156,15 @@ class Handle:
         self._offered = False
         self.wire.flush_nowait()
 
+    def reply(self, envelope: bytes) -> bool:
+        """An envelope (JSON bytes) for this client only (a pong, an error, an ack), in its
+        wire format: see `send`."""
+        return self.send(self.wire_format.frame(envelope))
+
     def send(self, frame: bytes) -> bool:
-        """One frame from anyone but the hub's batch (a pong, an error, an ack), in order with
-        everything else; a connection that cannot take it is closed as a slow consumer."""
+        """One frame, in this connection's wire format, from anyone but the hub's batch, in
+        order with everything else; a connection that cannot take it is closed as a slow
+        consumer."""
         if self.close_code is not None:
             return False
         held = self._held
@@ -194,9 +205,10 @@ class Handle:
         self._live.set()
         if self._replayed is not None:
             self._replayed_until = trio.current_time() + REPLAYED_WINDOW
-            held = [frame for frame in held if not self._was_replayed(frame)]
+            held = [f for f in held if not (isinstance(f, Frame) and self._was_replayed(f.json))]
         for frame in held:
-            self.wire.buffer_frame(frame)
+            encoded = frame.encoded(self.wire_format) if isinstance(frame, Frame) else frame
+            self.wire.buffer_frame(encoded)
         self.wire.flush_nowait()
         if self._catch_up_wanted:
             self.catch_up()
@@ -218,8 +230,9 @@ class Handle:
             self.on_catch_up()
 
     def _was_replayed(self, frame: bytes) -> bool:
-        """Is `frame` a message the replay sent? (The server encodes every envelope with
-        its id first, in frames built by `text_frame`.) Past the window the ids are forgotten."""
+        """Is `frame` (a JSON text frame) a message the replay sent? (The server encodes every
+        envelope with its id first, in frames built by `text_frame`.) Past the window the ids
+        are forgotten."""
         replayed = self._replayed
         if replayed is None:
             return False

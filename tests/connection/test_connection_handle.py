@@ -18,7 +18,7 @@ import trio
 
 from momentum.connection import Handle
 from momentum.connection._handle import REPLAYED_WINDOW
-from momentum.protocol import CloseCode, text_frame
+from momentum.protocol import CloseCode, Frame, text_frame
 from momentum.wire import WireStream
 
 MAX_FRAMES = 4
@@ -59,13 +59,13 @@ async def test_the_hubs_first_frame_goes_out_at_once_later_ones_at_flush(
 ) -> None:
     handle, peer = pair
     handle.go_live()
-    assert handle.offer(b"one")
+    assert handle.offer(Frame(b"one"))
     assert received(peer) == b"one"
-    assert handle.offer(b"two") and handle.offer(b"three")
+    assert handle.offer(Frame(b"two")) and handle.offer(Frame(b"three"))
     assert received(peer) == b""  # coalesced until the end of the hub's batch
     handle.flush()
     assert received(peer) == b"twothree"
-    assert handle.offer(b"four")  # a new batch: straight out again
+    assert handle.offer(Frame(b"four"))  # a new batch: straight out again
     assert received(peer) == b"four"
 
 
@@ -74,7 +74,7 @@ async def test_frames_are_held_during_the_replay_and_follow_the_stored_ones(
 ) -> None:
     handle, peer = pair
     assert handle.replaying
-    assert handle.offer(b"[live]")
+    assert handle.offer(Frame(b"[live]"))
     assert handle.send(b"[pong]")  # a reply, too, waits behind the stored messages
     assert handle.wire.send_frame_nowait(b"[stored]")  # what the replay writes
     assert received(peer) == b"[stored]"
@@ -86,8 +86,8 @@ async def test_frames_are_held_during_the_replay_and_follow_the_stored_ones(
 async def test_held_frames_are_bounded_like_the_queue(pair: tuple[Handle, socket.socket]) -> None:
     handle, _ = pair
     for i in range(MAX_FRAMES):
-        assert handle.offer(b"%d" % i)
-    assert not handle.offer(b"one too many")  # the hub closes it as a slow consumer
+        assert handle.offer(Frame(b"%d" % i))
+    assert not handle.offer(Frame(b"one too many"))  # the hub closes it as a slow consumer
     assert not handle.closing  # that is the hub's decision, not the handle's
     assert not handle.send(b"a reply")  # a reply that does not fit closes it itself
     assert handle.close_code == CloseCode.SLOW_CONSUMER
@@ -99,7 +99,7 @@ async def test_a_close_decision_stops_data_frames(pair: tuple[Handle, socket.soc
     handle.close(CloseCode.USER_DISABLED, "user disabled")
     handle.close(CloseCode.STALE, "late")  # the first decision wins
     assert handle.closing and handle.close_code == CloseCode.USER_DISABLED
-    assert not handle.offer(b"data") and not handle.send(b"data")
+    assert not handle.offer(Frame(b"data")) and not handle.send(b"data")
     assert received(peer) == b""
 
 
@@ -108,9 +108,9 @@ async def test_a_slow_consumer_close_drops_what_is_queued(
 ) -> None:
     handle, _ = pair
     handle.go_live()
-    handle.offer(b"first")
+    handle.offer(Frame(b"first"))
     for _ in range(MAX_FRAMES - 1):
-        assert handle.offer(b"queued")
+        assert handle.offer(Frame(b"queued"))
     assert handle.wire.data_frames == MAX_FRAMES - 1
     handle.close(CloseCode.SLOW_CONSUMER, "slow consumer")
     # the queue's head stays (it may be partly written: cutting it would break the stream)
@@ -122,7 +122,7 @@ async def test_a_failed_socket_makes_the_handle_closing() -> None:
         handle = Handle(1, uuid.uuid4(), "u", wire, connected_at="now", now=0.0)
         handle.go_live()
         peer.close()
-        while handle.offer(b"x" * 65536):  # until the write fails: the peer is gone
+        while handle.offer(Frame(b"x" * 65536)):  # until the write fails: the peer is gone
             handle.flush()
         assert handle.closing and handle.close_code is None
         await wire.aclose()
@@ -154,16 +154,16 @@ async def test_a_replayed_message_is_not_sent_again_live(
     handle, peer = pair
     first, second, third, other = (str(uuid.uuid4()) for _ in range(4))
     await trio.sleep(1)  # the clock is past zero, as it is in a server
-    assert handle.offer(message(first)) and handle.offer(message(second))  # held: replaying
+    assert handle.offer(Frame(message(first))) and handle.offer(Frame(message(second)))  # held: replaying
     for stored in (first, second, third):
         handle.replayed(stored)
         assert handle.wire.send_frame_nowait(message(stored))
     handle.go_live()
-    assert handle.offer(message(third))  # its live copy, after the replay: dropped too
-    assert handle.offer(message(other))  # anything else goes through
+    assert handle.offer(Frame(message(third)))  # its live copy, after the replay: dropped too
+    assert handle.offer(Frame(message(other)))  # anything else goes through
     assert received(peer) == message(first) + message(second) + message(third) + message(other)
     await trio.sleep(REPLAYED_WINDOW + 1)
-    assert handle.offer(message(first))  # past the window: ids are forgotten
+    assert handle.offer(Frame(message(first)))  # past the window: ids are forgotten
     handle.flush()
     assert received(peer) == message(first)
 
@@ -175,5 +175,5 @@ async def test_a_catch_up_on_a_live_connection_remembers_nothing(
     handle.go_live()
     again = str(uuid.uuid4())
     handle.replayed(again)
-    assert handle.offer(message(again))
+    assert handle.offer(Frame(message(again)))
     assert received(peer) == message(again)

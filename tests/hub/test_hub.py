@@ -26,7 +26,7 @@ from momentum.hub import (
     ReplayGate,
     RevokeTokens,
 )
-from momentum.protocol import ErrorCode, text_frame
+from momentum.protocol import ErrorCode, Frame, WireFormat, text_frame
 from momentum.storage import Barrier, Persist, WriteResult, WriterMsg
 
 
@@ -49,6 +49,7 @@ class FakeHandle:
     token_id: str = ""
     token_issued_ms: int = 0
     token_session: str | None = None
+    wire_format: WireFormat = WireFormat.JSON
 
     def catch_up(self) -> None:
         self.catch_ups += 1
@@ -57,13 +58,13 @@ class FakeHandle:
     def closing(self) -> bool:
         return self.close_code is not None or self.broken
 
-    def offer(self, frame: bytes) -> bool:
+    def offer(self, frame: Frame) -> bool:
         if self.closing or len(self.frames) >= self.capacity:
             return False
-        self.frames.append(frame)
+        self.frames.append(frame.encoded(self.wire_format))
         return True
 
-    def offer_room(self, room_id: uuid.UUID, offset: int, frame: bytes) -> bool:
+    def offer_room(self, room_id: uuid.UUID, offset: int, frame: Frame) -> bool:
         return self.offer(frame)
 
     def flush(self) -> None:
