@@ -154,7 +154,9 @@ async def test_a_replayed_message_is_not_sent_again_live(
     handle, peer = pair
     first, second, third, other = (str(uuid.uuid4()) for _ in range(4))
     await trio.sleep(1)  # the clock is past zero, as it is in a server
-    assert handle.offer(Frame(message(first))) and handle.offer(Frame(message(second)))  # held: replaying
+    assert handle.offer(Frame(message(first))) and handle.offer(
+        Frame(message(second))
+    )  # held: replaying
     for stored in (first, second, third):
         handle.replayed(stored)
         assert handle.wire.send_frame_nowait(message(stored))
