@@ -84,6 +84,32 @@ async def test_a_session_sends_receives_and_quits_with_1000(server: LiveServer) 
         assert client.closed_with == 1000
 
 
+async def test_a_msgpack_session_talks_to_a_json_peer(server: LiveServer) -> None:
+    with trio.fail_after(20):
+        alice, bob = await server.create_user("alice"), await server.create_user("bob")
+        terminal = ScriptedTerminal()
+        login = by_token(server, server.token(alice))
+        client = InteractiveClient(login, terminal, wire_format="msgpack")
+        async with trio.open_nursery() as nursery, server.connect(bob) as peer:
+
+            async def run() -> None:
+                assert await client.run() == 0
+
+            nursery.start_soon(run)
+            await terminal.wait_for("connected to")
+            assert client.session is not None
+            assert client.session.ws.subprotocol == "momentum.msgpack"
+            await terminal.type("to bob in binary")
+            assert (await peer.receive_type("text"))["data"] == {"content": "in binary"}
+            await terminal.wait_for("✓ delivered to 1 connection(s)")
+            await terminal.type('json {"message_type": "pong"}')
+            await terminal.wait_for("! server error forbidden_type")
+            await peer.send(message_type="text", to_user_id=str(alice.id), data={"content": "yo"})
+            await terminal.wait_for("[text] bob → you: yo")
+            await terminal.type("quit")
+            await terminal.wait_for("closed (1000)")
+
+
 async def test_ctrl_d_quits_cleanly(server: LiveServer) -> None:
     with trio.fail_after(10):
         user = await server.create_user()
@@ -218,12 +244,13 @@ async def test_the_real_command_reads_commands_from_stdin(server: LiveServer) ->
     assert "closed (1000). bye" in out  # end of input quits
 
 
+@pytest.mark.parametrize("wire_format", ["json", "msgpack"])
 async def test_benchmark_summary_is_consistent(
-    server: LiveServer, capsys: pytest.CaptureFixture[str]
+    server: LiveServer, capsys: pytest.CaptureFixture[str], wire_format: str
 ) -> None:
     with trio.fail_after(20):
         user = await server.create_user()
-        plan = BenchmarkPlan(messages=30, rate=500, payload_size=16)
+        plan = BenchmarkPlan(messages=30, rate=500, payload_size=16, wire_format=wire_format)
         status = await run_benchmark(
             by_token(server, server.token(user)), plan, as_json=True, progress=False
         )
