@@ -47,14 +47,19 @@ func mpHeader(b []byte, fix, wide byte, n int) []byte {
 	return append(b, wide, byte(n>>8), byte(n))
 }
 
+// mpStart opens an envelope of `fields` fields: message_type `kind`, then data, a map of
+// `dataFields` entries that the caller writes next (and then the envelope's other fields).
+func mpStart(b []byte, fields int, kind string, dataFields int) []byte {
+	b = mpHeader(b, 0x80, 0xde, fields)
+	b = mpStr(b, "message_type")
+	b = mpStr(b, kind)
+	b = mpStr(b, "data")
+	return mpHeader(b, 0x80, 0xde, dataFields)
+}
+
 // mpText is the msgpack twin of send's JSON text envelope.
 func mpText(to string, stamp, seq int64) []byte {
-	b := make([]byte, 0, 96+len(filler))
-	b = mpHeader(b, 0x80, 0xde, 3)
-	b = mpStr(b, "message_type")
-	b = mpStr(b, "text")
-	b = mpStr(b, "data")
-	b = mpHeader(b, 0x80, 0xde, 3)
+	b := mpStart(make([]byte, 0, 96+len(filler)), 3, "text", 3)
 	b = mpStr(b, "content")
 	b = mpStr(b, filler)
 	b = mpStr(b, "t")
@@ -70,12 +75,7 @@ func mpText(to string, stamp, seq int64) []byte {
 
 // mpAck is the msgpack twin of the JSON ack envelope.
 func mpAck(ids []string) []byte {
-	b := make([]byte, 0, 32+40*len(ids))
-	b = mpHeader(b, 0x80, 0xde, 2)
-	b = mpStr(b, "message_type")
-	b = mpStr(b, "ack")
-	b = mpStr(b, "data")
-	b = mpHeader(b, 0x80, 0xde, 1)
+	b := mpStart(make([]byte, 0, 32+40*len(ids)), 2, "ack", 1)
 	b = mpStr(b, "ids")
 	b = mpHeader(b, 0x90, 0xdc, len(ids))
 	for _, id := range ids {

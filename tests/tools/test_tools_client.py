@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import trio
 
-from momentum.tools import BenchmarkPlan, InteractiveClient, Login, run_benchmark
+from momentum.tools import WIRE_FORMATS, BenchmarkPlan, InteractiveClient, Login, run_benchmark
 from tests.server._live import API_KEY, LiveServer, mint_token, open_live_server, settings_for
 
 from ._script import ScriptedTerminal
@@ -27,11 +27,16 @@ def by_token(server: LiveServer, token: str) -> Login:
     return Login(server_url=server.base_url, token=token)
 
 
-async def test_a_session_sends_receives_and_quits_with_1000(server: LiveServer) -> None:
+@pytest.mark.parametrize("wire_format", ["json", "msgpack"])
+async def test_a_session_sends_receives_and_quits_with_1000(
+    server: LiveServer, wire_format: str
+) -> None:
+    """The same session in either wire format; the peer talks JSON throughout."""
     with trio.fail_after(20):
         alice, bob = await server.create_user("alice"), await server.create_user("bob")
         terminal = ScriptedTerminal()
-        client = InteractiveClient(by_token(server, server.token(alice)), terminal)
+        login = by_token(server, server.token(alice))
+        client = InteractiveClient(login, terminal, wire_format=wire_format)
         async with trio.open_nursery() as nursery, server.connect(bob) as peer:
 
             async def run() -> None:
@@ -39,6 +44,8 @@ async def test_a_session_sends_receives_and_quits_with_1000(server: LiveServer) 
 
             nursery.start_soon(run)
             await terminal.wait_for("connected to")
+            assert client.session is not None
+            assert client.session.ws.subprotocol == WIRE_FORMATS[wire_format]
             await terminal.type("text Hello World!")
             got = await peer.receive_type("text")
             assert got["data"] == {"content": "Hello World!"}
@@ -82,32 +89,6 @@ async def test_a_session_sends_receives_and_quits_with_1000(server: LiveServer) 
             await terminal.wait_for("closed (1000)")
         await server.wait_connections(0)
         assert client.closed_with == 1000
-
-
-async def test_a_msgpack_session_talks_to_a_json_peer(server: LiveServer) -> None:
-    with trio.fail_after(20):
-        alice, bob = await server.create_user("alice"), await server.create_user("bob")
-        terminal = ScriptedTerminal()
-        login = by_token(server, server.token(alice))
-        client = InteractiveClient(login, terminal, wire_format="msgpack")
-        async with trio.open_nursery() as nursery, server.connect(bob) as peer:
-
-            async def run() -> None:
-                assert await client.run() == 0
-
-            nursery.start_soon(run)
-            await terminal.wait_for("connected to")
-            assert client.session is not None
-            assert client.session.ws.subprotocol == "momentum.msgpack"
-            await terminal.type("to bob in binary")
-            assert (await peer.receive_type("text"))["data"] == {"content": "in binary"}
-            await terminal.wait_for("✓ delivered to 1 connection(s)")
-            await terminal.type('json {"message_type": "pong"}')
-            await terminal.wait_for("! server error forbidden_type")
-            await peer.send(message_type="text", to_user_id=str(alice.id), data={"content": "yo"})
-            await terminal.wait_for("[text] bob → you: yo")
-            await terminal.type("quit")
-            await terminal.wait_for("closed (1000)")
 
 
 async def test_ctrl_d_quits_cleanly(server: LiveServer) -> None:
