@@ -18,10 +18,11 @@ import trio
 
 from momentum.connection import Handle
 from momentum.connection._handle import REPLAYED_WINDOW
-from momentum.protocol import CloseCode, Frame, text_frame
+from momentum.protocol import CloseCode, Frame, WireFormat, text_frame
 from momentum.wire import WireStream
 
 MAX_FRAMES = 4
+MSGPACK = WireFormat.MSGPACK
 
 
 @contextmanager
@@ -154,9 +155,8 @@ async def test_a_replayed_message_is_not_sent_again_live(
     handle, peer = pair
     first, second, third, other = (str(uuid.uuid4()) for _ in range(4))
     await trio.sleep(1)  # the clock is past zero, as it is in a server
-    assert handle.offer(Frame(message(first))) and handle.offer(
-        Frame(message(second))
-    )  # held: replaying
+    assert handle.offer(Frame(message(first)))  # held: replaying
+    assert handle.offer(Frame(message(second)))
     for stored in (first, second, third):
         handle.replayed(stored)
         assert handle.wire.send_frame_nowait(message(stored))
@@ -168,6 +168,25 @@ async def test_a_replayed_message_is_not_sent_again_live(
     assert handle.offer(Frame(message(first)))  # past the window: ids are forgotten
     handle.flush()
     assert received(peer) == message(first)
+
+
+async def test_a_msgpack_connection_gets_held_frames_in_msgpack_minus_the_replayed(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """Replayed ids are read from the JSON form of a frame whatever the receiver's format."""
+    kept, replayed = str(uuid.uuid4()), str(uuid.uuid4())
+    with socket_pair() as (wire, peer):
+        handle = Handle(
+            1, uuid.uuid4(), "u", wire, connected_at="now", now=0.0, wire_format=MSGPACK
+        )
+        await trio.sleep(1)
+        frames = [Frame(message(kept)), Frame(message(replayed))]
+        assert all(handle.offer(frame) for frame in frames)  # held: replaying
+        handle.replayed(replayed)
+        handle.go_live()
+        assert received(peer) == frames[0].encoded(MSGPACK)
+        assert received(peer) == b""
+        await wire.aclose()
 
 
 async def test_a_catch_up_on_a_live_connection_remembers_nothing(
