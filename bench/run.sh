@@ -4,7 +4,10 @@
 #
 # Usage: bench/run.sh SCENARIO [SERVER...]
 #   SCENARIO  storm | idle | broadcast | direct | sustained
-#   SERVER    momentum | py-websockets | node-ws          (default: all three, in that order)
+#   SERVER    momentum | momentum-msgpack | py-websockets | node-ws
+#             (default: momentum, py-websockets, node-ws, in that order); momentum-msgpack is
+#             Momentum again, with the loader talking MessagePack (-format msgpack, subprotocol
+#             momentum.msgpack) instead of JSON
 #
 # Sizes (environment; defaults per scenario):
 #   storm      N=1000 C=100                     N connections, C handshakes in flight
@@ -84,14 +87,14 @@ command -v timeout >/dev/null || missing+=("timeout (coreutils)")
 [ "$STORE" = sqlite ] || command -v psql >/dev/null || missing+=("psql (apt-get install postgresql-client)")
 for s in "${servers[@]}"; do
   case $s in
-    momentum)
+    momentum|momentum-msgpack)
       [ -x "$mdir/.venv/bin/momentum" ] ||
         missing+=("$mdir/.venv/bin/momentum (cd $mdir && python3 -m venv .venv && .venv/bin/pip install -e .)") ;;
     py-websockets) ;;
     node-ws)
       command -v node >/dev/null || missing+=("node (apt-get install nodejs)")
       command -v npm >/dev/null || missing+=("npm (apt-get install npm)") ;;
-    *) die "unknown server '$s' (momentum | py-websockets | node-ws)" ;;
+    *) die "unknown server '$s' (momentum | momentum-msgpack | py-websockets | node-ws)" ;;
   esac
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -187,7 +190,7 @@ run_one() {
   log=$dir/server.log
   tokens=$dir/tokens.txt
   case $server in
-    momentum)      port=${MOMENTUM_PORT:-9100} ;;
+    momentum|momentum-msgpack) port=${MOMENTUM_PORT:-9100} ;;
     node-ws)       port=${NODE_WS_PORT:-9101} ;;
     py-websockets) port=${PY_WEBSOCKETS_PORT:-9102} ;;
   esac
@@ -197,8 +200,10 @@ run_one() {
     return
   fi
 
+  local format=json
+  [ "$server" = momentum-msgpack ] && format=msgpack
   case $server in
-    momentum)
+    momentum|momentum-msgpack)
       local db=${MOMENTUM_DATABASE_URL:-sqlite:///$dir/momentum.db}
       if [ "$STORE" = postgres ] && [ -z "${MOMENTUM_DATABASE_URL:-}" ]; then
         pgdb=momentum_bench_$(date +%s)_$$
@@ -241,7 +246,7 @@ run_one() {
 
   say "$server: running the loader"
   # the loader starts half a second late so that the sampler's first sample is the baseline
-  ( sleep 0.5; exec timeout -k 5 "$limit" "$loader" -url "$url" -tokens "$tokens" "${args[@]}" ) \
+  ( sleep 0.5; exec timeout -k 5 "$limit" "$loader" -url "$url" -tokens "$tokens" -format "$format" "${args[@]}" ) \
       >"$dir/loader.json" 2>"$dir/loader.err" &
   lpid=$!
   python3 "$here/sample.py" "$spid" "$lpid" "$dir/loader.err" >"$dir/sample.json" &
@@ -258,8 +263,8 @@ run_one() {
   python3 - "$server" "$scenario" "$dir" "$rc" "$died" "$mdir" "$store_label" <<'EOF'
 import json, subprocess, sys
 server, scenario, d, rc, died, mdir, store = sys.argv[1:8]
-line = {"server": server, "scenario": scenario}
-if server == "momentum":
+line = {"server": server, "scenario": scenario, "format": "msgpack" if server == "momentum-msgpack" else "json"}
+if server.startswith("momentum"):
     line["checkout"] = mdir
     line["store"] = store
     try:

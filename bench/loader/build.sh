@@ -16,11 +16,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 3
 fi
 # up to date: nothing to do
-if [ -x "$out" ] && [ "$out" -nt "$here/main.go" ]; then echo "$out"; exit 0; fi
+if [ -x "$out" ] && [ "$out" -nt "$here/main.go" ] && [ "$out" -nt "$here/msgpack.go" ]; then echo "$out"; exit 0; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/src/momentum-loader" "$(dirname "$out")"
-cp "$here/main.go" "$work/src/momentum-loader/main.go"
+cp "$here/main.go" "$here/msgpack.go" "$work/src/momentum-loader/"
 ( cd "$work/src/momentum-loader" &&
   GOPATH="$work:$gocode" GO111MODULE=off GOFLAGS= GOPROXY=off GOCACHE="$work/cache" \
     go build -o "$out.tmp" . )

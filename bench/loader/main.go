@@ -9,6 +9,9 @@
 //	ack       {"message_type":"ack","data":{"ids":[...]}}   (direct modes; Momentum drops the
 //	          acknowledged messages from the recipient's pending set, the peers ignore it)
 //
+// With -format msgpack the same envelopes go as MessagePack maps in binary frames, both
+// ways (subprotocol momentum.msgpack: Momentum only; see msgpack.go).
+//
 // Modes (-mode):
 //
 //	storm      open -n connections, -c handshakes at a time; handshake latency percentiles
@@ -73,6 +76,7 @@ var (
 	flagAckEvery = flag.Duration("ack-every", 200*time.Millisecond, "longest wait before acking what was received")
 	flagTimeout  = flag.Float64("timeout", 0, "watchdog: exit after this many seconds (0: derived from the sizes)")
 	flagHSTime   = flag.Duration("handshake-timeout", 30*time.Second, "per-connection dial and handshake timeout")
+	flagFormat   = flag.String("format", "json", "json (text frames) | msgpack (binary frames, subprotocol momentum.msgpack)")
 )
 
 // ---------------------------------------------------------------- shared state
@@ -102,14 +106,15 @@ type counters struct {
 }
 
 var (
-	ctr        counters
-	countOn    int32 // deliveries are counted only while this is 1
-	filler     string
-	otherMu    sync.Mutex
-	other      = map[string]int64{} // frames not counted as deliveries, by message_type
-	errMu      sync.Mutex
-	errs       = map[string]int64{} // connection and protocol errors, by kind
-	serverErrs = map[string]int64{} // "error" frames, by data.code
+	binaryFrames bool // -format msgpack
+	ctr          counters
+	countOn      int32 // deliveries are counted only while this is 1
+	filler       string
+	otherMu      sync.Mutex
+	other        = map[string]int64{} // frames not counted as deliveries, by message_type
+	errMu        sync.Mutex
+	errs         = map[string]int64{} // connection and protocol errors, by kind
+	serverErrs   = map[string]int64{} // "error" frames, by data.code
 )
 
 func noteErr(kind string) {
@@ -148,6 +153,10 @@ func main() {
 	if mode == "sustained" && *flagRate <= 0 {
 		fatal("-mode sustained needs -rate above 0")
 	}
+	if *flagFormat != "json" && *flagFormat != "msgpack" {
+		fatal("unknown -format %q (json | msgpack)", *flagFormat)
+	}
+	binaryFrames = *flagFormat == "msgpack"
 	if *flagAckBatch < 1 || *flagAckBatch > 1000 {
 		fatal("-ack-batch must be within 1..1000")
 	}
@@ -248,6 +257,9 @@ func dial(token string, side int) (*conn, time.Duration, error) {
 	target := base + sep + "token=" + url.QueryEscape(token)
 	d := websocket.Dialer{HandshakeTimeout: *flagHSTime, ReadBufferSize: 4096, WriteBufferSize: 4096}
 	t0 := time.Now()
+	if binaryFrames {
+		d.Subprotocols = []string{msgpackSubprotocol}
+	}
 	ws, resp, err := d.Dial(target, nil)
 	took := time.Since(t0)
 	if err != nil {
@@ -255,6 +267,10 @@ func dial(token string, side int) (*conn, time.Duration, error) {
 			return nil, took, fmt.Errorf("handshake refused: HTTP %d", resp.StatusCode)
 		}
 		return nil, took, err
+	}
+	if binaryFrames && ws.Subprotocol() != msgpackSubprotocol {
+		_ = ws.Close()
+		return nil, took, errors.New("the server does not speak " + msgpackSubprotocol)
 	}
 	return &conn{ws: ws, user: subject(token), done: make(chan struct{}), ackSig: make(chan struct{}, 1)}, took, nil
 }
@@ -344,11 +360,17 @@ func closeAll(conns []*conn) {
 func (c *conn) write(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if binaryFrames {
+		return c.ws.WriteMessage(websocket.BinaryMessage, b)
+	}
 	return c.ws.WriteMessage(websocket.TextMessage, b)
 }
 
 // send writes one stamped text message; to == "" broadcasts.
 func (c *conn) send(to string, seq int64) error {
+	if binaryFrames {
+		return c.write(mpText(to, time.Now().UnixMicro(), seq))
+	}
 	var b []byte
 	b = append(b, `{"message_type":"text","data":{"content":"`...)
 	b = append(b, filler...)
@@ -369,13 +391,16 @@ func (c *conn) send(to string, seq int64) error {
 }
 
 var (
-	keyType  = []byte(`"message_type"`)
-	keyStamp = []byte(`"t"`)
-	keyID    = []byte(`"id"`)
-	keyCode  = []byte(`"code"`)
-	typeText = []byte("text")
-	typeNote = []byte("notification")
+	keyType   = []byte(`"message_type"`)
+	keyStamp  = []byte(`"t"`)
+	keyID     = []byte(`"id"`)
+	keyCode   = []byte(`"code"`)
+	typeText  = []byte("text")
+	typeNote  = []byte("notification")
+	typeError = []byte("error")
 )
+
+const msgpackSubprotocol = "momentum.msgpack"
 
 // field returns the value of the first `"key":` in msg: the string's contents for a JSON
 // string, the raw token for a number; nil when absent. Envelopes are flat enough that the
@@ -429,26 +454,22 @@ func (c *conn) readLoop(acking bool) {
 			continue
 		}
 		now := time.Now().UnixMicro()
-		msg := buf.Bytes()
-		kind := field(msg, keyType)
-		if !(bytes.Equal(kind, typeText) || bytes.Equal(kind, typeNote)) {
-			c.tallyOther(kind, msg)
-			continue
-		}
-		stamp := field(msg, keyStamp)
-		if stamp == nil {
-			c.tallyOther([]byte("text without stamp"), msg)
-			continue
-		}
-		sent, err := strconv.ParseInt(string(stamp), 10, 64)
+		e, err := readEnvelope(buf.Bytes())
 		if err != nil {
 			atomic.AddInt64(&ctr.unparsed, 1)
 			continue
 		}
-		if acking {
-			if id := field(msg, keyID); id != nil {
-				c.queueAck(string(id))
-			}
+		if !(bytes.Equal(e.kind, typeText) || bytes.Equal(e.kind, typeNote)) {
+			c.tallyOther(e.kind, e.code)
+			continue
+		}
+		if !e.stamped {
+			c.tallyOther([]byte("text without stamp"), nil)
+			continue
+		}
+		sent := e.stamp
+		if acking && e.id != nil {
+			c.queueAck(string(e.id))
 		}
 		if atomic.LoadInt32(&countOn) == 0 {
 			continue
@@ -461,7 +482,31 @@ func (c *conn) readLoop(acking bool) {
 	}
 }
 
-func (c *conn) tallyOther(kind, msg []byte) {
+// readEnvelope finds what the reader needs in one frame: scanned as JSON (the fields'
+// first occurrences, see field), or read as MessagePack (msgpack.go).
+func readEnvelope(msg []byte) (envelope, error) {
+	if binaryFrames {
+		return mpEnvelope(msg)
+	}
+	e := envelope{kind: field(msg, keyType)}
+	if !(bytes.Equal(e.kind, typeText) || bytes.Equal(e.kind, typeNote)) {
+		if bytes.Equal(e.kind, typeError) {
+			e.code = field(msg, keyCode)
+		}
+		return e, nil
+	}
+	stamp := field(msg, keyStamp)
+	if stamp == nil {
+		return e, nil
+	}
+	var err error
+	e.stamp, err = strconv.ParseInt(string(stamp), 10, 64)
+	e.stamped = err == nil
+	e.id = field(msg, keyID)
+	return e, err
+}
+
+func (c *conn) tallyOther(kind, code []byte) {
 	k := string(kind)
 	if k == "" {
 		k = "unknown"
@@ -470,9 +515,8 @@ func (c *conn) tallyOther(kind, msg []byte) {
 	other[k]++
 	otherMu.Unlock()
 	if k == "error" {
-		code := string(field(msg, keyCode))
 		errMu.Lock()
-		serverErrs[code]++
+		serverErrs[string(code)]++
 		errMu.Unlock()
 	}
 }
@@ -521,18 +565,7 @@ func (c *conn) ackLoop(stop <-chan struct{}, wg *sync.WaitGroup) {
 			if len(ids) == 0 {
 				break
 			}
-			var b []byte
-			b = append(b, `{"message_type":"ack","data":{"ids":[`...)
-			for i, id := range ids {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, '"')
-				b = append(b, id...)
-				b = append(b, '"')
-			}
-			b = append(b, "]}}"...)
-			if err := c.write(b); err != nil {
+			if err := c.write(ackFrame(ids)); err != nil {
 				return
 			}
 			atomic.AddInt64(&ctr.ackFrames, 1)
@@ -545,6 +578,23 @@ func (c *conn) ackLoop(stop <-chan struct{}, wg *sync.WaitGroup) {
 			return
 		}
 	}
+}
+
+func ackFrame(ids []string) []byte {
+	if binaryFrames {
+		return mpAck(ids)
+	}
+	var b []byte
+	b = append(b, `{"message_type":"ack","data":{"ids":[`...)
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, id...)
+		b = append(b, '"')
+	}
+	return append(b, "]}}"...)
 }
 
 // ---------------------------------------------------------------- results

@@ -6,8 +6,11 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qs
 
-#: The subprotocol Momentum clients offer next to `bearer.<token>`.
+#: The subprotocol Momentum clients offer next to `bearer.<token>`: JSON frames.
 SUBPROTOCOL = "momentum"
+#: The subprotocol of MessagePack frames (`protocol.WireFormat`).
+SUBPROTOCOL_MSGPACK = "momentum.msgpack"
+_SELECTABLE = (SUBPROTOCOL, SUBPROTOCOL_MSGPACK)
 BEARER_PREFIX = "bearer."
 
 _TOKEN_PARAM = re.compile(r"(?<=[?&;])token=[^&#;]*|^token=[^&#;]*")
@@ -19,8 +22,9 @@ def extract_token(
     """Return (token, subprotocol to select) from a WebSocket/HTTP request.
 
     Precedence: `Authorization: Bearer <t>`, then a `bearer.<t>` subprotocol
-    offer, then `?token=`. The subprotocol selected is `momentum` when the client
-    offered it, else None: a `bearer.<t>` offer is never selected, since selecting
+    offer, then `?token=`. The subprotocol selected is the first of `momentum` (JSON)
+    and `momentum.msgpack` (MessagePack) in the client's order of offers, else None
+    (JSON): a `bearer.<t>` offer is never selected, since selecting
     it would send the token back in the response (to proxies' logs, caches and
     anyone reading the response head). A browser offering only `bearer.<t>` fails
     that handshake (it requires one of its offers to be selected), so browsers
@@ -36,7 +40,7 @@ def extract_token(
             offers += [o.strip() for o in value.decode("latin-1").split(",") if o.strip()]
 
     bearer_offer = next((o for o in offers if o.lower().startswith(BEARER_PREFIX)), None)
-    subprotocol = SUBPROTOCOL if SUBPROTOCOL in offers else None
+    subprotocol = next((o for o in offers if o in _SELECTABLE), None)
 
     token = _bearer(authorization)
     if token is None and bearer_offer is not None:

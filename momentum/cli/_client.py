@@ -13,7 +13,7 @@ import trio
 
 from ..config import ConfigError
 from ..tools import BenchmarkPlan, InteractiveClient, Login, open_terminal, run_benchmark
-from ._pacing import add_pacing_flags, check_pacing
+from ._pacing import add_format_flag, add_pacing_flags, check_pacing
 
 DEFAULT_SERVER_URL = "http://localhost:8000"
 
@@ -37,6 +37,7 @@ def add_parser(commands: Any) -> None:
     who.add_argument("--register", action="store_true", help="create the account first")
     who.add_argument("--token", help="use this JWT instead of logging in (env MOMENTUM_TOKEN)")
     p.add_argument("--no-reconnect", action="store_true", help="exit when the connection is lost")
+    add_format_flag(p)
     bench = p.add_argument_group("benchmark mode")
     bench.add_argument("--benchmark", action="store_true", help="measure instead of chatting")
     bench.add_argument("--messages", type=int, default=1000, help="default: %(default)s")
@@ -64,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
         plan = _benchmark_plan(args)
         return trio.run(partial(run_benchmark, login, plan, as_json=args.json))
     with open_terminal() as terminal:
-        client = InteractiveClient(login, terminal, reconnect=not args.no_reconnect)
+        client = InteractiveClient(
+            login, terminal, reconnect=not args.no_reconnect, wire_format=args.format
+        )
         return trio.run(partial(client.run, handle_signals=True))
 
 
@@ -81,6 +84,7 @@ def _benchmark_plan(args: argparse.Namespace) -> BenchmarkPlan:
         payload_size=args.payload_size,
         rate_limit=args.rate_limit,
         rate_burst=args.rate_burst,
+        wire_format=args.format,
     )
 
 

@@ -1,5 +1,6 @@
 """The flags that tell `momentum client --benchmark` and `momentum stress` the server's
-per-connection rate limit, which every connection they open paces itself to."""
+per-connection rate limit, which every connection they open paces itself to; and the
+`--format` both share (JSON or MessagePack frames)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 import sys
 
 from ..config import ConfigError
-from ..tools import SERVER_RATE_BURST, SERVER_RATE_LIMIT
+from ..tools import SERVER_RATE_BURST, SERVER_RATE_LIMIT, WIRE_FORMATS
 
 
 def add_pacing_flags(p: argparse.ArgumentParser) -> None:
@@ -43,3 +44,14 @@ def check_pacing(args: argparse.Namespace, rate: float) -> None:
 def pacing_args(args: argparse.Namespace) -> list[str]:
     """The pacing flags again, for a worker process."""
     return [f"--rate-limit={args.rate_limit}", f"--rate-burst={args.rate_burst}"]
+
+
+def add_format_flag(p: argparse.ArgumentParser) -> None:
+    """`--format`: the wire format the client talks (its WebSocket subprotocol)."""
+    p.add_argument(
+        "--format",
+        choices=sorted(WIRE_FORMATS),
+        default="json",
+        help="frames as JSON text (subprotocol momentum) or MessagePack binary "
+        "(momentum.msgpack); default: %(default)s",
+    )

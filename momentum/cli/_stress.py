@@ -12,7 +12,7 @@ import trio
 from ..config import ConfigError
 from ..tools import TEST_TYPES, StressOptions, StressPlan, run_stress
 from ._client import DEFAULT_SERVER_URL
-from ._pacing import add_pacing_flags, check_pacing, pacing_args
+from ._pacing import add_format_flag, add_pacing_flags, check_pacing, pacing_args
 from ._soak import SOAK_DEFAULT_RATE, add_soak_flags, run_soak_command
 
 #: Messages per second per connection in a sustained test when --rate is not given.
@@ -81,6 +81,7 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
         default=100.0,
         help="percent; below it the run fails: exit 1, or 3 when rate-limited (default: 100)",
     )
+    add_format_flag(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
     p.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
     p.add_argument("--worker-count", type=int, default=1, help=argparse.SUPPRESS)
@@ -104,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         payload_size=args.payload_size,
         concurrency=args.concurrency,
         drain_timeout=args.drain_timeout,
+        wire_format=args.format,
     )
     options = StressOptions(
         plan=plan,
@@ -144,5 +146,6 @@ def _worker_args(args: argparse.Namespace, rate: float) -> list[str]:
         f"--payload-size={args.payload_size}",
         f"--concurrency={max(1, args.concurrency // args.processes)}",
         f"--drain-timeout={args.drain_timeout}",
+        f"--format={args.format}",
         f"--server-url={args.server_url}",
     ]

@@ -40,7 +40,7 @@ from actors import ActorError, ActorRef, MailboxFull
 from ..config import CALL_TIMEOUT
 from ..hub import HubMsg, Join, Leave, Refused, Release, ReplayGate, Reserve
 from ..observability import connection_id
-from ..protocol import CloseCode, ErrorCode, close_frame, utc_timestamp
+from ..protocol import CloseCode, ErrorCode, WireFormat, close_frame, utc_timestamp
 from ..storage import Backpressure, Store, WriterMsg
 from ..wire import RequestHead, WireStream
 from ._admission import Admitted, Gatekeeper, presence_wanted
@@ -162,6 +162,7 @@ async def _handshake(
             token_issued_ms=verdict.claims.issued_ms,
             token_session=verdict.claims.session,
             wants_presence=verdict.wants_presence,
+            wire_format=WireFormat.of_subprotocol(verdict.subprotocol),
         )
         handle.lease = lease
         connection_id.set(handle.conn_id)  # this task's log lines, and its children's

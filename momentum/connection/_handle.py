@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import trio
 
-from ..protocol import CloseCode, ErrorCode, encode_error, text_frame, text_payload_offset
+from ..protocol import CloseCode, ErrorCode, Frame, WireFormat, encode_error, text_payload_offset
 from ..wire import WireStream
 from ._room_cursors import RoomCursors
 
@@ -64,6 +64,7 @@ class Handle:
         "username",
         "wants_presence",
         "wire",
+        "wire_format",
     )
 
     def __init__(
@@ -79,6 +80,7 @@ class Handle:
         token_issued_ms: int = 0,
         token_session: str | None = None,
         wants_presence: bool = True,
+        wire_format: WireFormat = WireFormat.JSON,
     ) -> None:
         self.conn_id = conn_id
         self.user_id = user_id
@@ -88,6 +90,7 @@ class Handle:
         self.token_session = token_session
         self.wants_presence = wants_presence  # asked for presence frames at connect
         self.wire = wire
+        self.wire_format = wire_format  # JSON or MessagePack, both ways (its subprotocol)
         self.connected_at = connected_at  # wall clock, for people
         self.last_activity = now  # Trio clock, for the janitor
         self.last_pong = -1.0  # Trio clock: the last pong to a server ping, for the heartbeat
@@ -105,8 +108,9 @@ class Handle:
         #: the reader saw the connection end (the peer's close frame, or its socket dropped)
         #: before any close of ours: frames it no longer takes are no slow consumer's
         self.peer_gone = False
-        #: frames held back while stored messages are replayed (None: live)
-        self._held: list[bytes] | None = []
+        #: frames held back while stored messages are replayed (None: live); a `Frame` is
+        #: encoded when released, once it is known not to be a replayed message
+        self._held: list[Frame | bytes] | None = []
         self._live = trio.Event()  # set by `go_live`
         #: where the connection stands in each room it subscribes to (`_room_cursors`)
         self.rooms = RoomCursors(self.offer, wire.max_frames, self._room_gap)
@@ -129,11 +133,11 @@ class Handle:
         """Asked to close, its peer gone, or its socket failed: it takes no more frames."""
         return self.close_code is not None or self.peer_gone or self.wire.broken
 
-    def offer(self, frame: bytes) -> bool:
+    def offer(self, frame: Frame) -> bool:
         """The hub's batched write (see `ConnectionHandle.offer`); False if not taken."""
         if self.close_code is not None:
             return False
-        if self._replayed is not None and self._was_replayed(frame):
+        if self._replayed is not None and self._was_replayed(frame.json):
             return True  # this connection has it already
         held = self._held
         if held is not None:
@@ -141,12 +145,13 @@ class Handle:
                 return False
             held.append(frame)
             return True
+        encoded = frame.encoded(self.wire_format)
         if self._offered:  # a later frame of this batch: coalesced, written by `flush`
-            return self.wire.buffer_frame(frame)
+            return self.wire.buffer_frame(encoded)
         self._offered = True  # the first: straight to the socket, as cheap as a write can be
-        return self.wire.send_frame_nowait(frame)
+        return self.wire.send_frame_nowait(encoded)
 
-    def offer_room(self, room_id: uuid.UUID, offset: int, frame: bytes) -> bool:
+    def offer_room(self, room_id: uuid.UUID, offset: int, frame: Frame) -> bool:
         """The hub's batched write of a room message (see `ConnectionHandle.offer_room`)."""
         if self.close_code is not None:
             return False
@@ -161,9 +166,15 @@ class Handle:
         self._offered = False
         self.wire.flush_nowait()
 
+    def reply(self, envelope: bytes) -> bool:
+        """An envelope (JSON bytes) for this client only (a pong, an error, an ack), in its
+        wire format: see `send`."""
+        return self.send(self.wire_format.frame(envelope))
+
     def send(self, frame: bytes) -> bool:
-        """One frame from anyone but the hub's batch (a pong, an error, an ack), in order with
-        everything else; a connection that cannot take it is closed as a slow consumer."""
+        """One frame, in this connection's wire format, from anyone but the hub's batch, in
+        order with everything else; a connection that cannot take it is closed as a slow
+        consumer."""
         if self.close_code is not None:
             return False
         held = self._held
@@ -184,7 +195,7 @@ class Handle:
         envelope = encode_error(
             code, message, ref_id=ref_id, to_user_id=self.user_id, room_id=room_id
         )
-        return self.send(text_frame(envelope))
+        return self.reply(envelope)
 
     def send_control(self, frame: bytes) -> bool:
         """A control frame (the heartbeat's ping): never held nor refused for room, in order
@@ -214,9 +225,10 @@ class Handle:
         self._live.set()
         if self._replayed is not None:
             self._replayed_until = trio.current_time() + REPLAYED_WINDOW
-            held = [frame for frame in held if not self._was_replayed(frame)]
+            held = [f for f in held if not (isinstance(f, Frame) and self._was_replayed(f.json))]
         for frame in held:
-            self.wire.buffer_frame(frame)
+            encoded = frame.encoded(self.wire_format) if isinstance(frame, Frame) else frame
+            self.wire.buffer_frame(encoded)
         self.wire.flush_nowait()
         if self._catch_up_wanted:
             self.catch_up()
@@ -238,8 +250,9 @@ class Handle:
             self.on_catch_up()
 
     def _was_replayed(self, frame: bytes) -> bool:
-        """Is `frame` a message the replay sent? (The server encodes every envelope with
-        its id first, in frames built by `text_frame`.) Past the window the ids are forgotten."""
+        """Is `frame` (a JSON text frame) a message the replay sent? (The server encodes every
+        envelope with its id first, in frames built by `text_frame`.) Past the window the ids
+        are forgotten."""
         replayed = self._replayed
         if replayed is None:
             return False

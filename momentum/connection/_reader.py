@@ -1,11 +1,13 @@
 """What a connection does with each frame its client sends.
 
 Order of checks: rate limit (a flood costs nothing past the bucket; the client's pings and
-pongs draw from the same bucket, see `_websocket`), frame kind, envelope
-validation, then by type: `ping` is answered here (after any stored messages being
+pongs draw from the same bucket, see `_websocket`), frame kind (text frames on a JSON
+connection, binary ones on a MessagePack connection: the wire format its subprotocol chose),
+envelope validation, then by type: `ping` is answered here (after any stored messages being
 replayed), `ack` goes to the store writer, the room requests to `_rooms`, and `text` /
 `notification` are encoded once and handed to the hub. Every refusal is an `error` envelope
-to this client only; the connection stays open, except for a sustained flood (4008).
+to this client only, in its wire format; the connection stays open, except for a sustained
+flood (4008).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from ..protocol import (
     Inbound,
     MessageType,
     ProtocolError,
+    WireFormat,
     encode_ack,
     encode_envelope,
     parse_client_message,
-    text_frame,
+    parse_client_msgpack,
 )
 from ..storage import Acknowledge
 from ._handle import Handle
@@ -55,10 +58,10 @@ async def read_frames(
             if bucket.flooding:
                 return
             reply_error(handle, ErrorCode.RATE_LIMITED, "slow down: rate limit exceeded", None)
-        elif isinstance(message, bytes):
-            reply_error(handle, ErrorCode.BINARY_UNSUPPORTED, "send JSON in text frames", None)
+        elif isinstance(message, bytes) != (handle.wire_format is WireFormat.MSGPACK):
+            _wrong_kind(handle)
         else:
-            await _handle_text(handle, message, links, now)
+            await _handle_message(handle, message, links, now)
 
 
 def charge(handle: Handle, bucket: TokenBucket, now: float) -> bool:
@@ -71,9 +74,23 @@ def charge(handle: Handle, bucket: TokenBucket, now: float) -> bool:
     return False
 
 
-async def _handle_text(handle: Handle, text: str, links: ReaderLinks, now: float) -> None:
+def _wrong_kind(handle: Handle) -> None:
+    if handle.wire_format is WireFormat.MSGPACK:
+        why = "send MessagePack in binary frames (subprotocol momentum.msgpack)"
+        reply_error(handle, ErrorCode.TEXT_UNSUPPORTED, why, None)
+    else:
+        reply_error(handle, ErrorCode.BINARY_UNSUPPORTED, "send JSON in text frames", None)
+
+
+async def _handle_message(
+    handle: Handle, message: str | bytes, links: ReaderLinks, now: float
+) -> None:
+    sender, max_size = handle.user_id, links.max_message_size
     try:
-        inbound = parse_client_message(text, sender=handle.user_id, max_size=links.max_message_size)
+        if isinstance(message, str):
+            inbound = parse_client_message(message, sender=sender, max_size=max_size)
+        else:
+            inbound = parse_client_msgpack(message, sender=sender, max_size=max_size)
     except ProtocolError as exc:
         reply_error(handle, exc.code, exc.message, exc.ref_id)
         return
@@ -82,7 +99,7 @@ async def _handle_text(handle: Handle, text: str, links: ReaderLinks, now: float
             pong = encode_envelope(
                 MessageType.PONG, {}, message_id=inbound.ref_id, to_user_id=handle.user_id
             )
-            handle.send(text_frame(pong))
+            handle.reply(pong)
         case MessageType.ACK:
             with _stalled(handle):
                 await _acknowledge(handle, inbound, links)
@@ -127,7 +144,7 @@ class _Answer:
             stored=delivery.stored,
             to_user_id=handle.user_id,
         )
-        handle.send(text_frame(ack))
+        handle.reply(ack)
 
 
 async def _acknowledge(handle: Handle, inbound: Inbound, links: ReaderLinks) -> None:

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 import trio
 
 from ..hub import ReplayGate
-from ..protocol import text_frame
 from ..storage import StorageError, Store
 from ..wire import WireStream
 from ._handle import Handle
@@ -95,7 +94,7 @@ async def _send_pending(handle: Handle, store: Store) -> None:
             log.warning("stored messages for %s not replayed now: %s", handle.user_id, exc)
             return
         for message in page:
-            frame = text_frame(message.envelope)
+            frame = handle.wire_format.frame(message.envelope)
             handle.replayed(message.id)
             while not wire.send_frame_nowait(frame):
                 if not await _room(wire):

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..protocol import Frame
 from ..storage import Room
 
 
@@ -30,8 +31,8 @@ class RoomCursor:
 
     room: Room
     sent: int = 0
-    early: dict[int, bytes] = field(default_factory=dict)
-    held: list[tuple[int, bytes]] | None = field(default_factory=list)
+    early: dict[int, Frame] = field(default_factory=dict)
+    held: list[tuple[int, Frame]] | None = field(default_factory=list)
     gap_reported: bool = False
 
 
@@ -39,7 +40,7 @@ class RoomCursors:
     """The cursors of one connection's rooms; frames go out through `emit`."""
 
     def __init__(
-        self, emit: Callable[[bytes], bool], max_frames: int, on_gap: Callable[[uuid.UUID], None]
+        self, emit: Callable[[Frame], bool], max_frames: int, on_gap: Callable[[uuid.UUID], None]
     ) -> None:
         self._emit = emit
         self._max_frames = max_frames
@@ -76,7 +77,7 @@ class RoomCursors:
     def leave(self, room_id: uuid.UUID) -> None:
         self._cursors.pop(room_id, None)
 
-    def offer(self, room_id: uuid.UUID, offset: int, frame: bytes) -> bool:
+    def offer(self, room_id: uuid.UUID, offset: int, frame: Frame) -> bool:
         """One live message of the room; False if it cannot be taken (the queue is full)."""
         cursor = self._cursors.get(room_id)
         if cursor is None:
@@ -112,7 +113,7 @@ class RoomCursors:
             return None
         return cursor.sent
 
-    def _in_order(self, room_id: uuid.UUID, cursor: RoomCursor, offset: int, frame: bytes) -> bool:
+    def _in_order(self, room_id: uuid.UUID, cursor: RoomCursor, offset: int, frame: Frame) -> bool:
         if offset <= cursor.sent:
             return True  # sent already
         if offset > cursor.sent + 1:

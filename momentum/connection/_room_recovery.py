@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import trio
 
-from ..protocol import text_frame
 from ..rooms import room_envelope
 from ..storage import MAX_ROOM_PAGE, StorageError, Store
 from ._handle import Handle
@@ -73,7 +72,7 @@ async def _send_missed(
             progress[0] = last
             return Recovery(last, False)
         for message in page:
-            frame = text_frame(room_envelope(message))
+            frame = handle.wire_format.frame(room_envelope(message))
             while not handle.wire.send_frame_nowait(frame):
                 if not await wait_for_room(handle.wire):
                     return Recovery(progress[0], False)

@@ -18,7 +18,7 @@ import orjson
 import trio
 
 from ..hub import RoomJoin, RoomLeave, RoomPublish
-from ..protocol import ErrorCode, Inbound, MessageType, encode_envelope, text_frame
+from ..protocol import ErrorCode, Inbound, MessageType, encode_envelope
 from ..rooms import (
     RequestError,
     max_payload,
@@ -158,7 +158,7 @@ async def _publish(handle: Handle, inbound: Inbound, links: ReaderLinks, now: fl
 
 
 def _ack(handle: Handle, data: dict[str, Any]) -> None:
-    handle.send(text_frame(encode_envelope(MessageType.ACK, data, to_user_id=handle.user_id)))
+    handle.reply(encode_envelope(MessageType.ACK, data, to_user_id=handle.user_id))
 
 
 def _error(

@@ -30,8 +30,8 @@ from ._messages import (
     Tick,
     publish,
 )
-from ._room_activity import BusiestRooms, RoomFigures
 from ._online import DEFAULT_PAGE, MAX_PAGE, OnlineIndex, OnlinePage, OnlineUser, page_of
+from ._room_activity import BusiestRooms, RoomFigures
 from ._serve import serve_hub
 from ._walk import all_online
 
@@ -39,8 +39,8 @@ __all__ = [
     "DEFAULT_PAGE",
     "DELIVERY_ERRORS",
     "DISABLED_MEMORY",
-    "BusiestRooms",
     "MAX_PAGE",
+    "BusiestRooms",
     "CatchUp",
     "CloseAll",
     "ConnectionHandle",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
+from ..protocol import Frame
+
 
 class ConnectionHandle(Protocol):
     """One open connection, as the hub sees it."""
@@ -62,15 +64,16 @@ class ConnectionHandle(Protocol):
         """A close was asked for, or the socket failed: it takes no more frames."""
         ...
 
-    def offer(self, frame: bytes) -> bool:
-        """Take one pre-built frame; False if it cannot (closing, or its queue is full).
+    def offer(self, frame: Frame) -> bool:
+        """Take one pre-built frame (in the connection's wire format, each format encoded
+        once for every receiver); False if it cannot (closing, or its queue is full).
 
         The first frame since the last `flush` may be written at once; later ones wait for
         `flush`, so that a batch costs one write per connection. Never blocks.
         """
         ...
 
-    def offer_room(self, room_id: uuid.UUID, offset: int, frame: bytes) -> bool:
+    def offer_room(self, room_id: uuid.UUID, offset: int, frame: Frame) -> bool:
         """Take one message of a room the connection subscribes to, numbered `offset`: like
         `offer`; the connection sends the room's messages in offset order, once each."""
         ...

@@ -32,7 +32,7 @@ from ..broker import (
     room_topic,
     user_topic,
 )
-from ..protocol import CloseCode, ErrorCode, room_frame_offset, text_frame
+from ..protocol import CloseCode, ErrorCode, Frame, room_frame_offset
 from ..storage import Barrier, NewMessage, Persist, WriterMsg
 from ._counters import Counters, HubStats
 from ._handle import ConnectionHandle
@@ -191,10 +191,10 @@ class Hub:
                 msg.answer(Delivery(msg.message_id, msg.ref_id, 0, False, error, wait))
                 return
         self.counters.messages_in[msg.message_type] += 1
-        frame = text_frame(msg.envelope)
+        frame = Frame.of_envelope(msg.envelope)
         if msg.to_user_id is None:
             delivered = self._deliver(self.connections, frame)
-            self.broker.publish(BROADCAST, frame, msg.message_type)
+            self.broker.publish(BROADCAST, frame.json, msg.message_type)
         else:
             delivered = self._deliver(self.by_user.get(msg.to_user_id, _NOBODY), frame)
         self.counters.deliveries_by_type[msg.message_type] += delivered
@@ -209,18 +209,18 @@ class Hub:
     def publish_room(self, msg: RoomPublish) -> None:
         """A stored room message: to this node's subscribers, and once to the other nodes."""
         self.counters.messages_in[msg.message_type] += 1
-        frame = text_frame(msg.envelope)
-        self.broker.publish(room_topic(msg.room_id), frame, msg.message_type, msg.message_id)
+        frame = Frame.of_envelope(msg.envelope)
+        self.broker.publish(room_topic(msg.room_id), frame.json, msg.message_type, msg.message_id)
         self._deliver_room(msg.room_id, msg.offset, frame, msg.message_type)
         self.config.observe_latency(trio.current_time() - msg.received_at)
 
-    def _deliver_room(self, room_id: uuid.UUID, offset: int, frame: bytes, kind: str) -> None:
+    def _deliver_room(self, room_id: uuid.UUID, offset: int, frame: Frame, kind: str) -> None:
         self.room_activity.record(room_id)
         delivered = self.rooms.deliver(room_id, offset, frame, self._offered, self._refused)
         self.counters.deliveries += delivered
         self.counters.deliveries_by_type[kind] += delivered
 
-    def _persist(self, msg: Publish, recipient: uuid.UUID, frame: bytes, delivered: int) -> None:
+    def _persist(self, msg: Publish, recipient: uuid.UUID, frame: Frame, delivered: int) -> None:
         now = datetime.now(UTC)
         message = NewMessage(
             msg.message_id,
@@ -232,15 +232,15 @@ class Hub:
             now + timedelta(seconds=self.config.message_ttl),
         )
         try:
-            written = partial(answer_written, msg, frame, delivered, self.broker)
+            written = partial(answer_written, msg, frame.json, delivered, self.broker)
             self.writer.cast_nowait(Persist(message, written))
         except ActorError:
             self.counters.drops["storage_busy"] += 1
-            self.broker.publish(user_topic(recipient), frame, msg.message_type, msg.message_id)
+            self.broker.publish(user_topic(recipient), frame.json, msg.message_type, msg.message_id)
             busy = Delivery(msg.message_id, msg.ref_id, delivered, False, ErrorCode.STORAGE_BUSY)
             msg.answer(busy)
 
-    def _deliver(self, targets: Mapping[int, ConnectionHandle], frame: bytes) -> int:
+    def _deliver(self, targets: Mapping[int, ConnectionHandle], frame: Frame) -> int:
         """Offer `frame` to each of `targets`; close the ones that cannot keep up."""
         offered = self._offered
         delivered = 0
@@ -293,9 +293,9 @@ class Hub:
         if self.presence:
             for envelope in self.presence.flush():
                 self.counters.presence_frames += 1
-                frame = text_frame(envelope)
+                frame = Frame.of_envelope(envelope)
                 delivered = self._deliver(self.presence_audience, frame)
-                self.broker.publish(BROADCAST, frame, PRESENCE)
+                self.broker.publish(BROADCAST, frame.json, PRESENCE)
                 self.counters.deliveries_by_type[PRESENCE] += delivered
 
     def sweep(self, idle_before: float) -> int:
@@ -323,11 +323,11 @@ class Hub:
             targets = self.by_user.get(uuid.UUID(topic.removeprefix("user:")), _NOBODY)
         elif topic.startswith("room:"):
             room_id = uuid.UUID(topic.removeprefix("room:"))
-            self._deliver_room(room_id, room_frame_offset(frame), frame, kind)
+            self._deliver_room(room_id, room_frame_offset(frame), Frame(frame), kind)
             return
         else:
             return
-        delivered = self._deliver(targets, frame)
+        delivered = self._deliver(targets, Frame(frame))
         self.counters.deliveries_by_type[kind] += delivered
 
     def catch_up(self) -> int:

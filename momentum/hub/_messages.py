@@ -13,8 +13,8 @@ from actors import Reply
 from ..protocol import ErrorCode, Inbound, encode_envelope
 from ._counters import HubStats
 from ._handle import ConnectionHandle
-from ._room_activity import BusiestRooms
 from ._online import OnlinePage
+from ._room_activity import BusiestRooms
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import trio
 
 from ..broker import Broker, room_topic
+from ..protocol import Frame
 from ._handle import ConnectionHandle
 
 
@@ -58,7 +59,7 @@ class RoomRegistry:
         self,
         room_id: uuid.UUID,
         offset: int,
-        frame: bytes,
+        frame: Frame,
         offered: dict[int, ConnectionHandle],
         refused: Callable[[ConnectionHandle], None],
     ) -> int:

@@ -1,4 +1,5 @@
-"""The message protocol: envelopes, frames, and the one table of error and close codes."""
+"""The message protocol: envelopes, wire formats (JSON, MessagePack), frames, and the one
+table of error and close codes."""
 
 from ._codes import CloseCode, ErrorCode
 from ._envelope import (
@@ -20,7 +21,8 @@ from ._envelope import (
     utc_timestamp,
     validate_fields,
 )
-from ._frames import close_frame, text_frame, text_payload_offset
+from ._formats import Frame, WireFormat, parse_client_msgpack
+from ._frames import binary_frame, close_frame, text_frame, text_payload_offset
 from ._integers import integers_fit
 from ._rooms import encode_room_message, envelope_timestamp, room_frame_offset
 
@@ -33,9 +35,12 @@ __all__ = [
     "TOO_BIG_INTEGER",
     "CloseCode",
     "ErrorCode",
+    "Frame",
     "Inbound",
     "MessageType",
     "ProtocolError",
+    "WireFormat",
+    "binary_frame",
     "close_frame",
     "derive_message_id",
     "encode_ack",
@@ -46,6 +51,7 @@ __all__ = [
     "integers_fit",
     "new_message_id",
     "parse_client_message",
+    "parse_client_msgpack",
     "room_frame_offset",
     "text_frame",
     "text_payload_offset",

@@ -33,7 +33,9 @@ class ErrorCode(enum.StrEnum):
     INVALID_UUID = "invalid_uuid"
     SENDER_MISMATCH = "sender_mismatch"
     PAYLOAD_TOO_LARGE = "payload_too_large"
-    BINARY_UNSUPPORTED = "binary_unsupported"
+    BINARY_UNSUPPORTED = "binary_unsupported"  # a binary frame on a JSON connection
+    INVALID_MSGPACK = "invalid_msgpack"
+    TEXT_UNSUPPORTED = "text_unsupported"  # a text frame on a MessagePack connection
     RATE_LIMITED = "rate_limited"
     UNKNOWN_RECIPIENT = "unknown_recipient"
     RECIPIENT_QUOTA = "recipient_quota"

@@ -17,7 +17,7 @@ from ._soak_driver import SoakOptions, run_soak
 from ._stats import LatencySummary, Tally, percentile
 from ._stress import TEST_TYPES, StressPlan
 from ._terminal import open_terminal
-from ._ws import DO_NOT_RECONNECT, HandshakeRefused, backoff_delay
+from ._ws import DO_NOT_RECONNECT, WIRE_FORMATS, HandshakeRefused, backoff_delay
 
 __all__ = [
     "DO_NOT_RECONNECT",
@@ -29,6 +29,7 @@ __all__ = [
     "SERVER_RATE_BURST",
     "SERVER_RATE_LIMIT",
     "TEST_TYPES",
+    "WIRE_FORMATS",
     "BenchmarkPlan",
     "ClientSession",
     "Command",

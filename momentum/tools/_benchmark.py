@@ -35,6 +35,7 @@ class BenchmarkPlan:
     drain_timeout: float = 5.0
     rate_limit: float = SERVER_RATE_LIMIT  # the server's WS_RATE_LIMIT; 0: do not pace
     rate_burst: int = SERVER_RATE_BURST
+    wire_format: str = "json"  # or "msgpack" (`_ws.WIRE_FORMATS`)
 
 
 async def run_benchmark(
@@ -83,7 +84,7 @@ class _Benchmark:
         tally = self.tally
         tally.attempted = 1
         began = time.perf_counter_ns()
-        async with open_ws(url) as ws:
+        async with open_ws(url, wire_format=self.plan.wire_format) as ws:
             tally.opened = 1
             tally.connect_us.append((time.perf_counter_ns() - began) // 1000)
             err.print(f"connected; sending {self.plan.messages} messages, {_pace(self.plan)}")

@@ -37,6 +37,7 @@ from ._display import clock, presence_line
 from ._http import ToolError, base_url, request_json
 from ._identity import Credentials
 from ._server_stats import format_server_stats
+from ._ws import decode, encode
 
 Out = Callable[[str], None]
 
@@ -81,7 +82,7 @@ class ClientSession:
             case SendJson(envelope):
                 if isinstance(envelope, dict) and isinstance(envelope.get("id"), str):
                     self._mine[envelope["id"]] = envelope
-                await self.ws.send_message(json.dumps(envelope))
+                await self.ws.send_message(encode(self.ws, envelope))
             case Online():
                 await self._show_online()
             case Stats():
@@ -103,18 +104,18 @@ class ClientSession:
             "to_user_id": to,
         }
         self._mine[message_id] = envelope
-        await self.ws.send_message(json.dumps(envelope))
+        await self.ws.send_message(encode(self.ws, envelope))
 
     async def _room_request(self, kind: str, data: dict[str, Any]) -> None:
         message_id = str(uuid.uuid4())
         envelope = {"id": message_id, "message_type": kind, "data": data}
         self._mine[message_id] = envelope
-        await self.ws.send_message(json.dumps(envelope))
+        await self.ws.send_message(encode(self.ws, envelope))
 
     async def _ping(self) -> None:
         ping_id = str(uuid.uuid4())
         self._pings[ping_id] = time.perf_counter_ns()
-        await self.ws.send_message(json.dumps({"id": ping_id, "message_type": "ping"}))
+        await self.ws.send_message(encode(self.ws, {"id": ping_id, "message_type": "ping"}))
 
     async def _resolve(self, who: str) -> str | None:
         """A user id for `who`: an id as is, else a name seen or among the users online."""
@@ -174,7 +175,7 @@ class ClientSession:
                     self.out(line)
                 if message and self._is_direct_to_me(message):
                     ack = {"message_type": "ack", "data": {"ids": [message["id"]]}}
-                    await self.ws.send_message(json.dumps(ack))
+                    await self.ws.send_message(encode(self.ws, ack))
         except trio_websocket.ConnectionClosed:
             return
 
@@ -280,10 +281,11 @@ def _rooms_line(rooms: list[dict[str, Any]]) -> str:
 
 
 def _parse(raw: str | bytes) -> dict[str, Any] | None:
-    """A JSON envelope, or None for anything else (shown raw)."""
+    """An envelope (JSON, or MessagePack in a binary frame), or None for anything else
+    (shown raw)."""
     try:
-        message = json.loads(raw)
-    except ValueError:
+        message = decode(raw)
+    except (ValueError, TypeError):
         return None
     if not isinstance(message, dict) or not isinstance(message.get("message_type"), str):
         return None

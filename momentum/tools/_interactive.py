@@ -48,11 +48,18 @@ class Stop(Exception):
 
 class InteractiveClient:
     def __init__(
-        self, login: Login, terminal: Terminal, *, reconnect: bool = True, max_attempts: int = 0
+        self,
+        login: Login,
+        terminal: Terminal,
+        *,
+        reconnect: bool = True,
+        max_attempts: int = 0,
+        wire_format: str = "json",
     ) -> None:
         self.login = login
         self.terminal = terminal
         self.reconnect = reconnect
+        self.wire_format = wire_format  # "json" or "msgpack" (`_ws.WIRE_FORMATS`)
         self.max_attempts = max_attempts  # 0: keep trying
         self.session: ClientSession | None = None
         self.status = 0
@@ -105,7 +112,8 @@ class InteractiveClient:
     async def _connect_once(self, credentials: Credentials) -> str | None:
         """Connect and run a session; the reason it failed to open, or None if it ran."""
         try:
-            async with open_ws(ws_url(self.login.server_url, credentials.token)) as ws:
+            url = ws_url(self.login.server_url, credentials.token)
+            async with open_ws(url, wire_format=self.wire_format) as ws:
                 session = ClientSession(ws, credentials, self.login.server_url, self.terminal.show)
                 self.session = session
                 self._first_attempt_done.set()

@@ -12,17 +12,16 @@ message, ping or ack — waits for its `Pacer` first (the server's rate limit co
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 
-import orjson
 import trio
 import trio_websocket
 from trio_websocket import WebSocketConnection
 
 from ._pacer import Pacer
 from ._stats import Tally
+from ._ws import decode, encode
 
 #: Unacknowledged messages one connection may have in flight: bounded, so a fast sender
 #: waits for the server instead of queueing without limit (and being closed as a flood).
@@ -70,15 +69,15 @@ class Probe:
         if self._filler:
             data["content"] = self._filler
         envelope = {"message_type": "text", "to_user_id": to_user_id, "data": data}
-        await self.ws.send_message(orjson.dumps(envelope).decode())
+        await self.ws.send_message(encode(self.ws, envelope))
         self.tally.sent += 1
 
     async def ping(self) -> None:
-        """A JSON ping; its pong counts as the reply and its round trip as the latency."""
+        """A ping envelope; its pong counts as the reply and its round trip as the latency."""
         await self.pacer.wait()
         ping_id = str(uuid.uuid4())
         self._pings[ping_id] = time.perf_counter_ns()
-        await self.ws.send_message(json.dumps({"id": ping_id, "message_type": "ping"}))
+        await self.ws.send_message(encode(self.ws, {"id": ping_id, "message_type": "ping"}))
         self.tally.sent += 1
 
     async def receive_forever(self) -> None:
@@ -103,11 +102,11 @@ class Probe:
         ids, self._to_ack = self._to_ack, []
         if ids:
             ack = {"message_type": "ack", "data": {"ids": ids}}
-            await self.ws.send_message(orjson.dumps(ack).decode())
+            await self.ws.send_message(encode(self.ws, ack))
 
     def _on_message(self, raw: str | bytes) -> None:
         now = time.perf_counter_ns()
-        message = orjson.loads(raw)
+        message = decode(raw)
         kind = message.get("message_type")
         data = message.get("data") or {}
         if kind == "text" and data.get("r") == self.run_id and data.get("k") == self.index:

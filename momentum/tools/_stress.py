@@ -55,6 +55,7 @@ class StressPlan:
     window: int = DEFAULT_WINDOW
     drain_timeout: float = 5.0
     connect_timeout: float = 10.0
+    wire_format: str = "json"  # or "msgpack" (`_ws.WIRE_FORMATS`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,11 @@ class StressRun:
                 began = time.perf_counter_ns()
                 try:
                     ws = await stack.enter_async_context(
-                        open_ws(self.url_for(slot.token), connect_timeout=self.plan.connect_timeout)
+                        open_ws(
+                            self.url_for(slot.token),
+                            connect_timeout=self.plan.connect_timeout,
+                            wire_format=self.plan.wire_format,
+                        )
                     )
                 except ToolError as exc:
                     self.tally.error(error_kind(exc))

@@ -1,4 +1,5 @@
-"""Opening WebSocket connections for the tools, with failures told apart; reconnect backoff."""
+"""Opening WebSocket connections for the tools, with failures told apart; reconnect backoff;
+envelopes in the connection's wire format (JSON text, or MessagePack binary frames)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import json
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import msgpack
+import orjson
 import trio_websocket
 from trio_websocket import WebSocketConnection
 
@@ -17,6 +21,8 @@ DISCONNECT_TIMEOUT = 2.0
 
 #: Close codes after which reconnecting cannot help (4003: the user is disabled).
 DO_NOT_RECONNECT = frozenset({4003})
+#: `--format` values, and the subprotocol each offers (docs/protocol.md).
+WIRE_FORMATS = {"json": "momentum", "msgpack": "momentum.msgpack"}
 
 
 class HandshakeRefused(ToolError):
@@ -40,13 +46,21 @@ class ConnectTimeout(ServerUnreachable):
 
 @asynccontextmanager
 async def open_ws(
-    url: str, *, connect_timeout: float = CONNECT_TIMEOUT
+    url: str, *, connect_timeout: float = CONNECT_TIMEOUT, wire_format: str = "json"
 ) -> AsyncIterator[WebSocketConnection]:
-    """A client connection to `url`, closed with 1000 on exit; ToolError when it cannot open."""
+    """A client connection to `url` talking `wire_format` (a key of `WIRE_FORMATS`), closed
+    with 1000 on exit; ToolError when it cannot open, or when the server does not select
+    the format's subprotocol."""
+    subprotocol = WIRE_FORMATS[wire_format]
     try:
         async with trio_websocket.open_websocket_url(
-            url, connect_timeout=connect_timeout, disconnect_timeout=DISCONNECT_TIMEOUT
+            url,
+            subprotocols=[subprotocol],
+            connect_timeout=connect_timeout,
+            disconnect_timeout=DISCONNECT_TIMEOUT,
         ) as ws:
+            if ws.subprotocol != subprotocol:
+                raise ToolError(f"the server does not speak {wire_format} (no {subprotocol})")
             yield ws
     except trio_websocket.ConnectionRejected as exc:
         raise refusal(exc) from None
@@ -80,6 +94,19 @@ def refusal(exc: trio_websocket.ConnectionRejected) -> HandshakeRefused:
         return HandshakeRefused(exc.status_code, str(error["code"]), str(error["message"]))
     except (ValueError, KeyError, TypeError):
         return HandshakeRefused(exc.status_code, "http_error", "no JSON error body")
+
+
+def encode(ws: WebSocketConnection, envelope: dict[str, Any]) -> str | bytes:
+    """An envelope as a frame of the connection's format."""
+    if ws.subprotocol == WIRE_FORMATS["msgpack"]:
+        packed: bytes = msgpack.packb(envelope)
+        return packed
+    return orjson.dumps(envelope).decode()
+
+
+def decode(frame: str | bytes) -> Any:
+    """A frame from the server: MessagePack if binary, else JSON."""
+    return msgpack.unpackb(frame) if isinstance(frame, bytes) else orjson.loads(frame)
 
 
 def close_code(ws: WebSocketConnection) -> int | None:

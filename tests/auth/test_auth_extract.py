@@ -47,6 +47,10 @@ def test_subprotocol_beats_query() -> None:
         ([b"bearer.sub1", b"momentum"], ("sub1", "momentum")),
         ([b"chat, momentum"], (None, "momentum")),
         ([b"chat"], (None, None)),
+        ([b"bearer.sub1, momentum.msgpack"], ("sub1", "momentum.msgpack")),
+        ([b"momentum.msgpack, momentum"], (None, "momentum.msgpack")),  # the first offered
+        ([b"momentum", b"momentum.msgpack"], (None, "momentum")),
+        ([b"momentum.MSGPACK"], (None, None)),  # subprotocols are case-sensitive
     ],
 )
 def test_subprotocol_to_echo(offers: list[bytes], expected: tuple[str | None, str | None]) -> None:

@@ -23,10 +23,11 @@ from momentum.connection._handle import REPLAYED_WINDOW
 from momentum.connection._links import ReaderLinks
 from momentum.connection._ratelimit import TokenBucket
 from momentum.connection._reader import read_frames
-from momentum.protocol import CloseCode, text_frame
+from momentum.protocol import CloseCode, Frame, WireFormat, text_frame
 from momentum.wire import WireStream
 
 MAX_FRAMES = 4
+MSGPACK = WireFormat.MSGPACK
 
 
 @contextmanager
@@ -64,13 +65,13 @@ async def test_the_hubs_first_frame_goes_out_at_once_later_ones_at_flush(
 ) -> None:
     handle, peer = pair
     handle.go_live()
-    assert handle.offer(b"one")
+    assert handle.offer(Frame(b"one"))
     assert received(peer) == b"one"
-    assert handle.offer(b"two") and handle.offer(b"three")
+    assert handle.offer(Frame(b"two")) and handle.offer(Frame(b"three"))
     assert received(peer) == b""  # coalesced until the end of the hub's batch
     handle.flush()
     assert received(peer) == b"twothree"
-    assert handle.offer(b"four")  # a new batch: straight out again
+    assert handle.offer(Frame(b"four"))  # a new batch: straight out again
     assert received(peer) == b"four"
 
 
@@ -79,7 +80,7 @@ async def test_frames_are_held_during_the_replay_and_follow_the_stored_ones(
 ) -> None:
     handle, peer = pair
     assert handle.replaying
-    assert handle.offer(b"[live]")
+    assert handle.offer(Frame(b"[live]"))
     assert handle.send(b"[pong]")  # a reply, too, waits behind the stored messages
     assert handle.wire.send_frame_nowait(b"[stored]")  # what the replay writes
     assert received(peer) == b"[stored]"
@@ -91,8 +92,8 @@ async def test_frames_are_held_during_the_replay_and_follow_the_stored_ones(
 async def test_held_frames_are_bounded_like_the_queue(pair: tuple[Handle, socket.socket]) -> None:
     handle, _ = pair
     for i in range(MAX_FRAMES):
-        assert handle.offer(b"%d" % i)
-    assert not handle.offer(b"one too many")  # the hub closes it as a slow consumer
+        assert handle.offer(Frame(b"%d" % i))
+    assert not handle.offer(Frame(b"one too many"))  # the hub closes it as a slow consumer
     assert not handle.closing  # that is the hub's decision, not the handle's
     assert not handle.send(b"a reply")  # a reply that does not fit closes it itself
     assert handle.close_code == CloseCode.SLOW_CONSUMER
@@ -104,7 +105,7 @@ async def test_a_close_decision_stops_data_frames(pair: tuple[Handle, socket.soc
     handle.close(CloseCode.USER_DISABLED, "user disabled")
     handle.close(CloseCode.STALE, "late")  # the first decision wins
     assert handle.closing and handle.close_code == CloseCode.USER_DISABLED
-    assert not handle.offer(b"data") and not handle.send(b"data")
+    assert not handle.offer(Frame(b"data")) and not handle.send(b"data")
     assert received(peer) == b""
 
 
@@ -113,9 +114,9 @@ async def test_a_slow_consumer_close_drops_what_is_queued(
 ) -> None:
     handle, _ = pair
     handle.go_live()
-    handle.offer(b"first")
+    handle.offer(Frame(b"first"))
     for _ in range(MAX_FRAMES - 1):
-        assert handle.offer(b"queued")
+        assert handle.offer(Frame(b"queued"))
     assert handle.wire.data_frames == MAX_FRAMES - 1
     handle.close(CloseCode.SLOW_CONSUMER, "slow consumer")
     # the queue's head stays (it may be partly written: cutting it would break the stream)
@@ -127,7 +128,7 @@ async def test_a_failed_socket_makes_the_handle_closing() -> None:
         handle = Handle(1, uuid.uuid4(), "u", wire, connected_at="now", now=0.0)
         handle.go_live()
         peer.close()
-        while handle.offer(b"x" * 65536):  # until the write fails: the peer is gone
+        while handle.offer(Frame(b"x" * 65536)):  # until the write fails: the peer is gone
             handle.flush()
         assert handle.closing and handle.close_code is None
         await wire.aclose()
@@ -159,18 +160,38 @@ async def test_a_replayed_message_is_not_sent_again_live(
     handle, peer = pair
     first, second, third, other = (str(uuid.uuid4()) for _ in range(4))
     await trio.sleep(1)  # the clock is past zero, as it is in a server
-    assert handle.offer(message(first)) and handle.offer(message(second))  # held: replaying
+    assert handle.offer(Frame(message(first)))  # held: replaying
+    assert handle.offer(Frame(message(second)))
     for stored in (first, second, third):
         handle.replayed(stored)
         assert handle.wire.send_frame_nowait(message(stored))
     handle.go_live()
-    assert handle.offer(message(third))  # its live copy, after the replay: dropped too
-    assert handle.offer(message(other))  # anything else goes through
+    assert handle.offer(Frame(message(third)))  # its live copy, after the replay: dropped too
+    assert handle.offer(Frame(message(other)))  # anything else goes through
     assert received(peer) == message(first) + message(second) + message(third) + message(other)
     await trio.sleep(REPLAYED_WINDOW + 1)
-    assert handle.offer(message(first))  # past the window: ids are forgotten
+    assert handle.offer(Frame(message(first)))  # past the window: ids are forgotten
     handle.flush()
     assert received(peer) == message(first)
+
+
+async def test_a_msgpack_connection_gets_held_frames_in_msgpack_minus_the_replayed(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """Replayed ids are read from the JSON form of a frame whatever the receiver's format."""
+    kept, replayed = str(uuid.uuid4()), str(uuid.uuid4())
+    with socket_pair() as (wire, peer):
+        handle = Handle(
+            1, uuid.uuid4(), "u", wire, connected_at="now", now=0.0, wire_format=MSGPACK
+        )
+        await trio.sleep(1)
+        frames = [Frame(message(kept)), Frame(message(replayed))]
+        assert all(handle.offer(frame) for frame in frames)  # held: replaying
+        handle.replayed(replayed)
+        handle.go_live()
+        assert received(peer) == frames[0].encoded(MSGPACK)
+        assert received(peer) == b""
+        await wire.aclose()
 
 
 async def test_a_catch_up_on_a_live_connection_remembers_nothing(
@@ -180,7 +201,7 @@ async def test_a_catch_up_on_a_live_connection_remembers_nothing(
     handle.go_live()
     again = str(uuid.uuid4())
     handle.replayed(again)
-    assert handle.offer(message(again))
+    assert handle.offer(Frame(message(again)))
     assert received(peer) == message(again)
 
 
@@ -198,7 +219,7 @@ async def test_a_peer_that_closed_first_is_not_a_slow_consumer(
     server's queue for it was full, and the next frame was refused as a slow consumer's."""
     handle, _ = pair
     handle.go_live()
-    while handle.offer(b"unread"):  # the client reads no more: its queue fills
+    while handle.offer(Frame(b"unread")):  # the client reads no more: its queue fills
         pass
     ws = cast(trio_websocket.WebSocketConnection, _ClosedByPeer())
     with trio.fail_after(5):

@@ -1,6 +1,6 @@
 """A connection's room cursors: every room message sent once, in offset order.
 
-Rules: pure unit tests, no I/O and no clock; frames are plain bytes and `emit` a list (or
+Rules: pure unit tests, no I/O and no clock; frames hold plain bytes and `emit` a list (or
 one that refuses once full), so each test states exactly what reaches the client.
 """
 
@@ -10,12 +10,17 @@ import uuid
 from datetime import UTC, datetime
 
 from momentum.connection._room_cursors import RoomCursors
+from momentum.protocol import Frame
 from momentum.storage import Room
 
 ROOM = Room(uuid.uuid4(), "r", "public", uuid.uuid4(), None, None, datetime.now(UTC))
 
 
-def frame(offset: int) -> bytes:
+def frame(offset: int) -> Frame:
+    return Frame(sent_as(offset))
+
+
+def sent_as(offset: int) -> bytes:
     return b"m%d" % offset
 
 
@@ -23,10 +28,10 @@ def cursors(capacity: int = 100) -> tuple[RoomCursors, list[bytes], list[uuid.UU
     sent: list[bytes] = []
     gaps: list[uuid.UUID] = []
 
-    def emit(data: bytes) -> bool:
+    def emit(data: Frame) -> bool:
         if len(sent) >= capacity:
             return False
-        sent.append(data)
+        sent.append(data.json)
         return True
 
     return RoomCursors(emit, 8, gaps.append), sent, gaps
@@ -42,7 +47,7 @@ def test_in_order_messages_go_out_at_once_and_repeats_are_dropped() -> None:
     live(rooms)
     for offset in (1, 2, 2, 1, 3):
         assert rooms.offer(ROOM.id, offset, frame(offset))
-    assert sent == [frame(1), frame(2), frame(3)]
+    assert sent == [sent_as(1), sent_as(2), sent_as(3)]
     assert gaps == []
 
 
@@ -54,7 +59,7 @@ def test_a_message_past_a_gap_waits_for_it_and_reports_the_gap_once() -> None:
     assert sent == [] and gaps == [ROOM.id]
     assert rooms.gap_after(ROOM.id) == 4
     assert rooms.offer(ROOM.id, 5, frame(5))
-    assert sent == [frame(5), frame(6), frame(7)]
+    assert sent == [sent_as(5), sent_as(6), sent_as(7)]
     assert rooms.gap_after(ROOM.id) is None
 
 
@@ -65,7 +70,7 @@ def test_live_messages_are_held_during_a_recovery_then_released_after_it() -> No
         assert rooms.offer(ROOM.id, offset, frame(offset))
     assert sent == []
     rooms.recovered(ROOM.id, 3)  # the recovery sent 1..3 itself
-    assert sent == [frame(4), frame(5)]
+    assert sent == [sent_as(4), sent_as(5)]
 
 
 def test_a_recovery_fills_a_gap_and_releases_what_waited() -> None:
@@ -75,7 +80,7 @@ def test_a_recovery_fills_a_gap_and_releases_what_waited() -> None:
     assert rooms.hold(ROOM.id)
     rooms.offer(ROOM.id, 5, frame(5))
     rooms.recovered(ROOM.id, 3)  # read 2 and 3 from the store
-    assert sent == [frame(4), frame(5)]
+    assert sent == [sent_as(4), sent_as(5)]
     assert rooms.gap_after(ROOM.id) is None and gaps == [ROOM.id]
 
 
@@ -87,7 +92,7 @@ def test_full_buffers_refuse_and_unknown_rooms_take_nothing() -> None:
         assert rooms.offer(ROOM.id, offset, frame(offset))
     assert not rooms.offer(ROOM.id, 9, frame(9))  # held: at most 8
     live(rooms)
-    assert sent == [frame(1)]
+    assert sent == [sent_as(1)]
     assert not rooms.offer(ROOM.id, 10, frame(10)) or len(sent) == 1
     rooms.leave(ROOM.id)
     assert ROOM.id not in rooms and len(rooms) == 0

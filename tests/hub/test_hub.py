@@ -12,6 +12,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+import msgpack
+import orjson
 import pytest
 import trio
 import trio.testing
@@ -26,7 +28,7 @@ from momentum.hub import (
     ReplayGate,
     RevokeTokens,
 )
-from momentum.protocol import ErrorCode, text_frame
+from momentum.protocol import ErrorCode, Frame, WireFormat, text_frame, text_payload_offset
 from momentum.storage import Barrier, Persist, WriteResult, WriterMsg
 
 
@@ -50,6 +52,7 @@ class FakeHandle:
     token_issued_ms: int = 0
     token_session: str | None = None
     wants_presence: bool = True
+    wire_format: WireFormat = WireFormat.JSON
 
     def catch_up(self) -> None:
         self.catch_ups += 1
@@ -58,13 +61,13 @@ class FakeHandle:
     def closing(self) -> bool:
         return self.close_code is not None or self.broken
 
-    def offer(self, frame: bytes) -> bool:
+    def offer(self, frame: Frame) -> bool:
         if self.closing or len(self.frames) >= self.capacity:
             return False
-        self.frames.append(frame)
+        self.frames.append(frame.encoded(self.wire_format))
         return True
 
-    def offer_room(self, room_id: uuid.UUID, offset: int, frame: bytes) -> bool:
+    def offer_room(self, room_id: uuid.UUID, offset: int, frame: Frame) -> bool:
         return self.offer(frame)
 
     def flush(self) -> None:
@@ -215,6 +218,34 @@ async def test_a_broadcast_reaches_everyone_and_is_answered_at_once_not_stored()
     assert all(h.frames == [text_frame(msg.envelope)] for h in handles)
     assert answers == [Delivery(msg.message_id, msg.ref_id, 3, stored=False)]
     assert [m for m in drain(inbox) if isinstance(m, Persist)] == []
+
+
+async def test_a_message_is_encoded_at_most_once_per_format_and_only_when_needed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    packed: list[object] = []
+
+    real_packb = msgpack.packb
+
+    def counting_packb(value: object) -> bytes:
+        packed.append(value)
+        result: bytes = real_packb(value)
+        return result
+
+    monkeypatch.setattr(msgpack, "packb", counting_packb)
+    hub, _ = make_hub(max_connections=10)
+    plain = [joined(hub) for _ in range(2)]
+    hub.publish(message(None, []))
+    assert packed == []  # no MessagePack receiver: no MessagePack encoding
+    binary = [joined(hub, wire_format=WireFormat.MSGPACK) for _ in range(3)]
+    msg = message(None, [])
+    hub.publish(msg)
+    assert len(packed) == 1  # three MessagePack receivers, one encoding
+    assert binary[0].frames[-1] is binary[1].frames[-1] is binary[2].frames[-1]
+    frame = binary[0].frames[-1]
+    assert frame[0] == 0x82  # a binary frame
+    assert msgpack.unpackb(frame[text_payload_offset(frame) :]) == orjson.loads(msg.envelope)
+    assert all(h.frames[-1] == text_frame(msg.envelope) for h in plain)
 
 
 async def test_each_connection_is_flushed_once_per_batch_whatever_it_was_offered() -> None:

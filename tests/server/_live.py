@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import msgpack
 import orjson
 import trio
 import trio_websocket
@@ -68,11 +69,19 @@ class LiveServer:
 
     @asynccontextmanager
     async def connect(
-        self, user: User | None = None, *, token: str | None = None, **kwargs: Any
+        self,
+        user: User | None = None,
+        *,
+        token: str | None = None,
+        binary: bool = False,
+        **kwargs: Any,
     ) -> AsyncIterator[Client]:
+        """A client; `binary`: it offers `momentum.msgpack` and talks MessagePack."""
         token = token if token is not None else self.token(user) if user else None
+        if binary:
+            kwargs.setdefault("subprotocols", ["momentum.msgpack"])
         async with trio_websocket.open_websocket_url(self.ws_url(token), **kwargs) as ws:
-            yield Client(ws, user)
+            yield Client(ws, user, binary=ws.subprotocol == "momentum.msgpack")
 
     def http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.base_url, timeout=10)
@@ -100,18 +109,25 @@ class LiveServer:
 
 @dataclass
 class Client:
-    """A real trio-websocket client with JSON helpers."""
+    """A real trio-websocket client with envelope helpers: JSON in text frames, or with
+    `binary` (subprotocol `momentum.msgpack`) MessagePack in binary frames, both ways."""
 
     ws: trio_websocket.WebSocketConnection
     user: User | None
+    binary: bool = False
 
     async def send(self, **envelope: Any) -> None:
-        await self.ws.send_message(orjson.dumps(envelope).decode())
+        if self.binary:
+            await self.ws.send_message(msgpack.packb(envelope))
+        else:
+            await self.ws.send_message(orjson.dumps(envelope).decode())
 
     async def receive(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The next envelope, which must come in this client's format."""
         with trio.fail_after(timeout):
             raw = await self.ws.get_message()
-        message: dict[str, Any] = orjson.loads(raw)
+        assert isinstance(raw, bytes) == self.binary, f"a frame in the wrong format: {raw!r}"
+        message: dict[str, Any] = msgpack.unpackb(raw) if self.binary else orjson.loads(raw)
         return message
 
     async def receive_type(self, *types: str, timeout: float = 5.0) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import trio
 
-from momentum.tools import BenchmarkPlan, InteractiveClient, Login, run_benchmark
+from momentum.tools import WIRE_FORMATS, BenchmarkPlan, InteractiveClient, Login, run_benchmark
 from tests.server._live import API_KEY, LiveServer, mint_token, open_live_server, settings_for
 
 from ._script import ScriptedTerminal
@@ -27,11 +27,16 @@ def by_token(server: LiveServer, token: str) -> Login:
     return Login(server_url=server.base_url, token=token)
 
 
-async def test_a_session_sends_receives_and_quits_with_1000(server: LiveServer) -> None:
+@pytest.mark.parametrize("wire_format", ["json", "msgpack"])
+async def test_a_session_sends_receives_and_quits_with_1000(
+    server: LiveServer, wire_format: str
+) -> None:
+    """The same session in either wire format; the peer talks JSON throughout."""
     with trio.fail_after(20):
         alice, bob = await server.create_user("alice"), await server.create_user("bob")
         terminal = ScriptedTerminal()
-        client = InteractiveClient(by_token(server, server.token(alice)), terminal)
+        login = by_token(server, server.token(alice))
+        client = InteractiveClient(login, terminal, wire_format=wire_format)
         async with trio.open_nursery() as nursery, server.connect(bob) as peer:
 
             async def run() -> None:
@@ -39,6 +44,8 @@ async def test_a_session_sends_receives_and_quits_with_1000(server: LiveServer) 
 
             nursery.start_soon(run)
             await terminal.wait_for("connected to")
+            assert client.session is not None
+            assert client.session.ws.subprotocol == WIRE_FORMATS[wire_format]
             await terminal.type("text Hello World!")
             got = await peer.receive_type("text")
             assert got["data"] == {"content": "Hello World!"}
@@ -218,12 +225,13 @@ async def test_the_real_command_reads_commands_from_stdin(server: LiveServer) ->
     assert "closed (1000). bye" in out  # end of input quits
 
 
+@pytest.mark.parametrize("wire_format", ["json", "msgpack"])
 async def test_benchmark_summary_is_consistent(
-    server: LiveServer, capsys: pytest.CaptureFixture[str]
+    server: LiveServer, capsys: pytest.CaptureFixture[str], wire_format: str
 ) -> None:
     with trio.fail_after(20):
         user = await server.create_user()
-        plan = BenchmarkPlan(messages=30, rate=500, payload_size=16)
+        plan = BenchmarkPlan(messages=30, rate=500, payload_size=16, wire_format=wire_format)
         status = await run_benchmark(
             by_token(server, server.token(user)), plan, as_json=True, progress=False
         )

@@ -62,11 +62,13 @@ async def test_storm(server: LiveServer, capsys: pytest.CaptureFixture[str]) -> 
     assert summary["errors"] == {}
 
 
-async def test_throughput(server: LiveServer, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("wire_format", ["json", "msgpack"])
+async def test_throughput(
+    server: LiveServer, capsys: pytest.CaptureFixture[str], wire_format: str
+) -> None:
     with trio.fail_after(30):
-        status, summary = await stress(
-            server, capsys, "--test-type", "throughput", "--connections", "20", "--messages", "20"
-        )
+        args = ["--test-type", "throughput", "--connections", "20", "--messages", "20"]
+        status, summary = await stress(server, capsys, *args, "--format", wire_format)
     assert status == 0
     assert_consistent(summary)
     assert summary["messages"]["sent"] == 400
