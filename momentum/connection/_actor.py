@@ -224,6 +224,7 @@ async def _serve(
         config.max_message_size,
         ctx.store,
         config.room_max_per_connection,
+        ctx.gatekeeper.codec,
     )
     bucket = TokenBucket(config.rate_limit, config.rate_burst, now=trio.current_time())
     if isinstance(ws, ChargedConnection):  # the client's pings and pongs share the bucket

@@ -29,17 +29,22 @@ from ._messages import (
     Tick,
     publish,
 )
+from ._room_messages import ChargeSender, GetRoomOnline, RoomRevoke
+from ._room_presence import ROOM_PRESENCE, room_presence_envelopes
 from ._serve import serve_hub
 
 __all__ = [
     "DELIVERY_ERRORS",
     "DISABLED_MEMORY",
+    "ROOM_PRESENCE",
     "CatchUp",
+    "ChargeSender",
     "CloseAll",
     "ConnectionHandle",
     "Delivery",
     "Forward",
     "GetOnline",
+    "GetRoomOnline",
     "GetStats",
     "Hub",
     "HubConfig",
@@ -57,9 +62,11 @@ __all__ = [
     "RoomJoin",
     "RoomLeave",
     "RoomPublish",
+    "RoomRevoke",
     "SetUserActive",
     "Sweep",
     "Tick",
     "publish",
+    "room_presence_envelopes",
     "serve_hub",
 ]

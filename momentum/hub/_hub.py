@@ -23,8 +23,16 @@ import trio
 
 from actors import ActorError, ActorRef, MailboxFull
 
-from ..broker import BROADCAST, Broker, LocalBroker, PresenceSink, room_topic, user_topic
-from ..protocol import CloseCode, ErrorCode, room_frame_offset, text_frame
+from ..broker import (
+    BROADCAST,
+    Broker,
+    LocalBroker,
+    PresenceSink,
+    RoomPresenceSink,
+    room_topic,
+    user_topic,
+)
+from ..protocol import CloseCode, ErrorCode, text_frame
 from ..storage import Barrier, NewMessage, Persist, WriterMsg
 from ._counters import Counters, HubStats
 from ._handle import ConnectionHandle
@@ -39,6 +47,7 @@ from ._messages import (
 )
 from ._presence import PresenceBatch
 from ._reservations import Reservations
+from ._room_presence import RoomPresence
 from ._rooms import RoomRegistry
 from ._senders import SenderLimits
 from ._written import answer_written
@@ -62,6 +71,8 @@ class HubConfig:
     broker: Broker = field(default_factory=LocalBroker)
     #: None: the hub announces presence itself; a cluster resolves it across nodes
     presence: PresenceSink | None = None
+    #: the same for room presence (a user's first and last subscription to a room here)
+    room_presence: RoomPresenceSink | None = None
     #: messages per second one user may publish (all connections and HTTP); 0: no limit
     user_rate: float = 0.0
     user_burst: int = 1
@@ -86,8 +97,8 @@ class Hub:
         self.counters = Counters()
         self.errors = 0
         self.broker = config.broker
-        self.rooms = RoomRegistry(config.broker)
-        self._offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
+        self.rooms = RoomRegistry(config.broker, RoomPresence(config.room_presence))
+        self.offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
         self._barriers: deque[trio.Event] = deque()  # for the writer, in join order
 
     # -- admission ----------------------------------------------------------------------------
@@ -142,7 +153,7 @@ class Hub:
     def leave(self, handle: ConnectionHandle) -> None:
         if self.connections.pop(handle.conn_id, None) is None:
             return
-        self._offered.pop(handle.conn_id, None)
+        self.offered.pop(handle.conn_id, None)
         self.rooms.leave_all(handle)
         mine = self.by_user.get(handle.user_id)
         if mine is None:
@@ -194,8 +205,15 @@ class Hub:
         self._deliver_room(msg.room_id, msg.offset, frame, msg.message_type)
         self.config.observe_latency(trio.current_time() - msg.received_at)
 
+    def charge_sender(self, user_id: uuid.UUID) -> float:
+        """A room message of `user_id` against its rate: 0.0, or the seconds to wait."""
+        wait = self.senders.wait_for(user_id, trio.current_time())
+        if wait:
+            self.counters.drops["user_rate_limited"] += 1
+        return wait
+
     def _deliver_room(self, room_id: uuid.UUID, offset: int, frame: bytes, kind: str) -> None:
-        delivered = self.rooms.deliver(room_id, offset, frame, self._offered, self._refused)
+        delivered = self.rooms.deliver(room_id, offset, frame, self.offered, self._refused)
         self.counters.deliveries += delivered
         self.counters.deliveries_by_type[kind] += delivered
 
@@ -221,7 +239,7 @@ class Hub:
 
     def _deliver(self, targets: Mapping[int, ConnectionHandle], frame: bytes) -> int:
         """Offer `frame` to each of `targets`; close the ones that cannot keep up."""
-        offered = self._offered
+        offered = self.offered
         delivered = 0
         for conn_id, handle in targets.items():
             if handle.offer(frame):
@@ -241,9 +259,9 @@ class Hub:
 
     def flush(self) -> None:
         """End of a batch: one write per connection that got frames; overdue bookkeeping."""
-        for handle in self._offered.values():
+        for handle in self.offered.values():
             handle.flush()
-        self._offered.clear()
+        self.offered.clear()
         if self._barriers:
             self._send_barriers()
         if self.reservations:
@@ -268,6 +286,7 @@ class Hub:
         now = trio.current_time()
         self.counters.sample(now)
         self._expire(now)
+        self.counters.presence_frames += self.rooms.tick(now, self.offered, self._refused)
         if self.presence:
             for envelope in self.presence.flush():
                 self.counters.presence_frames += 1
@@ -294,7 +313,9 @@ class Hub:
             targets = self.by_user.get(uuid.UUID(topic.removeprefix("user:")), _NOBODY)
         elif topic.startswith("room:"):
             room_id = uuid.UUID(topic.removeprefix("room:"))
-            self._deliver_room(room_id, room_frame_offset(frame), frame, kind)
+            delivered = self.rooms.forward(room_id, frame, kind, self.offered, self._refused)
+            self.counters.deliveries += delivered
+            self.counters.deliveries_by_type[kind] += delivered
             return
         else:
             return

@@ -13,6 +13,7 @@ from actors import Reply
 from ..protocol import ErrorCode, Inbound, encode_envelope
 from ._counters import HubStats
 from ._handle import ConnectionHandle
+from ._room_messages import ChargeSender, GetRoomOnline, RoomRevoke
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +156,13 @@ def publish(
 @dataclass(frozen=True, slots=True)
 class RoomJoin:
     """cast: the connection subscribes to a room; `routed` is set once the room's messages
-    published anywhere from then on reach it (then it may read what it missed)."""
+    published anywhere from then on reach it (then it may read what it missed). `until`:
+    a room grant admitted it, up to that Trio time (None: membership or a public room)."""
 
     handle: ConnectionHandle
     room_id: uuid.UUID
     routed: trio.Event
+    until: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +272,9 @@ HubMsg = (
     | RoomJoin
     | RoomLeave
     | RoomPublish
+    | RoomRevoke
+    | ChargeSender
+    | GetRoomOnline
     | GetOnline
     | GetStats
     | Sweep
