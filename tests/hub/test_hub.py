@@ -49,6 +49,7 @@ class FakeHandle:
     token_id: str = ""
     token_issued_ms: int = 0
     token_session: str | None = None
+    dropped_rooms: list[uuid.UUID] = field(default_factory=list)
 
     def catch_up(self) -> None:
         self.catch_ups += 1
@@ -65,6 +66,9 @@ class FakeHandle:
 
     def offer_room(self, room_id: uuid.UUID, offset: int, frame: bytes) -> bool:
         return self.offer(frame)
+
+    def drop_room(self, room_id: uuid.UUID) -> None:
+        self.dropped_rooms.append(room_id)
 
     def flush(self) -> None:
         self.flushes += 1
