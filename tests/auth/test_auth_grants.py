@@ -28,7 +28,11 @@ def signed(**claims: Any) -> str:
 
 def test_a_signed_grant_is_read_back(codec: TokenCodec) -> None:
     grant = codec.verify_room_grant(sign_room_grant(SECRET, USER, [ROOM], int(START) + 60))
-    assert (grant.user_id, grant.room_ids, grant.expires_at) == (USER, {ROOM}, START + 60)
+    assert (grant.user_id, grant.room_ids, grant.expires_at) == (
+        USER,
+        frozenset({ROOM}),
+        START + 60,
+    )
 
 
 def test_a_grant_expires_after_its_exp_and_the_leeway(
