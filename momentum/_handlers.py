@@ -88,6 +88,8 @@ def handlers(
             rate_burst=settings.rate_burst,
             max_connections_per_user=settings.max_connections_per_user,
             room_max_per_connection=settings.room_max_per_connection,
+            room_publish_rate=settings.room_publish_rate,
+            room_publish_burst=settings.room_publish_burst,
         ),
         hub=refs.hub,
         writer=refs.writer,

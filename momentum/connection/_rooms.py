@@ -21,6 +21,7 @@ import trio
 
 from actors import ActorError
 
+from ..auth import BucketPolicy, KeyedBuckets
 from ..config import CALL_TIMEOUT
 from ..hub import DELIVERY_ERRORS, ChargeSender, RoomJoin, RoomLeave, RoomPublish
 from ..protocol import ErrorCode, Inbound, MessageType, encode_envelope, encode_error, text_frame
@@ -145,6 +146,7 @@ async def _publish(handle: Handle, inbound: Inbound, links: ReaderLinks, now: fl
     limit = max_payload(cursor.room, links.max_message_size)
     if len(payload) > limit:
         raise RequestError(ErrorCode.PAYLOAD_TOO_LARGE, f"data is larger than {limit} bytes")
+    _charge_room(links, wanted.room_id, now)
     await _charge(handle, links)
     new = NewRoomMessage(
         inbound.id, wanted.room_id, handle.user_id, wanted.message_type, payload, datetime.now(UTC)
@@ -170,6 +172,21 @@ async def _publish(handle: Handle, inbound: Inbound, links: ReaderLinks, now: fl
         "stored": True,
     }
     _ack(handle, answer)
+
+
+def room_rates(rate: float, burst: int, rooms: int) -> KeyedBuckets[uuid.UUID] | None:
+    """One connection's publish rate per room (`ROOM_PUBLISH_RATE`), None for no limit; a
+    bucket per room it published to lately (at most its room limit: a room left and entered
+    again finds its bucket as it was)."""
+    if rate <= 0:
+        return None
+    return KeyedBuckets(BucketPolicy(burst=burst, refill=1 / rate), max_keys=rooms)
+
+
+def _charge_room(links: ReaderLinks, room_id: uuid.UUID, now: float) -> None:
+    if links.room_rates is not None and links.room_rates.take(room_id, now):
+        why = "the message was not sent: you send too fast to this room (ROOM_PUBLISH_RATE)"
+        raise RequestError(ErrorCode.RATE_LIMITED, why)
 
 
 async def _charge(handle: Handle, links: ReaderLinks) -> None:

@@ -195,6 +195,27 @@ async def test_room_publish_draws_from_the_users_rate(tmp_path: Path) -> None:
             assert (await server.store.get_room(uuid.UUID(room))).last_offset == 2  # type: ignore[union-attr]
 
 
+async def test_room_publish_has_a_rate_per_connection_and_room(tmp_path: Path) -> None:
+    with trio.fail_after(TIMEOUT):
+        settings = {"room_publish_rate": 0.01, "room_publish_burst": 2}
+        async with custom_server(tmp_path, **settings) as server:
+            user = await server.create_user()
+            first, second = await new_room(server, user), await new_room(server, user)
+            async with server.connect(user) as client:
+                await client.send(message_type="room_subscribe", data={"room_ids": [first, second]})
+                await client.receive_type("ack")
+                ids = [str(uuid.uuid4()) for _ in range(4)]
+                for message_id, room in zip(ids, (first, first, first, second), strict=True):
+                    body = {"room_id": room, "data": {}}
+                    await client.send(id=message_id, message_type="room_publish", data=body)
+                seen = await received_until_roundtrip(client)
+                [error] = [m["data"] for m in seen if m["message_type"] == "error"]
+                assert (error["code"], error["ref_id"]) == ("rate_limited", ids[2])
+                assert "to this room" in error["message"]
+                stored = [(m["room_id"], m["offset"]) for m in seen if "room_id" in m]
+                assert stored == [(first, 1), (first, 2), (second, 1)]
+
+
 async def test_recovery_past_a_retention_purge_answers_recovered_false(tmp_path: Path) -> None:
     with trio.fail_after(TIMEOUT):
         async with custom_server(tmp_path) as server, server.http() as http:
