@@ -11,7 +11,8 @@ and to its own hub.
 Cost: per presence interval, one script call per room whose presence changed on this node;
 per `GET /rooms/<id>/online`, one `HGETALL` of that room's hash (its size is the room's
 users online, never the cluster's connections). A node that dies without leaving keeps its
-counts until it restarts with the same users: they are not reaped (see docs/cluster.md).
+counts: they are not reaped (see docs/cluster.md); one that stops cleanly counts itself out
+of every room.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class RoomRoster:
         self._interval = interval
         self._count = client.register_script(COUNT_SCRIPT)
         self._changes: _Changes = {}
+        #: room → the users this node is counted in for (what it counts out when it stops)
+        self._here: dict[uuid.UUID, dict[uuid.UUID, str]] = {}
 
     # -- the hub's side (RoomPresenceSink): never blocks ------------------------------------------
 
@@ -86,6 +89,11 @@ class RoomRoster:
             await self._every_interval()
         finally:
             with trio.CancelScope(shield=True), trio.move_on_after(self._interval * 4 + 1):
+                self._changes = {
+                    (room_id, user_id): (-1, name)
+                    for room_id, users in self._here.items()
+                    for user_id, name in users.items()
+                }
                 await self._guarded_flush()
 
     async def _every_interval(self) -> NoReturn:
@@ -108,9 +116,8 @@ class RoomRoster:
             if delta:
                 by_room.setdefault(room_id, []).append((user_id, delta, name))
         try:
-            for room_id, moved in list(by_room.items()):
-                await self._count_room(room_id, moved)
-                del by_room[room_id]
+            for room_id, moved in by_room.items():
+                await self._count_room(room_id, moved)  # takes out of `moved` what it counts
         finally:  # what was not counted is counted next time
             for room_id, moved in by_room.items():
                 for user_id, delta, name in moved:
@@ -123,17 +130,25 @@ class RoomRoster:
         `COUNT_BATCH` users), then announce who came or left anywhere."""
         joined: dict[uuid.UUID, str] = {}
         left: dict[uuid.UUID, str] = {}
+        here = self._here.setdefault(room_id, {})
         while moved:
-            chunk, moved = moved[:COUNT_BATCH], moved[COUNT_BATCH:]
+            chunk = moved[:COUNT_BATCH]
             args: list[str | int] = []
             for user_id, delta, _ in chunk:
                 args += [str(user_id), 1 if delta > 0 else -1]
             counted = await self._count.execute(keys=[room_online_key(room_id)], args=args)
-            for (user_id, _, name), change in zip(chunk, counted, strict=True):  # type: ignore[arg-type]
+            del moved[: len(chunk)]
+            for (user_id, delta, name), change in zip(chunk, counted, strict=True):  # type: ignore[arg-type]
+                if delta > 0:
+                    here[user_id] = name
+                else:
+                    here.pop(user_id, None)
                 if change == 1:
                     joined[user_id] = name
                 elif change == -1:
                     left[user_id] = name
+        if not here:
+            del self._here[room_id]
         topic = room_topic(room_id)
         for envelope in room_presence_envelopes(room_id, joined, left):
             frame = text_frame(envelope)

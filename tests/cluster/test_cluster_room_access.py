@@ -121,3 +121,25 @@ async def until_pong(client: Client) -> list[dict[str, Any]]:
 async def _equals(check: Any, expected: set[str]) -> bool:
     found: set[str] = await check()
     return found == expected
+
+
+async def test_a_node_that_stops_counts_its_users_out_of_their_rooms(
+    private_redis: PrivateRedis, database_url: str, tmp_path: Path
+) -> None:
+    with trio.fail_after(90):
+        async with open_cluster(private_redis.url, database_url, tmp_path, 2) as cluster:
+            one, two = cluster.nodes
+            alice, bob = await create_users(one, 2)
+            room_id = await new_room(one, alice.id)
+            async with connect(one, alice) as a:
+                await subscribe(a, room_id)
+                await collect(a, 0, 1)
+                async with connect(two, bob) as b:
+                    await subscribe(b, room_id)
+                    await collect(b, 0, 1)
+                    await presence_of(a, "room_member_joined", bob.id)
+                    await two.stop()
+                    left = await presence_of(a, "room_member_left", bob.id)
+                    assert left["room_id"] == room_id
+                body = await get_json(one, f"/rooms/{room_id}/online")
+                assert [u["user_id"] for u in body["users"]] == [str(alice.id)]
