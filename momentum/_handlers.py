@@ -97,6 +97,8 @@ def handlers(
             max_connections_per_user=settings.max_connections_per_user,
             room_max_per_connection=settings.room_max_per_connection,
             presence_default=settings.presence == "on",
+            room_publish_rate=settings.room_publish_rate,
+            room_publish_burst=settings.room_publish_burst,
         ),
         hub=refs.hub,
         writer=refs.writer,

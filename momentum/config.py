@@ -54,6 +54,9 @@ class Settings:
     max_connections_per_user: int = 10
     max_message_size: int = 64 * KIB
     room_max_per_connection: int = 128
+    #: messages per second one connection may publish to one room, and at once; 0: no limit
+    room_publish_rate: float = 0.0
+    room_publish_burst: int = 10
     rate_limit: float = 20.0
     rate_burst: int = 40
     #: what one user may publish, all its connections and HTTP requests together (per node);
@@ -154,6 +157,8 @@ _ENV: dict[str, tuple[str, type]] = {
     "WS_MAX_CONNECTIONS_PER_USER": ("max_connections_per_user", int),
     "WS_MAX_MESSAGE_SIZE": ("max_message_size", int),
     "ROOM_MAX_PER_CONNECTION": ("room_max_per_connection", int),
+    "ROOM_PUBLISH_RATE": ("room_publish_rate", float),
+    "ROOM_PUBLISH_BURST": ("room_publish_burst", int),
     "WS_RATE_LIMIT": ("rate_limit", float),
     "WS_RATE_BURST": ("rate_burst", int),
     "USER_RATE_LIMIT": ("user_rate_limit", float),
@@ -312,6 +317,8 @@ def validate(s: Settings) -> None:
         raise ConfigError("WS_RATE_LIMIT must be >= 0 and WS_RATE_BURST >= 1")
     if s.user_rate[0] < 0 or s.user_rate[1] < 1:
         raise ConfigError("USER_RATE_LIMIT must be >= 0 and USER_RATE_BURST >= 1")
+    if s.room_publish_rate < 0 or s.room_publish_burst < 1:
+        raise ConfigError("ROOM_PUBLISH_RATE must be >= 0 and ROOM_PUBLISH_BURST >= 1")
     if s.pending_max_bytes < s.max_message_size:
         raise ConfigError("MESSAGE_PENDING_MAX_BYTES must be at least WS_MAX_MESSAGE_SIZE")
     if s.ping_interval < 0 or s.jwt_leeway < 0 or s.log_summary_interval < 0:

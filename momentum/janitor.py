@@ -2,7 +2,8 @@
 
 Every `period` it asks the hub to close connections that showed no sign of life (no frame,
 no pong) for `idle_timeout` (`WS_CLEANUP_INTERVAL`), and purges stored messages whose TTL
-passed unacknowledged or whose history retention ended; and closes, like a disabled user's
+passed unacknowledged or whose history retention ended (room messages too, by age, in
+batches of `ROOM_PURGE_BATCH`); and closes, like a disabled user's
 (4003), the connections of users that are gone from the store or were disabled in it
 directly (not through the API, which closes them at once). `POST /ws/cleanup` runs the same
 sweep at once through `RunNow`. In a cluster every node's janitor sweeps its own
@@ -41,6 +42,11 @@ class RunNow:
 
 
 JanitorMsg = RunNow
+
+#: Room messages deleted per transaction, and transactions per sweep at most (the rest
+#: waits for the next sweep: a sweep never holds the store for long).
+ROOM_PURGE_BATCH = 5_000
+ROOM_PURGE_BATCHES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +99,32 @@ async def _purge(retention: Retention) -> None:
             now=now, retain_until=now - timedelta(seconds=retention.history)
         )
         tokens = await retention.store.purge_tokens(now)
+        rooms = await _purge_room_messages(
+            retention.store, now - timedelta(seconds=retention.history)
+        )
     except StorageError as exc:
         log.warning("message purge skipped: %s", exc)
         return
-    if purged or tokens:
-        log.info("janitor purged %d stored message(s), %d expired token record(s)", purged, tokens)
+    if purged or tokens or rooms:
+        log.info(
+            "janitor purged %d stored message(s), %d room message(s), %d expired token record(s)",
+            purged,
+            rooms,
+            tokens,
+        )
+
+
+async def _purge_room_messages(store: Store, created_before: datetime) -> int:
+    """Room messages older than the history retention, `ROOM_PURGE_BATCH` at a time."""
+    purged = 0
+    for _ in range(ROOM_PURGE_BATCHES):
+        batch = await store.purge_room_messages(
+            created_before=created_before, limit=ROOM_PURGE_BATCH
+        )
+        purged += batch
+        if batch < ROOM_PURGE_BATCH:
+            break
+    return purged
 
 
 async def _sweep(hub: ActorRef[HubMsg], idle_timeout: float) -> int:

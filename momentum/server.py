@@ -213,7 +213,7 @@ async def _run(
         actor_spec("lookup", lookup_main(store, metrics), mailboxes.lookup),
         *([cluster.broker_spec()] if cluster else []),
         ChildSpec("hub-group", hub_group),
-        *([cluster.registry_spec()] if cluster else []),
+        *([cluster.registry_spec(), cluster.roster_spec()] if cluster else []),
         actor_spec("janitor", janitor_main(settings, refs.hub, store), mailboxes.janitor),
         *_activity_spec(settings, metrics),
         ChildSpec("http", partial(serve_lifespan, app)),
@@ -270,7 +270,9 @@ async def _serve_hub_group(
         user_burst=settings.user_rate[1],
     )
     if cluster is not None:
-        config = replace(config, broker=cluster.broker, presence=cluster.registry)
+        config = replace(
+            config, broker=cluster.broker, presence=cluster.registry, room_presence=cluster.roster
+        )
     hub_main: ActorMain[HubMsg] = partial(
         serve_hub,
         ref=refs.hub,

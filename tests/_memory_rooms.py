@@ -178,3 +178,18 @@ class MemoryRooms:
         kept = self._room_messages.get(room_id, [])
         found = [m for m in kept if before_offset is None or m.offset < before_offset]
         return found[::-1][:limit]
+
+    async def purge_room_messages(self, *, created_before: datetime, limit: int) -> int:
+        await trio.lowlevel.checkpoint()
+        old = sorted(
+            (
+                m
+                for kept in self._room_messages.values()
+                for m in kept
+                if m.created_at < created_before
+            ),
+            key=lambda m: m.created_at,
+        )[:limit]
+        for message in old:
+            self._room_messages[message.room_id].remove(message)
+        return len(old)

@@ -13,6 +13,7 @@ from ._errors import (
 )
 from ._extract import extract_token, redact
 from ._fields import InvalidField, check_password, check_username, new_account, normalize_email
+from ._grants import GRANT_TYPE, MAX_GRANT_ROOMS, RoomGrant, sign_room_grant
 from ._passwords import PasswordHasher, check_password_policy
 from ._provision import PREFIX_PATTERN, UNUSABLE_PASSWORD, provisioned_users
 from ._queue import HashQueue, HashQueueFull, HashQueueStats, Priority
@@ -23,6 +24,8 @@ from ._tokens import Claims, IssuedToken, TokenCodec
 from ._verify import UserLookup, verify_user
 
 __all__ = [
+    "GRANT_TYPE",
+    "MAX_GRANT_ROOMS",
     "PREFIX_PATTERN",
     "UNUSABLE_PASSWORD",
     "AuthError",
@@ -38,6 +41,7 @@ __all__ = [
     "PasswordHasher",
     "Priority",
     "Revocations",
+    "RoomGrant",
     "ThrottlePolicy",
     "TokenCodec",
     "TokenExpired",
@@ -59,5 +63,6 @@ __all__ = [
     "redact",
     "refresh_token_hash",
     "retry_after",
+    "sign_room_grant",
     "verify_user",
 ]

@@ -20,6 +20,7 @@ from typing import Any
 import jwt
 
 from ._errors import TokenExpired, TokenInvalid, TokenMissing
+from ._grants import ACCESS_TYPE, RoomGrant, verify_room_grant
 
 SECONDS = 1.0
 DEFAULT_TTL = 3600 * SECONDS
@@ -115,6 +116,7 @@ class TokenCodec:
             "exp": exp,
             "iat": iat,
             "jti": jti,
+            "typ": ACCESS_TYPE,
         }
         if session is not None:
             claims["sid"] = session
@@ -131,6 +133,8 @@ class TokenCodec:
             )
         except jwt.InvalidTokenError as exc:
             raise TokenInvalid(f"invalid token: {exc}") from exc
+        if payload.get("typ", ACCESS_TYPE) != ACCESS_TYPE:  # a room grant is no access token
+            raise TokenInvalid("invalid token: not an access token (typ)")
         claims = _claims(payload, token)
         now = self._now()
         if now >= claims.exp + self.leeway:
@@ -141,6 +145,11 @@ class TokenCodec:
         if nbf is not None and (not _is_number(nbf) or nbf > now + self.leeway):
             raise TokenInvalid("invalid token: not yet valid")
         return claims
+
+    def verify_room_grant(self, token: object) -> RoomGrant:
+        """A room grant's claims (see `_grants`), checked against this codec's secret,
+        clock and leeway; `TokenInvalid` or `TokenExpired`."""
+        return verify_room_grant(self._secret, token, now=self._now, leeway=self.leeway)
 
 
 def _claims(payload: Mapping[str, Any], token: str) -> Claims:

@@ -1,6 +1,14 @@
 """Brokers: how hubs reach each other's connections (in-process now; Redis is one more)."""
 
-from ._base import BROADCAST, PRESENCE, Broker, PresenceSink, room_topic, user_topic
+from ._base import (
+    BROADCAST,
+    PRESENCE,
+    Broker,
+    PresenceSink,
+    RoomPresenceSink,
+    room_topic,
+    user_topic,
+)
 from ._local import LocalBroker
 
 __all__ = [
@@ -9,6 +17,7 @@ __all__ = [
     "Broker",
     "LocalBroker",
     "PresenceSink",
+    "RoomPresenceSink",
     "room_topic",
     "user_topic",
 ]

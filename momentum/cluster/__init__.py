@@ -5,8 +5,9 @@ state (nodes, presence, leases). Without `REDIS_URL` none of this runs.
 """
 
 from ._broker import BrokerSink, BrokerStatistics, RedisBroker
-from ._node import ClusterNode, open_cluster, redis_client
+from ._node import ClusterNode, open_cluster, redis_client, room_revoke_command
 from ._registry import NodeInfo, Registry
+from ._room_roster import RoomRoster
 
 __all__ = [
     "BrokerSink",
@@ -15,6 +16,8 @@ __all__ = [
     "NodeInfo",
     "RedisBroker",
     "Registry",
+    "RoomRoster",
     "open_cluster",
     "redis_client",
+    "room_revoke_command",
 ]

@@ -46,6 +46,11 @@ def leases_key(user_id: object) -> str:
     return f"{PREFIX}leases:{user_id}"
 
 
+def room_online_key(room_id: object) -> str:
+    """The users subscribed to one room on any node: user id → number of nodes."""
+    return f"{PREFIX}room:{room_id}:online"
+
+
 def pack(origin: bytes, kind: str, message_id: str, frame: bytes) -> bytes:
     return b"%s %s %s %s" % (origin, kind.encode(), (message_id or "-").encode(), frame)
 

@@ -19,10 +19,11 @@ from actors import ActorRef, ChildSpec
 from .. import __version__
 from ..auth import Revocations
 from ..config import CALL_TIMEOUT
-from ..hub import CatchUp, Disconnect, Forward, HubMsg, RevokeTokens, SetUserActive
+from ..hub import CatchUp, Disconnect, Forward, HubMsg, RevokeTokens, RoomRevoke, SetUserActive
 from ..janitor import JanitorMsg, RunNow
 from ._broker import RedisBroker
 from ._registry import Registry
+from ._room_roster import RoomRoster
 
 log = logging.getLogger("momentum.cluster")
 
@@ -56,6 +57,8 @@ class _LocalActors:
                 await self._revoke(command)
             elif op == "cleanup":
                 await self.janitor.cast(RunNow(None))
+            elif op == "room_revoke":
+                await self.hub.cast(room_revoke(command))
             else:
                 log.warning("ignored an unknown cluster command %r", op)
         except (ValueError, TypeError):
@@ -76,12 +79,35 @@ class _LocalActors:
         await self.hub.cast(RevokeTokens(user_id, jti, before_ms, session))
 
 
+def room_revoke(command: dict[str, Any]) -> RoomRevoke:
+    """The `room_revoke` command another node sent (see `room_revoke_command`) for this
+    node's hub; `ValueError` or `TypeError` if it is malformed."""
+    user_id = command.get("user_id")
+    return RoomRevoke(
+        uuid.UUID(str(command.get("room_id"))),
+        str(command.get("reason") or "removed"),
+        None if user_id is None else uuid.UUID(str(user_id)),
+    )
+
+
+def room_revoke_command(revoke: RoomRevoke) -> dict[str, Any]:
+    """A revocation made on this node, for the others (`publish_control`)."""
+    user_id = None if revoke.user_id is None else str(revoke.user_id)
+    return {
+        "op": "room_revoke",
+        "room_id": str(revoke.room_id),
+        "reason": revoke.reason,
+        "user_id": user_id,
+    }
+
+
 @dataclass(frozen=True)
 class ClusterNode:
-    """This node's broker and registry, and the children that run them."""
+    """This node's broker, registry and room roster, and the children that run them."""
 
     broker: RedisBroker
     registry: Registry
+    roster: RoomRoster
     sink: _LocalActors
 
     def broker_spec(self) -> ChildSpec[None]:
@@ -89,6 +115,9 @@ class ClusterNode:
 
     def registry_spec(self) -> ChildSpec[None]:
         return ChildSpec("registry", self.registry.serve)
+
+    def roster_spec(self) -> ChildSpec[None]:
+        return ChildSpec("room-roster", self.roster.serve)
 
 
 @asynccontextmanager
@@ -115,8 +144,9 @@ async def open_cluster(
             presence_interval=presence_interval,
             call_timeout=CALL_TIMEOUT,
         )
+        roster = RoomRoster(client, broker, hub, interval=presence_interval)
         log.info("cluster node %s on %s", broker.node_id, _redacted(url))
-        yield ClusterNode(broker, registry, _LocalActors(hub, janitor, revocations))
+        yield ClusterNode(broker, registry, roster, _LocalActors(hub, janitor, revocations))
         await trio.lowlevel.checkpoint()
 
 

@@ -52,7 +52,7 @@ log = logging.getLogger("momentum.cluster")
 #: Count nodes in and out of `momentum:online` for many users in one round trip: ARGV holds
 #: (user, +1 or -1) pairs; the answer holds, per pair, 1 if that user came online in the whole
 #: cluster (0 → 1), -1 if it went offline everywhere (→ 0), else 0.
-_COUNT = """
+COUNT_SCRIPT = """
 local changed = {}
 for i = 1, #ARGV, 2 do
   local delta = tonumber(ARGV[i + 1])
@@ -142,7 +142,7 @@ class Registry:
         self._started = trio.current_time()
         #: presence changes since the last flush: user → (net change on this node, name)
         self._changes: dict[uuid.UUID, tuple[int, str]] = {}
-        self._count = client.register_script(_COUNT)
+        self._count = client.register_script(COUNT_SCRIPT)
         self._lease = client.register_script(_LEASE)
         self._released: list[tuple[uuid.UUID, str]] = []
         self._release_wanted = trio.Event()

@@ -51,6 +51,7 @@ from ._ratelimit import TokenBucket
 from ._reader import charge, read_frames
 from ._replay import PendingCounter, catch_up, replay_then_go_live
 from ._room_recovery import fill_room_gap
+from ._rooms import room_rates
 from ._upgraded import forget_handshake
 from ._websocket import ChargedConnection, wrap_server_stream
 
@@ -74,6 +75,8 @@ class ConnectionConfig:
     room_max_per_connection: int = 128
     #: whether a connection that does not say (`?presence=`) gets presence frames
     presence_default: bool = True
+    room_publish_rate: float = 0.0  # per connection per room; 0 disables
+    room_publish_burst: int = 10
 
 
 class Leases(Protocol):
@@ -238,6 +241,10 @@ async def _serve(
         config.max_message_size,
         ctx.store,
         config.room_max_per_connection,
+        ctx.gatekeeper.codec,
+        room_rates(
+            config.room_publish_rate, config.room_publish_burst, config.room_max_per_connection
+        ),
     )
     bucket = TokenBucket(config.rate_limit, config.rate_burst, now=trio.current_time())
     if isinstance(ws, ChargedConnection):  # the client's pings and pongs share the bucket

@@ -47,7 +47,7 @@ class Gatekeeper:
         allowed_origins: frozenset[str] | None,
         revocations: Revocations | None = None,
     ) -> None:
-        self._codec = codec
+        self.codec = codec  # the room grants a connection is shown are checked with it too
         self._lookup = lookup
         self._allowed_origins = allowed_origins
         self._revocations = Revocations() if revocations is None else revocations
@@ -61,7 +61,7 @@ class Gatekeeper:
         if token is None:
             return Refused(401, ErrorCode.TOKEN_MISSING, "a token is required")
         try:
-            user, claims = await verify_user(self._codec, token, self._lookup, self._revocations)
+            user, claims = await verify_user(self.codec, token, self._lookup, self._revocations)
         except AuthError as exc:
             return Refused(exc.status, ErrorCode(exc.code), str(exc))
         except StorageError as exc:

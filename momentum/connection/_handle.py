@@ -157,6 +157,10 @@ class Handle:
             return False
         return self.rooms.offer(room_id, offset, frame)
 
+    def drop_room(self, room_id: uuid.UUID) -> None:
+        """The hub unsubscribed it from the room (see `ConnectionHandle.drop_room`)."""
+        self.rooms.leave(room_id)
+
     def _room_gap(self, room_id: uuid.UUID) -> None:
         if self.on_room_gap is not None and not self.closing:
             with contextlib.suppress(RuntimeError):  # its nursery is closing

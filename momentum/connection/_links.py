@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from actors import ActorRef
 
+from ..auth import KeyedBuckets, TokenCodec
 from ..hub import HubMsg
 from ..storage import Backpressure, Store, WriterMsg
 
@@ -13,7 +15,9 @@ from ..storage import Backpressure, Store, WriterMsg
 @dataclass(frozen=True, slots=True)
 class ReaderLinks:
     """Where the reader hands what its client sends; `store` serves the room requests (the
-    rooms it may enter, their messages), `room_limit` is `ROOM_MAX_PER_CONNECTION`."""
+    rooms it may enter, their messages), `room_limit` is `ROOM_MAX_PER_CONNECTION`,
+    `grants` checks room grants (None: none is taken), `room_rates` holds this connection's
+    publish rate per room (None: no limit)."""
 
     hub: ActorRef[HubMsg]
     writer: ActorRef[WriterMsg]
@@ -21,3 +25,5 @@ class ReaderLinks:
     max_message_size: int
     store: Store
     room_limit: int
+    grants: TokenCodec | None = None
+    room_rates: KeyedBuckets[uuid.UUID] | None = None

@@ -1,11 +1,13 @@
 """What a connection does with the room requests its client sends.
 
 `room_subscribe` checks each room (it exists; a private one counts the user among its
-members, read from the store at every subscribe; the connection's room limit), subscribes
+members, read from the store at every subscribe, or the request carries a room grant for
+the user and the room (`_grants`); the connection's room limit), subscribes
 through the hub, recovers what the client missed, and answers one `ack` listing the rooms
 subscribed, after an `error` for each room refused. `room_publish` stores the message (its
-offset is given in that transaction) and hands it to the hub, encoded once. Every refusal is
-an `error` envelope with a code, the connection staying open.
+offset is given in that transaction) and hands it to the hub, encoded once, after the hub
+has charged it to the user's rate (the bucket its direct messages draw from too). Every
+refusal is an `error` envelope with a code, the connection staying open.
 """
 
 from __future__ import annotations
@@ -17,10 +19,15 @@ from typing import Any
 import orjson
 import trio
 
-from ..hub import RoomJoin, RoomLeave, RoomPublish
+from actors import ActorError
+
+from ..auth import BucketPolicy, KeyedBuckets
+from ..config import CALL_TIMEOUT
+from ..hub import DELIVERY_ERRORS, ChargeSender, RoomJoin, RoomLeave, RoomPublish
 from ..protocol import ErrorCode, Inbound, MessageType, encode_envelope
 from ..rooms import (
     RequestError,
+    grant_token,
     max_payload,
     may_enter,
     publication,
@@ -29,6 +36,7 @@ from ..rooms import (
     unsubscriptions,
 )
 from ..storage import MessageIdTaken, NewRoomMessage, Room, StorageError
+from ._grants import GrantCheck
 from ._handle import Handle
 from ._links import ReaderLinks
 from ._replay import ROUTED_WAIT
@@ -59,16 +67,18 @@ async def _subscribe(
     wanted: list[tuple[uuid.UUID, int | None]],
 ) -> None:
     done: list[dict[str, Any]] = []
+    grant = GrantCheck(links.grants, handle.user_id, grant_token(inbound.data))
     for room_id, after in wanted:
-        room = await _admit(handle, inbound.ref_id, links, room_id)
-        if room is None:
+        admitted = await _admit(handle, inbound.ref_id, links, room_id, grant)
+        if admitted is None:
             continue
+        room, until = admitted
         cursor = handle.rooms.get(room_id)
         if cursor is not None and after is None:
             after = cursor.sent  # subscribed already: nothing missed
         handle.rooms.enter(room)
         routed = trio.Event()
-        await links.hub.cast(RoomJoin(handle, room_id, routed))
+        await links.hub.cast(RoomJoin(handle, room_id, routed, until))
         with trio.move_on_after(ROUTED_WAIT):
             await routed.wait()
         try:
@@ -86,9 +96,11 @@ async def _subscribe(
 
 
 async def _admit(
-    handle: Handle, ref_id: str, links: ReaderLinks, room_id: uuid.UUID
-) -> Room | None:
-    """The room if this connection may subscribe to it; else None, the client told why."""
+    handle: Handle, ref_id: str, links: ReaderLinks, room_id: uuid.UUID, grant: GrantCheck
+) -> tuple[Room, float | None] | None:
+    """The room if this connection may subscribe to it, and until when (Trio time) if a
+    grant let it in (None: for as long as it stays subscribed); else None, the client told
+    why."""
     if room_id not in handle.rooms and len(handle.rooms) >= links.room_limit:
         limit = links.room_limit
         _error(handle, ErrorCode.TOO_MANY_ROOMS, f"at most {limit} rooms", ref_id, room_id)
@@ -103,10 +115,13 @@ async def _admit(
     if room is None:
         _error(handle, ErrorCode.NOT_FOUND, "no such room", ref_id, room_id)
         return None
-    if not may_enter(room, member):
-        _error(handle, ErrorCode.FORBIDDEN, "this room is private: members only", ref_id, room_id)
+    if may_enter(room, member):
+        return room, None
+    refusal, until = grant.admits(room_id)
+    if refusal is not None:
+        _error(handle, ErrorCode.FORBIDDEN, refusal, ref_id, room_id)
         return None
-    return room
+    return room, until
 
 
 async def _unsubscribe(
@@ -131,6 +146,8 @@ async def _publish(handle: Handle, inbound: Inbound, links: ReaderLinks, now: fl
     limit = max_payload(cursor.room, links.max_message_size)
     if len(payload) > limit:
         raise RequestError(ErrorCode.PAYLOAD_TOO_LARGE, f"data is larger than {limit} bytes")
+    _charge_room(links, wanted.room_id, now)
+    await _charge(handle, links)
     new = NewRoomMessage(
         inbound.id, wanted.room_id, handle.user_id, wanted.message_type, payload, datetime.now(UTC)
     )
@@ -155,6 +172,33 @@ async def _publish(handle: Handle, inbound: Inbound, links: ReaderLinks, now: fl
         "stored": True,
     }
     _ack(handle, answer)
+
+
+def room_rates(rate: float, burst: int, rooms: int) -> KeyedBuckets[uuid.UUID] | None:
+    """One connection's publish rate per room (`ROOM_PUBLISH_RATE`), None for no limit; a
+    bucket per room it published to lately (at most its room limit: a room left and entered
+    again finds its bucket as it was)."""
+    if rate <= 0:
+        return None
+    return KeyedBuckets(BucketPolicy(burst=burst, refill=1 / rate), max_keys=rooms)
+
+
+def _charge_room(links: ReaderLinks, room_id: uuid.UUID, now: float) -> None:
+    if links.room_rates is not None and links.room_rates.take(room_id, now):
+        why = "the message was not sent: you send too fast to this room (ROOM_PUBLISH_RATE)"
+        raise RequestError(ErrorCode.RATE_LIMITED, why)
+
+
+async def _charge(handle: Handle, links: ReaderLinks) -> None:
+    """Take one message from the user's rate (the hub keeps it); `RequestError` if over."""
+    try:
+        wait: float = await links.hub.call(
+            lambda reply: ChargeSender(handle.user_id, reply), timeout=CALL_TIMEOUT
+        )
+    except ActorError:
+        raise RequestError(ErrorCode.STORAGE_BUSY, "the server is busy: not sent") from None
+    if wait:
+        raise RequestError(ErrorCode.RATE_LIMITED, DELIVERY_ERRORS[ErrorCode.RATE_LIMITED])
 
 
 def _ack(handle: Handle, data: dict[str, Any]) -> None:

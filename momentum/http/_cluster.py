@@ -39,7 +39,7 @@ async def online_users(s: Services) -> list[OnlineUser]:
     try:
         others = await s.cluster.registry.online(exclude=s.cluster.broker.node_id)
     except Exception as exc:
-        raise _unavailable(exc) from None
+        raise cluster_unavailable(exc) from None
     merged = {u.user_id: u for u in others}
     for mine in local:
         other = merged.get(mine.user_id)
@@ -70,7 +70,7 @@ async def statistics(s: Services) -> dict[str, Any]:
         nodes = [n.as_json() for n in await s.cluster.registry.nodes() if n.id != node_id]
         unique_users = await s.cluster.registry.unique_users()
     except Exception as exc:
-        raise _unavailable(exc) from None
+        raise cluster_unavailable(exc) from None
     here = {
         "id": node_id,
         "connections": snapshot["total_connections"],
@@ -88,6 +88,6 @@ async def statistics(s: Services) -> dict[str, Any]:
     return snapshot
 
 
-def _unavailable(exc: Exception) -> ApiError:
+def cluster_unavailable(exc: Exception) -> ApiError:
     log.warning("cluster state unavailable: %r", exc)
     return ApiError(503, ErrorCode.UNAVAILABLE, "the cluster state (Redis) is unavailable")

@@ -19,7 +19,7 @@ from quart import Blueprint, Response
 
 from actors import ActorError
 
-from ..hub import RoomPublish
+from ..hub import RoomPublish, RoomRevoke
 from ..protocol import API_TYPES, ErrorCode, MessageType, new_message_id
 from ..rooms import max_payload, may_enter, room_envelope
 from ..storage import (
@@ -33,6 +33,7 @@ from ..storage import (
 from ._auth import Principal, authenticate, require_admin
 from ._common import field, int_arg, json_body, services, store_unavailable
 from ._errors import ApiError, json_response
+from ._room_access import revoke, revoke_non_members, room_online
 from ._rooms_json import (
     MAX_OFFSET,
     changed_room,
@@ -89,7 +90,8 @@ async def get_room(room_id: str) -> Response:
 
 @blueprint.patch("/rooms/<room_id>")
 async def update_room(room_id: str) -> Response:
-    """Change `name`, `kind`, `max_members`, `max_message_bytes` (null removes a limit)."""
+    """Change `name`, `kind`, `max_members`, `max_message_bytes` (null removes a limit).
+    A room turned private unsubscribes the users in it that are not members."""
     s = services()
     await require_admin(s)
     room = await _room(room_id)
@@ -100,6 +102,8 @@ async def update_room(room_id: str) -> Response:
         raise store_unavailable() from None
     if updated is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "no such room")
+    if room.kind == "public" and updated.kind == "private":
+        await revoke_non_members(s, updated)
     return json_response({"room": room_json(updated)})
 
 
@@ -114,6 +118,7 @@ async def delete_room(room_id: str) -> Response:
         raise store_unavailable() from None
     if not deleted:
         raise ApiError(404, ErrorCode.NOT_FOUND, "no such room")
+    await revoke(s, RoomRevoke(rid, "deleted"))
     return json_response({"deleted": True})
 
 
@@ -143,9 +148,11 @@ async def put_member(room_id: str, user_id: str) -> Response:
 
 @blueprint.delete("/rooms/<room_id>/members/<user_id>")
 async def remove_member(room_id: str, user_id: str) -> Response:
+    """Remove a member; its subscriptions to a private room end at once."""
     s = services()
     await require_admin(s)
-    rid, uid = path_uuid(room_id, "room id"), path_uuid(user_id, "user id")
+    room = await _room(room_id)
+    rid, uid = room.id, path_uuid(user_id, "user id")
     try:
         removed = await s.store.remove_room_member(rid, uid)
     except ValueError as exc:  # the owner stays
@@ -154,7 +161,30 @@ async def remove_member(room_id: str, user_id: str) -> Response:
         raise store_unavailable() from None
     if not removed:
         raise ApiError(404, ErrorCode.NOT_FOUND, "no such member in this room")
+    if room.kind == "private":
+        await revoke(s, RoomRevoke(rid, "removed", uid))
     return json_response({"removed": True})
+
+
+@blueprint.get("/rooms/<room_id>/online")
+async def online(room_id: str) -> Response:
+    """Who is subscribed to the room now, on any node: `?limit=100` users listed (by user
+    id), `count` all of them."""
+    s = services()
+    await require_admin(s)
+    room = await _room(room_id)
+    limit = int_arg("limit", 100, 1, MAX_ROOM_PAGE)
+    user_ids = sorted(await room_online(s, room.id))
+    try:
+        users = await s.store.get_users(user_ids[:limit])
+    except StorageError:
+        raise store_unavailable() from None
+    listed = [
+        {"user_id": str(user_id), "username": users[user_id].username}
+        for user_id in user_ids[:limit]
+        if user_id in users
+    ]
+    return json_response({"room_id": str(room.id), "users": listed, "count": len(user_ids)})
 
 
 @blueprint.get("/rooms/<room_id>/members")

@@ -32,6 +32,8 @@ from ._messages import (
 )
 from ._online import DEFAULT_PAGE, MAX_PAGE, OnlineIndex, OnlinePage, OnlineUser, page_of
 from ._room_activity import BusiestRooms, RoomFigures
+from ._room_messages import ChargeSender, GetRoomOnline, RoomRevoke
+from ._room_presence import ROOM_PRESENCE, room_presence_envelopes
 from ._serve import serve_hub
 from ._walk import all_online
 
@@ -40,8 +42,10 @@ __all__ = [
     "DELIVERY_ERRORS",
     "DISABLED_MEMORY",
     "MAX_PAGE",
+    "ROOM_PRESENCE",
     "BusiestRooms",
     "CatchUp",
+    "ChargeSender",
     "CloseAll",
     "ConnectionHandle",
     "Delivery",
@@ -49,6 +53,7 @@ __all__ = [
     "Forward",
     "GetBusiestRooms",
     "GetOnlinePage",
+    "GetRoomOnline",
     "GetStats",
     "Hub",
     "HubConfig",
@@ -69,11 +74,13 @@ __all__ = [
     "RoomJoin",
     "RoomLeave",
     "RoomPublish",
+    "RoomRevoke",
     "SetUserActive",
     "Sweep",
     "Tick",
     "all_online",
     "page_of",
     "publish",
+    "room_presence_envelopes",
     "serve_hub",
 ]

@@ -78,6 +78,11 @@ class ConnectionHandle(Protocol):
         `offer`; the connection sends the room's messages in offset order, once each."""
         ...
 
+    def drop_room(self, room_id: uuid.UUID) -> None:
+        """The hub unsubscribed the connection from the room (a revocation, an expired
+        grant): forget where it stood there; its notice follows through `offer`."""
+        ...
+
     def flush(self) -> None:
         """Write what the frames offered since the last flush left queued, without waiting."""
         ...

@@ -29,10 +29,11 @@ from ..broker import (
     Broker,
     LocalBroker,
     PresenceSink,
+    RoomPresenceSink,
     room_topic,
     user_topic,
 )
-from ..protocol import CloseCode, ErrorCode, Frame, room_frame_offset
+from ..protocol import CloseCode, ErrorCode, Frame
 from ..storage import Barrier, NewMessage, Persist, WriterMsg
 from ._counters import Counters, HubStats
 from ._handle import ConnectionHandle
@@ -48,6 +49,7 @@ from ._online import OnlineIndex, OnlinePage, OnlineUser, page_of
 from ._presence import PresenceBatch
 from ._reservations import Reservations
 from ._room_activity import BusiestRooms, RoomActivity
+from ._room_presence import ROOM_PRESENCE, RoomPresence
 from ._rooms import RoomRegistry
 from ._senders import SenderLimits
 from ._written import answer_written
@@ -73,6 +75,8 @@ class HubConfig:
     broker: Broker = field(default_factory=LocalBroker)
     #: None: the hub announces presence itself; a cluster resolves it across nodes
     presence: PresenceSink | None = None
+    #: the same for room presence (a user's first and last subscription to a room here)
+    room_presence: RoomPresenceSink | None = None
     #: messages per second one user may publish (all connections and HTTP); 0: no limit
     user_rate: float = 0.0
     user_burst: int = 1
@@ -100,9 +104,9 @@ class Hub:
         self.counters = Counters()
         self.errors = 0
         self.broker = config.broker
-        self.rooms = RoomRegistry(config.broker)
+        self.rooms = RoomRegistry(config.broker, RoomPresence(config.room_presence))
         self.room_activity = RoomActivity(trio.current_time())
-        self._offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
+        self.offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
         self._barriers: deque[trio.Event] = deque()  # for the writer, in join order
 
     # -- admission ----------------------------------------------------------------------------
@@ -160,7 +164,7 @@ class Hub:
     def leave(self, handle: ConnectionHandle) -> None:
         if self.connections.pop(handle.conn_id, None) is None:
             return
-        self._offered.pop(handle.conn_id, None)
+        self.offered.pop(handle.conn_id, None)
         self.presence_audience.pop(handle.conn_id, None)
         self.rooms.leave_all(handle)
         mine = self.by_user.get(handle.user_id)
@@ -214,9 +218,16 @@ class Hub:
         self._deliver_room(msg.room_id, msg.offset, frame, msg.message_type)
         self.config.observe_latency(trio.current_time() - msg.received_at)
 
+    def charge_sender(self, user_id: uuid.UUID) -> float:
+        """A room message of `user_id` against its rate: 0.0, or the seconds to wait."""
+        wait = self.senders.wait_for(user_id, trio.current_time())
+        if wait:
+            self.counters.drops["user_rate_limited"] += 1
+        return wait
+
     def _deliver_room(self, room_id: uuid.UUID, offset: int, frame: Frame, kind: str) -> None:
         self.room_activity.record(room_id)
-        delivered = self.rooms.deliver(room_id, offset, frame, self._offered, self._refused)
+        delivered = self.rooms.deliver(room_id, offset, frame, self.offered, self._refused)
         self.counters.deliveries += delivered
         self.counters.deliveries_by_type[kind] += delivered
 
@@ -242,7 +253,7 @@ class Hub:
 
     def _deliver(self, targets: Mapping[int, ConnectionHandle], frame: Frame) -> int:
         """Offer `frame` to each of `targets`; close the ones that cannot keep up."""
-        offered = self._offered
+        offered = self.offered
         delivered = 0
         for conn_id, handle in targets.items():
             if handle.offer(frame):
@@ -262,9 +273,9 @@ class Hub:
 
     def flush(self) -> None:
         """End of a batch: one write per connection that got frames; overdue bookkeeping."""
-        for handle in self._offered.values():
+        for handle in self.offered.values():
             handle.flush()
-        self._offered.clear()
+        self.offered.clear()
         if self._barriers:
             self._send_barriers()
         if self.reservations:
@@ -290,6 +301,7 @@ class Hub:
         self.counters.sample(now)
         self.room_activity.rotate(now)
         self._expire(now)
+        self.counters.presence_frames += self.rooms.tick(now, self.offered, self._refused)
         if self.presence:
             for envelope in self.presence.flush():
                 self.counters.presence_frames += 1
@@ -323,7 +335,11 @@ class Hub:
             targets = self.by_user.get(uuid.UUID(topic.removeprefix("user:")), _NOBODY)
         elif topic.startswith("room:"):
             room_id = uuid.UUID(topic.removeprefix("room:"))
-            self._deliver_room(room_id, room_frame_offset(frame), Frame(frame), kind)
+            if kind != ROOM_PRESENCE:
+                self.room_activity.record(room_id)
+            delivered = self.rooms.forward(room_id, frame, kind, self.offered, self._refused)
+            self.counters.deliveries += delivered
+            self.counters.deliveries_by_type[kind] += delivered
             return
         else:
             return

@@ -15,6 +15,7 @@ from ._counters import HubStats
 from ._handle import ConnectionHandle
 from ._online import OnlinePage
 from ._room_activity import BusiestRooms
+from ._room_messages import ChargeSender, GetRoomOnline, RoomRevoke
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,11 +158,13 @@ def publish(
 @dataclass(frozen=True, slots=True)
 class RoomJoin:
     """cast: the connection subscribes to a room; `routed` is set once the room's messages
-    published anywhere from then on reach it (then it may read what it missed)."""
+    published anywhere from then on reach it (then it may read what it missed). `until`:
+    a room grant admitted it, up to that Trio time (None: membership or a public room)."""
 
     handle: ConnectionHandle
     room_id: uuid.UUID
     routed: trio.Event
+    until: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +287,9 @@ HubMsg = (
     | RoomLeave
     | RoomPublish
     | GetOnlinePage
+    | RoomRevoke
+    | ChargeSender
+    | GetRoomOnline
     | GetStats
     | Sweep
     | SetUserActive

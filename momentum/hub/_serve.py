@@ -43,6 +43,7 @@ from ._messages import (
     Sweep,
     Tick,
 )
+from ._room_messages import ChargeSender, GetRoomOnline, RoomRevoke
 
 log = logging.getLogger("momentum.hub")
 
@@ -112,11 +113,17 @@ def dispatch(hub: Hub, msg: HubMsg) -> None:
             hub.publish(msg)
         case RoomPublish():
             hub.publish_room(msg)
-        case RoomJoin(handle=handle, room_id=room_id, routed=routed):
+        case RoomJoin(handle=handle, room_id=room_id, routed=routed, until=until):
             if handle.conn_id in hub.connections:  # not one that has left already
-                hub.rooms.join(handle, room_id, routed)
+                hub.rooms.join(handle, room_id, routed, until)
         case RoomLeave(handle=handle, room_id=room_id):
             hub.rooms.leave(handle, room_id)
+        case RoomRevoke(room_id=room_id, reason=reason, user_id=user_id):
+            hub.rooms.revoke(room_id, user_id, reason, hub.offered)
+        case ChargeSender(user_id=user_id, reply=reply):
+            reply.send(hub.charge_sender(user_id))
+        case GetRoomOnline(room_id=room_id, reply=reply):
+            reply.send(hub.rooms.online(room_id))
         case Join(handle=handle, reservation=reservation, gate=gate):
             hub.join(handle, reservation, gate)
         case Leave(handle=handle):

@@ -38,6 +38,9 @@ class MessageType(enum.StrEnum):
     ROOM_SUBSCRIBE = "room_subscribe"
     ROOM_UNSUBSCRIBE = "room_unsubscribe"
     ROOM_PUBLISH = "room_publish"
+    ROOM_UNSUBSCRIBED = "room_unsubscribed"
+    ROOM_MEMBER_JOINED = "room_member_joined"
+    ROOM_MEMBER_LEFT = "room_member_left"
 
 
 #: Types a WebSocket client may send. The rest are written by the server only.

@@ -1,7 +1,8 @@
 """The `data` of the room requests a WebSocket client sends, checked.
 
 `room_subscribe`: `{"room_ids": [...], "offsets": {"<room id>": <last offset seen>}}`, or
-`{"room_id": "...", "offset": <last offset seen>}` for one room. `room_unsubscribe`:
+`{"room_id": "...", "offset": <last offset seen>}` for one room; either with `"grant":
+"<JWT>"`, a room grant for the private rooms the user is not a member of. `room_unsubscribe`:
 `{"room_ids": [...]}` or `{"room_id": "..."}`. `room_publish`: `{"room_id": "...",
 "data": {...}, "message_type": "text" | "notification"}`. A request that breaks these
 shapes raises `RequestError` with the code to answer.
@@ -20,6 +21,8 @@ MAX_ROOMS_PER_REQUEST = 128
 #: Message types a client may publish to a room.
 PUBLISH_TYPES = ("text", "notification")
 _MAX_OFFSET = 2**63 - 1
+#: The longest room grant taken (a JWT naming `MAX_GRANT_ROOMS` rooms fits).
+MAX_GRANT_CHARS = 64 * 1024
 
 
 class RequestError(Exception):
@@ -52,6 +55,16 @@ def subscriptions(data: dict[str, Any]) -> list[tuple[uuid.UUID, int | None]]:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_OFFSET:
             raise RequestError(ErrorCode.INVALID_ENVELOPE, "an offset is an integer >= 0")
     return [(room_id, offsets.get(str(room_id))) for room_id in rooms]
+
+
+def grant_token(data: dict[str, Any]) -> str | None:
+    """The room grant a `room_subscribe` carries, if any (checked later, if needed)."""
+    token = data.get("grant")
+    if token is None:
+        return None
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_GRANT_CHARS:
+        raise RequestError(ErrorCode.INVALID_ENVELOPE, "grant is a JWT string")
+    return token
 
 
 def unsubscriptions(data: dict[str, Any]) -> list[uuid.UUID]:

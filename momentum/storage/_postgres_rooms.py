@@ -69,6 +69,10 @@ _BEFORE = (
     f"SELECT {_MESSAGE} FROM room_messages WHERE room_id = $1 AND room_offset < $2"
     " ORDER BY room_offset DESC LIMIT $3"
 )
+_PURGE = (
+    "DELETE FROM room_messages WHERE (room_id, room_offset) IN (SELECT room_id, room_offset"
+    " FROM room_messages WHERE created_at < $1 ORDER BY created_at LIMIT $2)"
+)
 _MEMBERS = (
     f"SELECT {_MEMBER} FROM room_members WHERE room_id = $1 AND user_id > $2"
     " ORDER BY user_id LIMIT $3"
@@ -147,6 +151,10 @@ class PostgresRooms:
         bound = NO_OFFSET_BOUND if before_offset is None else before_offset
         rows = await self._call(_aio_fetch, _BEFORE, room_id, bound, limit)
         return [_message(row) for row in rows]
+
+    async def purge_room_messages(self, *, created_before: datetime, limit: int) -> int:
+        status = await self._call(_aio_execute, _PURGE, created_before, limit)
+        return int(status.split()[-1])  # "DELETE <count>"
 
 
 # --- asyncio side -----------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Protocol
 
 from ._room_types import NewRoom, NewRoomMessage, Room, RoomMember, RoomMessage, RoomRole
@@ -80,4 +81,12 @@ class RoomStore(Protocol):
     ) -> list[RoomMessage]:
         """Up to `limit` (1..`MAX_ROOM_PAGE`) messages with `offset < before_offset` (all
         when None), newest first: page by passing the oldest offset seen."""
+        ...
+
+    async def purge_room_messages(self, *, created_before: datetime, limit: int) -> int:
+        """Delete up to `limit` room messages created before `created_before` (the oldest
+        first), in one short transaction; the count deleted. The janitor calls it again
+        while it deletes `limit`: a large purge is many small ones, never one long lock.
+        A room's offsets are not reused: a subscriber asking for a purged offset is told
+        `recovered: false`."""
         ...

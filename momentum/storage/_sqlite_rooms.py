@@ -51,6 +51,10 @@ _BEFORE = (
     f"SELECT {_MESSAGE} FROM room_messages WHERE room_id = ? AND room_offset < ?"
     " ORDER BY room_offset DESC LIMIT ?"
 )
+_PURGE = (
+    "DELETE FROM room_messages WHERE (room_id, room_offset) IN (SELECT room_id, room_offset"
+    " FROM room_messages WHERE created_at < ? ORDER BY created_at LIMIT ?)"
+)
 _MEMBERS = (
     f"SELECT {_MEMBER} FROM room_members WHERE room_id = ? AND user_id > ? ORDER BY user_id LIMIT ?"
 )
@@ -177,6 +181,15 @@ class SqliteRooms:
         bound = NO_OFFSET_BOUND if before_offset is None else before_offset
         args = (str(room_id), bound, limit)
         return await self._run(lambda c: [_message(r) for r in c.execute(_BEFORE, args)])
+
+    async def purge_room_messages(self, *, created_before: datetime, limit: int) -> int:
+        args = (timestamp(created_before), limit)
+
+        def purge(conn: sqlite3.Connection) -> int:
+            with transaction(conn):
+                return conn.execute(_PURGE, args).rowcount
+
+        return await self._run(purge)
 
 
 def _add_member(conn: sqlite3.Connection, member: RoomMember) -> RoomMember | None:

@@ -54,7 +54,8 @@ def test_issue_then_verify(codec: TokenCodec) -> None:
     issued = codec.issue(USER, "a@example.com", "alice")
     assert issued.expires_at == datetime.fromtimestamp(START + 3600, UTC)
     raw = jwt.decode(issued.token, options={"verify_signature": False})
-    assert set(raw) == {"sub", "email", "username", "exp", "iat", "jti"}
+    assert set(raw) == {"sub", "email", "username", "exp", "iat", "jti", "typ"}
+    assert raw["typ"] == "access"
     assert raw["sub"] == str(USER)
     assert (raw["iat"], raw["exp"]) == (int(START), int(START) + 3600)
     assert jwt.get_unverified_header(issued.token)["alg"] == "HS256"

@@ -53,6 +53,7 @@ class FakeHandle:
     token_session: str | None = None
     wants_presence: bool = True
     wire_format: WireFormat = WireFormat.JSON
+    dropped_rooms: list[uuid.UUID] = field(default_factory=list)
 
     def catch_up(self) -> None:
         self.catch_ups += 1
@@ -69,6 +70,9 @@ class FakeHandle:
 
     def offer_room(self, room_id: uuid.UUID, offset: int, frame: Frame) -> bool:
         return self.offer(frame)
+
+    def drop_room(self, room_id: uuid.UUID) -> None:
+        self.dropped_rooms.append(room_id)
 
     def flush(self) -> None:
         self.flushes += 1

@@ -21,7 +21,7 @@ from momentum.storage import NewUser, Store, UserExists, open_store
 TIMEOUT = 20
 #: Every migration shipped: 0001 users, 0002 messages, 0003 revoked tokens, 0004 refresh tokens,
 #: 0005 pending totals, 0007 rooms.
-MIGRATIONS = (1, 2, 3, 4, 5, 7)
+MIGRATIONS = (1, 2, 3, 4, 5, 7, 8)
 
 
 def new_user(n: int | str, **kwargs: bool) -> NewUser:

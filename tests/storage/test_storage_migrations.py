@@ -35,7 +35,7 @@ UNDO_0002 = (
     "DROP TABLE revoked_sessions",
     "ALTER TABLE users DROP COLUMN tokens_valid_after",
     "DROP TABLE messages",
-    "DELETE FROM schema_migrations WHERE version BETWEEN 2 AND 5",  # 0007 (rooms) stays
+    "DELETE FROM schema_migrations WHERE version BETWEEN 2 AND 5",  # 0007 and 0008 (rooms) stay
 )
 
 

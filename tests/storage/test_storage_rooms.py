@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from contextlib import AsyncExitStack
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import trio
@@ -235,3 +235,22 @@ async def test_concurrent_appends_from_two_stores_are_gap_free(store_url: str) -
             stored = await second.room_messages(room.id, limit=200)
             stored += await second.room_messages(room.id, after_offset=200, limit=200)
             assert [m.offset for m in stored] == list(range(1, total + 1))
+
+
+async def test_purge_deletes_the_oldest_room_messages_in_batches(store: Store) -> None:
+    with trio.fail_after(TIMEOUT):
+        room = await store.create_room(NewRoom("r", "public", uuid.uuid4()))
+        other = await store.create_room(NewRoom("o", "public", uuid.uuid4()))
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        for n in range(1, 6):
+            old = replace(room_message(room.id, n), created_at=start + timedelta(minutes=n))
+            await store.append_room_message(old)
+        await store.append_room_message(replace(room_message(other.id, 1), created_at=start))
+        await store.append_room_message(room_message(room.id, 6))  # now: kept
+        cut = start + timedelta(minutes=4, seconds=30)
+        assert await store.purge_room_messages(created_before=cut, limit=3) == 3
+        assert await store.purge_room_messages(created_before=cut, limit=3) == 2
+        assert await store.purge_room_messages(created_before=cut, limit=3) == 0
+        assert [m.offset for m in await store.room_messages(room.id)] == [5, 6]
+        assert await store.room_messages(other.id) == []
+        assert (await store.get_room(room.id)).last_offset == 6  # type: ignore[union-attr]
