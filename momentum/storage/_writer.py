@@ -27,7 +27,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import trio
 
@@ -100,7 +100,7 @@ class Backpressure:
 
     __slots__ = ("_high_water", "_lot", "_ref")
 
-    def __init__(self, ref: ActorRef[WriterMsg], *, high_water: int) -> None:
+    def __init__(self, ref: ActorRef[Any], *, high_water: int) -> None:
         self._ref = ref
         self._high_water = high_water
         self._lot = trio.lowlevel.ParkingLot()
