@@ -32,7 +32,15 @@ from .connection import (
 from .http import Services
 from .hub import HubMsg
 from .janitor import JanitorMsg
-from .storage import Backpressure, Lookup, LookupMsg, StorageError, User, WriterMsg
+from .storage import (
+    Backpressure,
+    Lookup,
+    LookupMsg,
+    RoomWriting,
+    StorageError,
+    User,
+    WriterMsg,
+)
 from .wire import PrefixedStream, RequestHead, close_when_idle
 
 
@@ -64,6 +72,7 @@ def handlers(
     refs: Refs,
     backpressure: Backpressure,
     cluster: ClusterNode | None,
+    room_writing: RoomWriting,
 ) -> tuple[
     Callable[[trio.SocketStream, RequestHead], Awaitable[None]],
     Callable[[PrefixedStream], Awaitable[None]],
@@ -93,6 +102,7 @@ def handlers(
         writer=refs.writer,
         heartbeat=refs.heartbeat,
         backpressure=backpressure,
+        room_writing=room_writing,
         store=services.store,
         gatekeeper=Gatekeeper(
             codec,

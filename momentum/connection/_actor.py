@@ -40,7 +40,7 @@ from actors import ActorError, ActorRef, MailboxFull
 from ..config import CALL_TIMEOUT
 from ..hub import HubMsg, Join, Leave, Refused, Release, ReplayGate, Reserve
 from ..protocol import CloseCode, ErrorCode, close_frame, utc_timestamp
-from ..storage import Backpressure, Store, WriterMsg
+from ..storage import Backpressure, RoomWriting, Store, WriterMsg
 from ..wire import RequestHead, WireStream
 from ._admission import Admitted, Gatekeeper
 from ._handle import Handle
@@ -92,6 +92,7 @@ class ConnectionContext:
     writer: ActorRef[WriterMsg]
     heartbeat: ActorRef[HeartbeatMsg]
     backpressure: Backpressure
+    room_writing: RoomWriting
     store: Store
     gatekeeper: Gatekeeper
     wall_clock: Callable[[], float]
@@ -224,6 +225,7 @@ async def _serve(
         config.max_message_size,
         ctx.store,
         config.room_max_per_connection,
+        ctx.room_writing,
     )
     bucket = TokenBucket(config.rate_limit, config.rate_burst, now=trio.current_time())
     if isinstance(ws, ChargedConnection):  # the client's pings and pongs share the bucket

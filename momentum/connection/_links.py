@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from actors import ActorRef
 
 from ..hub import HubMsg
-from ..storage import Backpressure, Store, WriterMsg
+from ..storage import Backpressure, RoomWriting, Store, WriterMsg
 
 
 @dataclass(frozen=True, slots=True)
 class ReaderLinks:
     """Where the reader hands what its client sends; `store` serves the room requests (the
-    rooms it may enter, their messages), `room_limit` is `ROOM_MAX_PER_CONNECTION`."""
+    rooms it may enter, their messages), `room_limit` is `ROOM_MAX_PER_CONNECTION`,
+    `room_writing` takes the room messages it publishes."""
 
     hub: ActorRef[HubMsg]
     writer: ActorRef[WriterMsg]
@@ -21,3 +22,4 @@ class ReaderLinks:
     max_message_size: int
     store: Store
     room_limit: int
+    room_writing: RoomWriting

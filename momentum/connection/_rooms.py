@@ -3,9 +3,9 @@
 `room_subscribe` checks each room (it exists; a private one counts the user among its
 members, read from the store at every subscribe; the connection's room limit), subscribes
 through the hub, recovers what the client missed, and answers one `ack` listing the rooms
-subscribed, after an `error` for each room refused. `room_publish` stores the message (its
-offset is given in that transaction) and hands it to the hub, encoded once. Every refusal is
-an `error` envelope with a code, the connection staying open.
+subscribed, after an `error` for each room refused. `room_publish` hands the message to the
+room writer (`_room_publish`), which stores it with its offset and answers after the commit.
+Every refusal is an `error` envelope with a code, the connection staying open.
 """
 
 from __future__ import annotations
@@ -17,22 +17,24 @@ from typing import Any
 import orjson
 import trio
 
-from ..hub import RoomJoin, RoomLeave, RoomPublish
-from ..protocol import ErrorCode, Inbound, MessageType, encode_envelope, encode_error, text_frame
+from ..hub import RoomJoin, RoomLeave
+from ..protocol import ErrorCode, Inbound, MessageType
 from ..rooms import (
     RequestError,
     max_payload,
     may_enter,
     publication,
-    room_envelope,
     subscriptions,
     unsubscriptions,
 )
-from ..storage import MessageIdTaken, NewRoomMessage, Room, StorageError
+from ..storage import NewRoomMessage, Room, StorageError
 from ._handle import Handle
 from ._links import ReaderLinks
 from ._replay import ROUTED_WAIT
+from ._room_publish import hand_over
 from ._room_recovery import recover_room
+from ._room_replies import ack as _ack
+from ._room_replies import error as _error
 
 
 async def handle_room_request(
@@ -134,39 +136,4 @@ async def _publish(handle: Handle, inbound: Inbound, links: ReaderLinks, now: fl
     new = NewRoomMessage(
         inbound.id, wanted.room_id, handle.user_id, wanted.message_type, payload, datetime.now(UTC)
     )
-    try:
-        stored = await links.store.append_room_message(new)
-    except StorageError:
-        raise RequestError(ErrorCode.STORAGE_UNAVAILABLE, "the message was not stored") from None
-    except MessageIdTaken:
-        taken = "its id is already taken by another of your messages"
-        raise RequestError(ErrorCode.DUPLICATE_ID, taken) from None
-    if stored is None:
-        await _leave(handle, links, wanted.room_id)
-        raise RequestError(ErrorCode.NOT_FOUND, "no such room")
-    envelope = room_envelope(stored)
-    kind = stored.message_type
-    await links.hub.cast(RoomPublish(stored.room_id, stored.offset, stored.id, kind, envelope, now))
-    answer = {
-        "ref_id": inbound.ref_id,
-        "message_id": stored.id,
-        "room_id": str(stored.room_id),
-        "offset": stored.offset,
-        "stored": True,
-    }
-    _ack(handle, answer)
-
-
-def _ack(handle: Handle, data: dict[str, Any]) -> None:
-    handle.send(text_frame(encode_envelope(MessageType.ACK, data, to_user_id=handle.user_id)))
-
-
-def _error(
-    handle: Handle,
-    code: ErrorCode,
-    message: str,
-    ref_id: str | None,
-    room_id: uuid.UUID | None = None,
-) -> None:
-    error = encode_error(code, message, ref_id=ref_id, to_user_id=handle.user_id, room_id=room_id)
-    handle.send(text_frame(error))
+    await hand_over(handle, inbound.ref_id, links, new, now)
