@@ -18,7 +18,8 @@ A crash of the writer, the room writer, the lookup, the janitor or the front res
 child alone, on the same mailbox: nobody holding its ref notices more than a failed call.
 The hub's state is the registry of every open connection, so a hub crash restarts the
 connections with it (rest-for-one): each client is closed with 1012 and reconnects to a
-fresh hub. The heartbeat's state is the list of connections it watches: its crash restarts the connections.
+fresh hub. The heartbeat's state is the list of connections it watches: its crash restarts
+the connections.
 
 Shutdown (SIGTERM/SIGINT, or the test's trigger): stop accepting, close every WebSocket
 with 1001, wait for them to drain up to `drain_timeout` and for the writer to commit what it
