@@ -49,7 +49,7 @@ from ._links import ReaderLinks
 from ._ratelimit import TokenBucket
 from ._reader import charge, read_frames
 from ._replay import catch_up, replay_then_go_live
-from ._room_recovery import fill_room_gap
+from ._room_recovery import catch_up_rooms, fill_room_gap
 from ._upgraded import forget_handshake
 from ._websocket import ChargedConnection, wrap_server_stream
 
@@ -240,7 +240,7 @@ async def _serve(
             # land as they come, so a replay cut short still makes progress.
             nursery.start_soon(replay_then_go_live, handle, ctx.store, gate)
             del gate
-            handle.on_catch_up = partial(nursery.start_soon, catch_up, handle, ctx.store)
+            handle.on_catch_up = partial(_start_catch_up, nursery, handle, ctx.store)
             handle.on_room_gap = lambda room_id: nursery.start_soon(
                 fill_room_gap, handle, ctx.store, room_id
             )
@@ -257,6 +257,13 @@ async def _serve(
         handle.finished = True
         with trio.CancelScope(shield=True):
             await _close(handle, ws, ctx, graceful=graceful)
+
+
+def _start_catch_up(nursery: trio.Nursery, handle: Handle, store: Store) -> None:
+    """After a broker interruption: the stored direct messages again, and each room's
+    messages since the last offset sent."""
+    nursery.start_soon(catch_up, handle, store)
+    nursery.start_soon(catch_up_rooms, handle, store)
 
 
 async def _close(
