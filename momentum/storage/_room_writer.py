@@ -137,10 +137,7 @@ class _Batch:
 
     def release_barriers(self) -> None:
         for barrier in self.barriers:
-            if barrier.done is not None:
-                barrier.done.set()
-            if barrier.reply is not None:
-                barrier.reply.send(None)
+            barrier.release()
         self.barriers = []
 
 

@@ -91,6 +91,13 @@ class Barrier:
     done: trio.Event | None = None
     reply: Reply[None] | None = None
 
+    def release(self) -> None:
+        """Everything before it is written (or failed): let its waiters go."""
+        if self.done is not None:
+            self.done.set()
+        if self.reply is not None:
+            self.reply.send(None)
+
 
 WriterMsg = Persist | Acknowledge | Barrier
 
@@ -170,10 +177,7 @@ class _Batch:
 
     def release_barriers(self) -> None:
         for barrier in self.barriers:
-            if barrier.done is not None:
-                barrier.done.set()
-            if barrier.reply is not None:
-                barrier.reply.send(None)
+            barrier.release()
         self.barriers = []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 
 import orjson
 import trio
@@ -68,6 +69,31 @@ def _budget(run: RoomRun) -> float:
 
 
 async def _subscriber(run: RoomRun, phases: _Phases, room: str, token: str) -> None:
+    async def receive(ws: WebSocketConnection) -> None:
+        subscriber = Subscriber()
+        run.tally.subscribers.append(subscriber)
+        await _receive(run, ws, subscriber, run.plan.messages)
+
+    await _participant(run, phases, room, token, receive)
+
+
+async def _publisher(run: RoomRun, phases: _Phases, room: str, token: str) -> None:
+    async def send(ws: WebSocketConnection) -> None:
+        await phases.start.wait()
+        await publish(run, ws, room)
+
+    await _participant(run, phases, room, token, send)
+
+
+async def _participant(
+    run: RoomRun,
+    phases: _Phases,
+    room: str,
+    token: str,
+    work: Callable[[WebSocketConnection], Awaitable[None]],
+) -> None:
+    """Connect, subscribe (settled), do `work` until done (finished) or released; a failure
+    is counted and settles and finishes it all the same."""
     settled = finished = False
     async with contextlib.AsyncExitStack() as stack:
         try:
@@ -75,13 +101,11 @@ async def _subscriber(run: RoomRun, phases: _Phases, room: str, token: str) -> N
             if ws is None:
                 return
             await subscribe(ws, room)
-            subscriber = Subscriber()
-            run.tally.subscribers.append(subscriber)
             settled = True
             phases.settle()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_cancel_on, phases.release, nursery.cancel_scope)
-                await _receive(run, ws, subscriber, run.plan.messages)
+                await work(ws)
                 finished = True
                 phases.finish()
                 nursery.cancel_scope.cancel()
@@ -105,32 +129,6 @@ async def _receive(run: RoomRun, ws: WebSocketConnection, subscriber: Subscriber
 async def _cancel_on(event: trio.Event, scope: trio.CancelScope) -> None:
     await event.wait()
     scope.cancel()
-
-
-async def _publisher(run: RoomRun, phases: _Phases, room: str, token: str) -> None:
-    settled = finished = False
-    async with contextlib.AsyncExitStack() as stack:
-        try:
-            ws = await run.open(stack, token)
-            if ws is None:
-                return
-            await subscribe(ws, room)
-            settled = True
-            phases.settle()
-            await phases.start.wait()
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(_cancel_on, phases.release, nursery.cancel_scope)
-                await publish(run, ws, room)
-                finished = True
-                phases.finish()
-                nursery.cancel_scope.cancel()
-        except (ToolError, ConnectionClosed) as exc:
-            run.tally.error(type(exc).__name__)
-        finally:
-            if not settled:
-                phases.settle()
-            if not finished:
-                phases.finish()
 
 
 async def publish(run: RoomRun, ws: WebSocketConnection, room: str) -> None:

@@ -19,13 +19,9 @@ import trio
 from momentum.storage import NewRoom, NewRoomMessage, RoomMessage, RoomRefusal, Store
 
 from .conftest import MEMORY_URL, open_test_store
+from .test_storage_rooms import room_message
 
 TIMEOUT = 20
-
-
-def room_message(room_id: uuid.UUID, n: int, sender: uuid.UUID | None = None) -> NewRoomMessage:
-    payload = f'{{"n":{n}}}'.encode()
-    return NewRoomMessage(str(uuid.uuid4()), room_id, sender, "text", payload, datetime.now(UTC))
 
 
 async def test_a_batch_gets_offsets_per_room_in_its_order(store: Store) -> None:
