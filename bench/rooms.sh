@@ -50,5 +50,6 @@ done
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 result=$("$repo/.venv/bin/momentum" stress --test-type "$test_type" --subscribers "$SUBSCRIBERS" \
   --messages "$MESSAGES" --rate "${RATE:-0}" --rate-limit 0 --concurrency 50 \
-  --drain-timeout 30 --server-url "http://127.0.0.1:$port" --api-key "$key" --json) || true
+  --drain-timeout 30 --server-url "http://127.0.0.1:$port" --api-key "$key" --json 2>"$dir/stress.err") || true
+[ -n "$result" ] || { echo "rooms.sh: momentum stress failed: $(tail -c 400 "$dir/stress.err")" >&2; }
 echo "{\"scenario\": \"$1\", \"momentum_dir\": \"$mdir\", \"load_average\": \"$load\", \"result\": ${result:-null}}"
