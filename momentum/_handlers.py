@@ -38,6 +38,7 @@ from .storage import (
     Lookup,
     LookupMsg,
     PendingCount,
+    RoomWriting,
     StorageError,
     User,
     WriterMsg,
@@ -75,6 +76,7 @@ def handlers(
     refs: Refs,
     backpressure: Backpressure,
     cluster: ClusterNode | None,
+    room_writing: RoomWriting,
 ) -> tuple[
     Callable[[trio.SocketStream, RequestHead], Awaitable[None]],
     Callable[[PrefixedStream], Awaitable[None]],
@@ -104,6 +106,7 @@ def handlers(
         writer=refs.writer,
         heartbeat=refs.heartbeat,
         backpressure=backpressure,
+        room_writing=room_writing,
         store=services.store,
         gatekeeper=Gatekeeper(
             codec,

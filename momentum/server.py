@@ -4,6 +4,7 @@ Supervision tree (docs/architecture.md draws it and says why each strategy)::
 
     root (one-for-one; more than 3 restarts in 60 s stops the process)
     ├── writer       actor, permanent: batched writes of direct messages and acks
+    ├── room-writer  actor, permanent: batched appends of room messages, with their offsets
     ├── lookup       actor, permanent: batched user lookups for handshakes
     ├── hub-group    supervisor, rest-for-one, permanent
     │   ├── hub          actor, permanent: registry, routing, presence
@@ -13,11 +14,12 @@ Supervision tree (docs/architecture.md draws it and says why each strategy)::
     ├── http         the Quart app's lifespan (startup/shutdown run here, not by hypercorn)
     └── front        the listener: reads request heads, hands out `/ws` and HTTP
 
-A crash of the writer, the lookup, the janitor or the front restarts that child alone, on
-the same mailbox: nobody holding its ref notices more than a failed call. The hub's state
-is the registry of every open connection, so a hub crash restarts the connections with it
-(rest-for-one): each client is closed with 1012 and reconnects to a fresh hub. The
-heartbeat's state is the list of connections it watches: its crash restarts the connections.
+A crash of the writer, the room writer, the lookup, the janitor or the front restarts that
+child alone, on the same mailbox: nobody holding its ref notices more than a failed call.
+The hub's state is the registry of every open connection, so a hub crash restarts the
+connections with it (rest-for-one): each client is closed with 1012 and reconnects to a
+fresh hub. The heartbeat's state is the list of connections it watches: its crash restarts
+the connections.
 
 Shutdown (SIGTERM/SIGINT, or the test's trigger): stop accepting, close every WebSocket
 with 1001, wait for them to drain up to `drain_timeout` and for the writer to commit what it
@@ -49,7 +51,7 @@ from actors import (
 )
 
 from ._handlers import Lifecycle, Refs, handlers
-from ._mains import janitor_main, lookup_main, writer_main
+from ._mains import janitor_main, lookup_main, room_writer_child, writer_main
 from ._refusals import refusal_answers
 from ._tree import ConnectionsSlot, Tree, front_config, listen, serve_lifespan
 from .auth import PasswordHasher, Revocations, TokenCodec
@@ -70,6 +72,7 @@ from .storage import (
     Backpressure,
     Barrier,
     LookupMsg,
+    RoomWriting,
     Store,
     WriterMsg,
     open_store,
@@ -208,8 +211,10 @@ async def _run(
     # writer is the last to go and commits what the others handed it.
     hub_group = partial(_serve_hub_group, settings, metrics, refs, mailboxes, slot, tree, cluster)
     writer = writer_main(settings, store, backpressure, metrics)
+    room_writing, room_writer = room_writer_child(store, metrics)
     children = [
         actor_spec("writer", writer, mailboxes.writer),
+        room_writer,
         actor_spec("lookup", lookup_main(store, metrics), mailboxes.lookup),
         *([cluster.broker_spec()] if cluster else []),
         ChildSpec("hub-group", hub_group),
@@ -225,7 +230,7 @@ async def _run(
         for spec in children:
             await root.start(spec)
         on_websocket, on_http = handlers(
-            settings, services, app, lifecycle, codec, refs, backpressure, cluster
+            settings, services, app, lifecycle, codec, refs, backpressure, cluster, room_writing
         )
         front = partial(
             serve_front,
@@ -243,7 +248,7 @@ async def _run(
         )
         task_status.started(Running(port, services))
         await shutdown_trigger()
-        await _drain(root, listener, refs, lifecycle, settings.drain_timeout)
+        await _drain(root, listener, refs, lifecycle, settings.drain_timeout, room_writing)
 
 
 async def _serve_hub_group(
@@ -305,6 +310,7 @@ async def _drain(
     refs: Refs,
     lifecycle: Lifecycle,
     within: float,
+    room_writing: RoomWriting,
 ) -> None:
     log.info("shutting down: closing connections (up to %.0f s)", within)
     lifecycle.accepting = False
@@ -320,6 +326,7 @@ async def _drain(
                 await trio.sleep(_DRAIN_POLL)
             # every message handed over so far is written before the actors stop
             await refs.writer.call(lambda r: Barrier(reply=r), timeout=within)
+            await room_writing.ref.call(lambda r: Barrier(reply=r), timeout=within)
         except ActorError as exc:
             log.warning("drain cut short: %s", exc)
     await lifecycle.http_context.terminated.set()

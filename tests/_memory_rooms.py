@@ -4,6 +4,7 @@ contract as the real stores (tests/storage/test_storage_rooms.py runs it on all 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -16,9 +17,11 @@ from momentum.storage import (
     NewRoom,
     NewRoomMessage,
     Room,
+    RoomAppend,
     RoomFull,
     RoomMember,
     RoomMessage,
+    RoomRefusal,
     RoomRole,
     check_room_name,
 )
@@ -133,6 +136,22 @@ class MemoryRooms:
         after_key = "" if after is None else str(after)
         keys = sorted(str(u) for u in members if str(u) > after_key)
         return [members[uuid.UUID(k)] for k in keys[:limit]]
+
+    async def append_room_messages(self, messages: Sequence[NewRoomMessage]) -> list[RoomAppend]:
+        """All or nothing, like one transaction: every id and time is checked first."""
+        for message in messages:
+            uuid.UUID(message.id)
+            if message.created_at.tzinfo is None:
+                raise ValueError("naive datetime: storage needs timezone-aware times")
+        results: list[RoomAppend] = []
+        for message in messages:
+            try:
+                stored = await self.append_room_message(message)
+            except MessageIdTaken:
+                results.append(RoomRefusal.ID_TAKEN)
+            else:
+                results.append(RoomRefusal.NO_ROOM if stored is None else stored)
+        return results
 
     async def append_room_message(self, message: NewRoomMessage) -> RoomMessage | None:
         key = str(uuid.UUID(message.id))

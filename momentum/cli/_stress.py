@@ -1,4 +1,4 @@
-"""`momentum stress`: the load tests (storm, throughput, sustained, soak)."""
+"""`momentum stress`: the load tests (storm, throughput, sustained, soak, room, room-recovery)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,16 @@ from typing import Any
 import trio
 
 from ..config import ConfigError
-from ..tools import TEST_TYPES, StressOptions, StressPlan, run_stress
+from ..tools import (
+    ROOM_TEST_TYPES,
+    TEST_TYPES,
+    RoomPlan,
+    RoomStressOptions,
+    StressOptions,
+    StressPlan,
+    run_room_stress,
+    run_stress,
+)
 from ._client import DEFAULT_SERVER_URL
 from ._pacing import add_format_flag, add_pacing_flags, check_pacing, pacing_args
 from ._soak import SOAK_DEFAULT_RATE, add_soak_flags, run_soak_command
@@ -22,16 +31,29 @@ SUSTAINED_DEFAULT_RATE = 2.0
 def add_parser(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser(
         "stress",
-        help="load-test a server (storm, throughput, sustained)",
+        help="load-test a server (storm, throughput, sustained, room, room-recovery)",
         description="Open many WebSocket connections as provisioned test users and measure "
         "connect and message latency, delivery and errors. See docs/tools.md.",
     )
     p.add_argument(
-        "--test-type", choices=(*TEST_TYPES, "soak"), default="storm", help="default: storm"
+        "--test-type",
+        choices=(*TEST_TYPES, "soak", *ROOM_TEST_TYPES),
+        default="storm",
+        help="default: storm",
     )
     p.add_argument("--connections", type=int, default=100, help="default: %(default)s")
     p.add_argument(
-        "--messages", type=int, default=100, help="throughput: per connection (default: 100)"
+        "--messages",
+        type=int,
+        default=100,
+        help="throughput: per connection; room, room-recovery: per room (default: 100)",
+    )
+    p.add_argument("--rooms", type=int, default=1, help="room tests: rooms (default: 1)")
+    p.add_argument(
+        "--subscribers",
+        type=int,
+        default=100,
+        help="room tests: subscribers per room, besides its publisher (default: 100)",
     )
     p.add_argument(
         "--duration", type=float, default=60.0, help="sustained, soak: seconds (default: 60)"
@@ -91,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
     _check(args)
     if args.test_type == "soak":
         return run_soak_command(args)
+    if args.test_type in ROOM_TEST_TYPES:
+        return _run_rooms(args)
     rate = args.rate
     if rate is None:
         rate = SUSTAINED_DEFAULT_RATE if args.test_type == "sustained" else 0.0
@@ -120,6 +144,27 @@ def run(args: argparse.Namespace) -> int:
         worker_args=_worker_args(args, rate),
     )
     return trio.run(partial(run_stress, options))
+
+
+def _run_rooms(args: argparse.Namespace) -> int:
+    if args.rooms < 1 or args.subscribers < 1 or args.processes != 1:
+        raise ConfigError("room tests: --rooms and --subscribers ≥ 1, and one process")
+    plan = RoomPlan(
+        test_type=args.test_type,
+        rooms=args.rooms,
+        subscribers=args.subscribers,
+        messages=args.messages,
+        rate=args.rate or 0.0,
+        rate_limit=args.rate_limit,
+        rate_burst=args.rate_burst,
+        payload_size=args.payload_size,
+        concurrency=args.concurrency,
+        drain_timeout=args.drain_timeout,
+    )
+    options = RoomStressOptions(
+        plan, args.server_url, args.api_key, args.tokens_file, as_json=args.json
+    )
+    return trio.run(partial(run_room_stress, options))
 
 
 def _check(args: argparse.Namespace) -> None:

@@ -41,7 +41,7 @@ from ..config import CALL_TIMEOUT
 from ..hub import HubMsg, Join, Leave, Refused, Release, ReplayGate, Reserve
 from ..observability import connection_id
 from ..protocol import CloseCode, ErrorCode, WireFormat, close_frame, utc_timestamp
-from ..storage import Backpressure, Store, WriterMsg
+from ..storage import Backpressure, RoomWriting, Store, WriterMsg
 from ..wire import RequestHead, WireStream
 from ._admission import Admitted, Gatekeeper, presence_wanted
 from ._handle import Handle
@@ -50,7 +50,7 @@ from ._links import ReaderLinks
 from ._ratelimit import TokenBucket
 from ._reader import charge, read_frames
 from ._replay import PendingCounter, catch_up, replay_then_go_live
-from ._room_recovery import fill_room_gap
+from ._room_recovery import catch_up_rooms, fill_room_gap
 from ._rooms import room_rates
 from ._upgraded import forget_handshake
 from ._websocket import ChargedConnection, wrap_server_stream
@@ -98,6 +98,7 @@ class ConnectionContext:
     writer: ActorRef[WriterMsg]
     heartbeat: ActorRef[HeartbeatMsg]
     backpressure: Backpressure
+    room_writing: RoomWriting
     store: Store
     gatekeeper: Gatekeeper
     wall_clock: Callable[[], float]
@@ -241,6 +242,7 @@ async def _serve(
         config.max_message_size,
         ctx.store,
         config.room_max_per_connection,
+        ctx.room_writing,
         ctx.gatekeeper.codec,
         room_rates(
             config.room_publish_rate, config.room_publish_burst, config.room_max_per_connection
@@ -259,7 +261,7 @@ async def _serve(
             # land as they come, so a replay cut short still makes progress.
             nursery.start_soon(replay_then_go_live, handle, ctx.store, gate, ctx.pending_count)
             del gate
-            handle.on_catch_up = partial(nursery.start_soon, catch_up, handle, ctx.store)
+            handle.on_catch_up = partial(_start_catch_up, nursery, handle, ctx.store)
             handle.on_room_gap = lambda room_id: nursery.start_soon(
                 fill_room_gap, handle, ctx.store, room_id
             )
@@ -276,6 +278,13 @@ async def _serve(
         handle.finished = True
         with trio.CancelScope(shield=True):
             await _close(handle, ws, ctx, graceful=graceful)
+
+
+def _start_catch_up(nursery: trio.Nursery, handle: Handle, store: Store) -> None:
+    """After a broker interruption: the stored direct messages again, and each room's
+    messages since the last offset sent."""
+    nursery.start_soon(catch_up, handle, store)
+    nursery.start_soon(catch_up_rooms, handle, store)
 
 
 async def _close(

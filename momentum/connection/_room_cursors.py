@@ -19,6 +19,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import trio
+
 from ..protocol import Frame
 from ..storage import Room
 
@@ -27,13 +29,15 @@ from ..storage import Room
 class RoomCursor:
     """One room of one connection. `room` is the record read when it subscribed (its
     limits); `sent` the last offset sent; `early` what waits for a gap to fill; `held`,
-    while a recovery reads the store, the live messages in arrival order (None: live)."""
+    while a recovery reads the store, the live messages in arrival order (None: live);
+    `released`, set when that recovery ends (for a catch-up waiting its turn)."""
 
     room: Room
     sent: int = 0
     early: dict[int, Frame] = field(default_factory=dict)
     held: list[tuple[int, Frame]] | None = field(default_factory=list)
     gap_reported: bool = False
+    released: trio.Event | None = None
 
 
 class RoomCursors:
@@ -75,7 +79,22 @@ class RoomCursors:
         return True
 
     def leave(self, room_id: uuid.UUID) -> None:
-        self._cursors.pop(room_id, None)
+        cursor = self._cursors.pop(room_id, None)
+        if cursor is not None and cursor.released is not None:
+            cursor.released.set()
+
+    def room_ids(self) -> list[uuid.UUID]:
+        return list(self._cursors)
+
+    async def wait_released(self, room_id: uuid.UUID) -> None:
+        """Wait until the room's running recovery (if any) has released its held messages,
+        or the room is left."""
+        cursor = self._cursors.get(room_id)
+        if cursor is None or cursor.held is None:
+            return
+        if cursor.released is None:
+            cursor.released = trio.Event()
+        await cursor.released.wait()
 
     def offer(self, room_id: uuid.UUID, offset: int, frame: Frame) -> bool:
         """One live message of the room; False if it cannot be taken (the queue is full)."""
@@ -96,6 +115,9 @@ class RoomCursors:
             return
         cursor.sent = max(cursor.sent, sent)
         held, cursor.held = cursor.held or [], None
+        if cursor.released is not None:
+            cursor.released.set()
+            cursor.released = None
         for offset in [o for o in cursor.early if o <= cursor.sent]:
             del cursor.early[offset]
         self._drain(cursor)

@@ -1,8 +1,10 @@
 """The recovery of a room: the messages a connection missed, read from the store and sent in
 offset order, then the room's live messages held meanwhile.
 
-It runs when a client subscribes (from the last offset it saw, if it gives one) and when a
-gap in the live messages does not fill by itself (`fill_room_gap`). It starts once the
+It runs when a client subscribes (from the last offset it saw, if it gives one), when a
+gap in the live messages does not fill by itself (`fill_room_gap`), and for every room of
+the connection after a broker interruption (`catch_up_rooms`: messages published on other
+nodes meanwhile never arrived, and the room may stay quiet for long). It starts once the
 room's messages published from then on reach this connection (they are held by its
 `RoomCursors`), so a message is either read here or delivered live; one that is both is
 sent once. If the store no longer has the first message missed, nothing is sent and the
@@ -94,3 +96,26 @@ async def fill_room_gap(handle: Handle, store: Store, room_id: uuid.UUID) -> Non
         return
     if outcome is not None and not outcome.recovered:
         log.warning("room %s: messages after offset %d are no longer stored", room_id, after)
+
+
+async def catch_up_rooms(handle: Handle, store: Store) -> None:
+    """After a broker interruption: each room's messages after the last offset sent, read
+    from the store, in order; one room's failure costs the others nothing."""
+    async with trio.open_nursery() as nursery:
+        for room_id in handle.rooms.room_ids():
+            nursery.start_soon(_catch_up_room, handle, store, room_id)
+
+
+async def _catch_up_room(handle: Handle, store: Store, room_id: uuid.UUID) -> None:
+    # One recovery at a time per room: a running one (a subscribe, a gap) goes first.
+    while (cursor := handle.rooms.get(room_id)) is not None and cursor.held is not None:
+        await handle.rooms.wait_released(room_id)
+    if cursor is None or not handle.rooms.hold(room_id):
+        return
+    try:
+        outcome = await recover_room(handle, store, room_id, cursor.sent)
+    except StorageError as exc:
+        log.warning("room %s: not caught up after the broker came back: %s", room_id, exc)
+        return
+    if outcome is not None and not outcome.recovered:
+        log.warning("room %s: messages after offset %d are no longer stored", room_id, cursor.sent)

@@ -4,10 +4,11 @@
 members, read from the store at every subscribe, or the request carries a room grant for
 the user and the room (`_grants`); the connection's room limit), subscribes
 through the hub, recovers what the client missed, and answers one `ack` listing the rooms
-subscribed, after an `error` for each room refused. `room_publish` stores the message (its
-offset is given in that transaction) and hands it to the hub, encoded once, after the hub
-has charged it to the user's rate (the bucket its direct messages draw from too). Every
-refusal is an `error` envelope with a code, the connection staying open.
+subscribed, after an `error` for each room refused. `room_publish`, once the hub has charged
+it to the user's rate (the bucket its direct messages draw from too) and to the connection's
+rate in that room, hands the message to the room writer (`_room_publish`), which stores it
+with its offset and answers after the commit. Every refusal is an `error` envelope with a
+code, the connection staying open.
 """
 
 from __future__ import annotations
@@ -23,24 +24,26 @@ from actors import ActorError
 
 from ..auth import BucketPolicy, KeyedBuckets
 from ..config import CALL_TIMEOUT
-from ..hub import DELIVERY_ERRORS, ChargeSender, RoomJoin, RoomLeave, RoomPublish
-from ..protocol import ErrorCode, Inbound, MessageType, encode_envelope
+from ..hub import DELIVERY_ERRORS, ChargeSender, RoomJoin, RoomLeave
+from ..protocol import ErrorCode, Inbound, MessageType
 from ..rooms import (
     RequestError,
     grant_token,
     max_payload,
     may_enter,
     publication,
-    room_envelope,
     subscriptions,
     unsubscriptions,
 )
-from ..storage import MessageIdTaken, NewRoomMessage, Room, StorageError
+from ..storage import NewRoomMessage, Room, StorageError
 from ._grants import GrantCheck
 from ._handle import Handle
 from ._links import ReaderLinks
 from ._replay import ROUTED_WAIT
+from ._room_publish import hand_over
 from ._room_recovery import recover_room
+from ._room_replies import ack as _ack
+from ._room_replies import error as _error
 
 
 async def handle_room_request(
@@ -151,27 +154,7 @@ async def _publish(handle: Handle, inbound: Inbound, links: ReaderLinks, now: fl
     new = NewRoomMessage(
         inbound.id, wanted.room_id, handle.user_id, wanted.message_type, payload, datetime.now(UTC)
     )
-    try:
-        stored = await links.store.append_room_message(new)
-    except StorageError:
-        raise RequestError(ErrorCode.STORAGE_UNAVAILABLE, "the message was not stored") from None
-    except MessageIdTaken:
-        taken = "its id is already taken by another of your messages"
-        raise RequestError(ErrorCode.DUPLICATE_ID, taken) from None
-    if stored is None:
-        await _leave(handle, links, wanted.room_id)
-        raise RequestError(ErrorCode.NOT_FOUND, "no such room")
-    envelope = room_envelope(stored)
-    kind = stored.message_type
-    await links.hub.cast(RoomPublish(stored.room_id, stored.offset, stored.id, kind, envelope, now))
-    answer = {
-        "ref_id": inbound.ref_id,
-        "message_id": stored.id,
-        "room_id": str(stored.room_id),
-        "offset": stored.offset,
-        "stored": True,
-    }
-    _ack(handle, answer)
+    await hand_over(handle, inbound.ref_id, links, new, now)
 
 
 def room_rates(rate: float, burst: int, rooms: int) -> KeyedBuckets[uuid.UUID] | None:
@@ -199,17 +182,3 @@ async def _charge(handle: Handle, links: ReaderLinks) -> None:
         raise RequestError(ErrorCode.STORAGE_BUSY, "the server is busy: not sent") from None
     if wait:
         raise RequestError(ErrorCode.RATE_LIMITED, DELIVERY_ERRORS[ErrorCode.RATE_LIMITED])
-
-
-def _ack(handle: Handle, data: dict[str, Any]) -> None:
-    handle.reply(encode_envelope(MessageType.ACK, data, to_user_id=handle.user_id))
-
-
-def _error(
-    handle: Handle,
-    code: ErrorCode,
-    message: str,
-    ref_id: str | None,
-    room_id: uuid.UUID | None = None,
-) -> None:
-    handle.send_error(code, message, ref_id, room_id)

@@ -10,14 +10,14 @@ too (`FOR UPDATE`), so `max_members` holds under concurrent adds.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 
-from ._errors import RoomFull
+from ._errors import RoomFull, StorageError
 from ._postgres_accounts import _aio_execute, _aio_fetch, _aio_fetchrow
 from ._room_types import (
     MAX_ROOM_PAGE,
@@ -28,13 +28,16 @@ from ._room_types import (
     NewRoom,
     NewRoomMessage,
     Room,
+    RoomAppend,
     RoomMember,
     RoomMessage,
+    RoomRefusal,
     RoomRole,
     check_role,
     check_room,
-    retried_append,
+    kept_or_taken,
     room_from_new,
+    single_append,
 )
 from ._types import check_limit, message_id, utc
 
@@ -53,14 +56,12 @@ _UPDATE_ROOM = (
     "UPDATE rooms SET name = $2, kind = $3, max_members = $4, max_message_bytes = $5"
     f" WHERE id = $1 RETURNING {_ROOM}"
 )
-_APPEND = (
-    "WITH bumped AS (UPDATE rooms SET last_offset = last_offset + 1 WHERE id = $1"
-    " RETURNING last_offset)"
-    f" INSERT INTO room_messages ({_MESSAGE})"
-    " SELECT $2, $1, last_offset, $3, $4, $5, $6 FROM bumped"
-    f" RETURNING {_MESSAGE}"
-)
-_BY_ID = f"SELECT {_MESSAGE} FROM room_messages WHERE id = $1"
+_BUMP = "UPDATE rooms SET last_offset = last_offset + $2 WHERE id = $1 RETURNING last_offset"
+_INSERT_MESSAGE = f"INSERT INTO room_messages ({_MESSAGE}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+_BY_IDS = f"SELECT {_MESSAGE} FROM room_messages WHERE id = ANY($1::uuid[])"
+#: Attempts at a batch whose ids another node stores at the same moment (each retry finds
+#: more of them stored: two are already rare).
+_APPEND_ATTEMPTS = 3
 _AFTER = (
     f"SELECT {_MESSAGE} FROM room_messages WHERE room_id = $1 AND room_offset > $2"
     " ORDER BY room_offset LIMIT $3"
@@ -124,18 +125,20 @@ class PostgresRooms:
         return [_member_row(row) for row in rows]
 
     async def append_room_message(self, message: NewRoomMessage) -> RoomMessage | None:
-        args = (
-            message.room_id,
-            message_id(message.id),
-            message.sender_id,
-            message.message_type,
-            message.payload,
-            utc(message.created_at),
-        )
-        kept, row = await self._call(_aio_append, args)
-        if kept is not None:
-            return retried_append(_message(kept), message)
-        return None if row is None else _message(row)
+        [result] = await self.append_room_messages([message])
+        return single_append(result, message)
+
+    async def append_room_messages(self, messages: Sequence[NewRoomMessage]) -> list[RoomAppend]:
+        if not messages:
+            return []
+        rows = [_message_row(message) for message in messages]
+        answers = await self._call(_aio_append_batch, rows)
+        results: list[RoomAppend] = []
+        for message, answer in zip(messages, answers, strict=True):
+            if isinstance(answer, tuple):  # its id came earlier in the batch: a retry
+                answer = results[answer[1]]
+            results.append(_answer(message, answer))
+        return results
 
     async def room_messages(
         self, room_id: uuid.UUID, *, after_offset: int = 0, limit: int = 100
@@ -175,15 +178,51 @@ async def _aio_create_room(pool: Any, room: Room) -> None:
         await conn.execute(_INSERT_MEMBER, room.id, room.owner_id, "owner", room.created_at)
 
 
-async def _aio_append(pool: Any, args: tuple[object, ...]) -> tuple[Any, Any]:
-    """(the stored message of that id, None) if the id is taken, else (None, the new row or
-    None when there is no such room). The id's unique index decides, so two appends of one
-    id at once store it once."""
-    async with pool.acquire() as conn:
+async def _aio_append_batch(pool: Any, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """Each row's answer, in one transaction: the stored row of its id (a retry, or an id
+    taken), its new offset, or None when there is no such room. Rooms are raised in the
+    order of their ids, so two nodes' batches over the same rooms wait for each other
+    rather than deadlock. An id another node stores meanwhile breaks the unique index: the
+    batch is rolled back and read again, and then finds that id stored."""
+    for attempt in range(1, _APPEND_ATTEMPTS + 1):
         try:
-            return None, await conn.fetchrow(_APPEND, *args)
-        except asyncpg.UniqueViolationError:
-            return await conn.fetchrow(_BY_ID, args[1]), None
+            async with pool.acquire() as conn, conn.transaction():
+                return await _append_rows(conn, rows)
+        except asyncpg.UniqueViolationError as exc:
+            if attempt == _APPEND_ATTEMPTS:
+                raise StorageError(f"postgresql: message ids kept colliding: {exc}") from exc
+    raise AssertionError("unreachable")
+
+
+async def _append_rows(conn: Any, rows: list[tuple[Any, ...]]) -> list[Any]:
+    stored = await conn.fetch(_BY_IDS, list({row[1] for row in rows}))
+    answers: list[Any] = [None] * len(rows)
+    first: dict[uuid.UUID, int] = {}  # a new id's first row in the batch
+    kept = {_uuid(row["id"]): row for row in stored}
+    by_room: dict[uuid.UUID, list[int]] = {}
+    for index, row in enumerate(rows):
+        room_id, message_id = row[0], row[1]
+        if message_id in kept:
+            answers[index] = kept[message_id]
+        elif message_id in first:  # a retry within the batch, or the id taken
+            earlier = rows[first[message_id]]
+            retry = (earlier[0], earlier[2]) == (room_id, row[2])
+            answers[index] = ("again", first[message_id]) if retry else RoomRefusal.ID_TAKEN
+        else:
+            first[message_id] = index
+            by_room.setdefault(room_id, []).append(index)
+    inserts = []
+    for room_id in sorted(by_room):
+        indexes = by_room[room_id]
+        last = await conn.fetchval(_BUMP, room_id, len(indexes))
+        for position, index in enumerate(indexes):
+            offset = None if last is None else last - len(indexes) + 1 + position
+            answers[index] = offset
+            if offset is not None:
+                inserts.append((rows[index][1], room_id, offset, *rows[index][2:]))
+    if inserts:
+        await conn.executemany(_INSERT_MESSAGE, inserts)
+    return answers
 
 
 async def _aio_add_member(pool: Any, member: RoomMember) -> RoomMember | None:
@@ -219,6 +258,34 @@ async def _aio_remove_member(pool: Any, room_id: uuid.UUID, user_id: uuid.UUID) 
 
 
 # --- rows -------------------------------------------------------------------
+
+
+def _message_row(message: NewRoomMessage) -> tuple[Any, ...]:
+    """room id, id, sender, type, payload, time (`ValueError` for a bad id or time)."""
+    key = uuid.UUID(message_id(message.id))
+    created = utc(message.created_at)
+    return message.room_id, key, message.sender_id, message.message_type, message.payload, created
+
+
+def _answer(message: NewRoomMessage, answer: Any) -> RoomAppend:
+    """A batch row's answer from `_aio_append_batch`, as `append_room_messages` gives it."""
+    if answer is None:
+        return RoomRefusal.NO_ROOM
+    if isinstance(answer, int):
+        return RoomMessage(
+            message_id(message.id),
+            message.room_id,
+            answer,
+            message.sender_id,
+            message.message_type,
+            message.payload,
+            utc(message.created_at),
+        )
+    if isinstance(answer, RoomRefusal):
+        return answer
+    if isinstance(answer, RoomMessage):
+        return kept_or_taken(answer, message)
+    return kept_or_taken(_message(answer), message)
 
 
 def _uuid(value: Any) -> uuid.UUID:

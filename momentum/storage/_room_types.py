@@ -8,6 +8,7 @@ n never later finds a message with a smaller offset appear.
 
 from __future__ import annotations
 
+import enum
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -114,12 +115,34 @@ def room_from_new(new: NewRoom) -> Room:
     )
 
 
-def retried_append(kept: RoomMessage, again: NewRoomMessage) -> RoomMessage:
-    """The answer to appending a message whose id is stored already: the stored message if
-    it is the same room and sender (a retry), else `MessageIdTaken`."""
+class RoomRefusal(enum.Enum):
+    """Why a room message got no offset: the store's answers for one message of a batch
+    (`append_room_messages`), and the room writer's when the store failed."""
+
+    NO_ROOM = "no_room"  # there is no such room (any more)
+    ID_TAKEN = "id_taken"  # the id is stored for another room or sender
+    FAILED = "failed"  # the store failed (or the room writer crashed): not stored
+
+
+#: What `append_room_messages` answers for each message of a batch.
+RoomAppend = RoomMessage | RoomRefusal
+
+
+def kept_or_taken(kept: RoomMessage, again: NewRoomMessage) -> RoomAppend:
+    """The answer for a message of a batch whose id is stored already: the stored message
+    if it is the same room and sender (a retry), else `ID_TAKEN`."""
     if (kept.room_id, kept.sender_id) != (again.room_id, again.sender_id):
-        raise MessageIdTaken(f"message id {kept.id} is taken")
+        return RoomRefusal.ID_TAKEN
     return kept
+
+
+def single_append(result: RoomAppend, message: NewRoomMessage) -> RoomMessage | None:
+    """`append_room_message`'s answer from a batch of one."""
+    if isinstance(result, RoomMessage):
+        return result
+    if result is RoomRefusal.ID_TAKEN:
+        raise MessageIdTaken(f"message id {message.id} is taken")
+    return None  # NO_ROOM (a store never answers FAILED: it raises StorageError)
 
 
 def check_room_name(name: str) -> str:

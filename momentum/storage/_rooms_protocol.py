@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from ._room_types import NewRoom, NewRoomMessage, Room, RoomMember, RoomMessage, RoomRole
+from ._room_types import (
+    NewRoom,
+    NewRoomMessage,
+    Room,
+    RoomAppend,
+    RoomMember,
+    RoomMessage,
+    RoomRole,
+)
 
 
 class RoomStore(Protocol):
@@ -67,6 +76,15 @@ class RoomStore(Protocol):
         Appending again a message whose id is stored in the same room from the same sender
         (a retry) stores nothing and returns the stored message; an id stored for another
         room or sender raises `MessageIdTaken`."""
+        ...
+
+    async def append_room_messages(self, messages: Sequence[NewRoomMessage]) -> list[RoomAppend]:
+        """Store a batch of messages (to any rooms, from any senders) in one transaction,
+        each with its room's next offset, in the batch's order; the answer for each, in
+        order: the stored message, or why it got no offset (`RoomRefusal`). A retry (an id
+        stored, or earlier in the batch, for the same room and sender) stores nothing and
+        answers the stored message; an id taken answers `ID_TAKEN` and costs the others
+        nothing. `StorageError` stores none of them."""
         ...
 
     async def room_messages(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,14 +23,17 @@ from ._room_types import (
     NewRoom,
     NewRoomMessage,
     Room,
+    RoomAppend,
     RoomMember,
     RoomMessage,
+    RoomRefusal,
     RoomRole,
     check_role,
     check_room,
+    kept_or_taken,
     room_from_new,
+    single_append,
 )
-from ._room_types import retried_append as _retried
 from ._sqlite_messages import timestamp
 from ._sqlite_transaction import transaction
 from ._types import check_limit, message_id
@@ -138,34 +141,17 @@ class SqliteRooms:
         return await self._run(lambda c: [_member_row(r) for r in c.execute(_MEMBERS, args)])
 
     async def append_room_message(self, message: NewRoomMessage) -> RoomMessage | None:
-        key = message_id(message.id)
-        sender = None if message.sender_id is None else str(message.sender_id)
-        created = timestamp(message.created_at)
-        room = str(message.room_id)
+        [result] = await self.append_room_messages([message])
+        return single_append(result, message)
 
-        def append(conn: sqlite3.Connection) -> RoomMessage | None:
+    async def append_room_messages(self, messages: Sequence[NewRoomMessage]) -> list[RoomAppend]:
+        rows = [_message_row(message) for message in messages]
+
+        def append(conn: sqlite3.Connection) -> list[RoomAppend]:
             with transaction(conn):
-                kept = conn.execute(_BY_ID, (key,)).fetchone()
-                if kept is not None:
-                    return _retried(_message(kept), message)
-                bumped = conn.execute(_BUMP, (room,)).fetchone()
-                if bumped is None:
-                    return None
-                conn.execute(
-                    f"INSERT INTO room_messages ({_MESSAGE}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (key, room, bumped[0], sender, message.message_type, message.payload, created),
-                )
-            return RoomMessage(
-                key,
-                message.room_id,
-                bumped[0],
-                message.sender_id,
-                message.message_type,
-                message.payload,
-                datetime.fromisoformat(created),
-            )
+                return [_append(conn, m, row) for m, row in zip(messages, rows, strict=True)]
 
-        return await self._run(append)
+        return await self._run(append) if messages else []
 
     async def room_messages(
         self, room_id: uuid.UUID, *, after_offset: int = 0, limit: int = 100
@@ -190,6 +176,38 @@ class SqliteRooms:
                 return conn.execute(_PURGE, args).rowcount
 
         return await self._run(purge)
+
+
+def _message_row(message: NewRoomMessage) -> tuple[str, str, str | None, str, bytes, str]:
+    """The columns of a room message but its offset (`ValueError` for a bad id or time)."""
+    sender = None if message.sender_id is None else str(message.sender_id)
+    created = timestamp(message.created_at)
+    room = str(message.room_id)
+    return message_id(message.id), room, sender, message.message_type, message.payload, created
+
+
+def _append(
+    conn: sqlite3.Connection,
+    message: NewRoomMessage,
+    row: tuple[str, str, str | None, str, bytes, str],
+) -> RoomAppend:
+    """One message of a batch, in the batch's transaction: the room's next offset."""
+    key, room, sender, message_type, payload, created = row
+    kept = conn.execute(_BY_ID, (key,)).fetchone()
+    if kept is not None:  # stored before, or earlier in this batch
+        return kept_or_taken(_message(kept), message)
+    bumped = conn.execute(_BUMP, (room,)).fetchone()
+    if bumped is None:
+        return RoomRefusal.NO_ROOM
+    offset = bumped[0]
+    conn.execute(
+        f"INSERT INTO room_messages ({_MESSAGE}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (key, room, offset, sender, message_type, payload, created),
+    )
+    stamp = datetime.fromisoformat(created)
+    return RoomMessage(
+        key, message.room_id, offset, message.sender_id, message_type, payload, stamp
+    )
 
 
 def _add_member(conn: sqlite3.Connection, member: RoomMember) -> RoomMember | None:

@@ -27,7 +27,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import trio
 
@@ -91,6 +91,13 @@ class Barrier:
     done: trio.Event | None = None
     reply: Reply[None] | None = None
 
+    def release(self) -> None:
+        """Everything before it is written (or failed): let its waiters go."""
+        if self.done is not None:
+            self.done.set()
+        if self.reply is not None:
+            self.reply.send(None)
+
 
 WriterMsg = Persist | Acknowledge | Barrier
 
@@ -100,7 +107,7 @@ class Backpressure:
 
     __slots__ = ("_high_water", "_lot", "_ref")
 
-    def __init__(self, ref: ActorRef[WriterMsg], *, high_water: int) -> None:
+    def __init__(self, ref: ActorRef[Any], *, high_water: int) -> None:
         self._ref = ref
         self._high_water = high_water
         self._lot = trio.lowlevel.ParkingLot()
@@ -169,10 +176,7 @@ class _Batch:
 
     def release_barriers(self) -> None:
         for barrier in self.barriers:
-            if barrier.done is not None:
-                barrier.done.set()
-            if barrier.reply is not None:
-                barrier.reply.send(None)
+            barrier.release()
         self.barriers = []
 
 

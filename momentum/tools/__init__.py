@@ -12,6 +12,8 @@ from ._identity import Credentials, Login, credentials_from_token, obtain_creden
 from ._interactive import InteractiveClient, Terminal
 from ._outcome import EXIT_ERROR, EXIT_FAILED, EXIT_PASSED, EXIT_RATE_LIMITED, describe_close
 from ._pacer import SERVER_RATE_BURST, SERVER_RATE_LIMIT, Pacer
+from ._room_driver import RoomStressOptions, run_room_stress
+from ._room_load import ROOM_TEST_TYPES, RoomPlan
 from ._soak import SoakPlan
 from ._soak_driver import SoakOptions, run_soak
 from ._stats import LatencySummary, Tally, percentile
@@ -26,6 +28,7 @@ __all__ = [
     "EXIT_PASSED",
     "EXIT_RATE_LIMITED",
     "HELP",
+    "ROOM_TEST_TYPES",
     "SERVER_RATE_BURST",
     "SERVER_RATE_LIMIT",
     "TEST_TYPES",
@@ -40,6 +43,8 @@ __all__ = [
     "LatencySummary",
     "Login",
     "Pacer",
+    "RoomPlan",
+    "RoomStressOptions",
     "ServerUnreachable",
     "SoakOptions",
     "SoakPlan",
@@ -56,6 +61,7 @@ __all__ = [
     "parse_command",
     "percentile",
     "run_benchmark",
+    "run_room_stress",
     "run_soak",
     "run_stress",
 ]

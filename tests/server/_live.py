@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -270,6 +270,30 @@ async def received_until_roundtrip(client: Client) -> list[dict[str, Any]]:
         if message["message_type"] == "pong" and message["id"] == ping_id:
             return seen
         seen.append(message)
+
+
+async def received_until(
+    client: Client, done: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    """What the server sent `client` until `done(seen)` holds, then everything before the
+    pong to a fresh ping (a room publish is answered after its batch's commit: a round trip
+    alone does not wait for it)."""
+    seen: list[dict[str, Any]] = []
+    while not done(seen):
+        seen.append(await client.receive())
+    return seen + await received_until_roundtrip(client)
+
+
+def answered(refs: list[str], room_messages: int = 0) -> Callable[[list[dict[str, Any]]], bool]:
+    """`done` for `received_until`: each of `refs` has its `ack` or `error`, and at least
+    `room_messages` room messages came."""
+
+    def done(seen: list[dict[str, Any]]) -> bool:
+        answers = {m["data"].get("ref_id") for m in seen if m["message_type"] in ("ack", "error")}
+        arrived = sum(1 for m in seen if "offset" in m and m["message_type"] != "ack")
+        return set(refs) <= answers and arrived >= room_messages
+
+    return done
 
 
 async def texts_until_quiet(client: Client) -> list[dict[str, Any]]:

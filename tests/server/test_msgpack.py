@@ -19,7 +19,7 @@ import msgpack
 import pytest
 import trio
 
-from ._live import API_KEY, LiveServer, received_until_roundtrip
+from ._live import API_KEY, LiveServer, answered, received_until, received_until_roundtrip
 from .test_rooms_ws import new_room, subscribe
 
 KEY = {"X-API-Key": API_KEY}
@@ -108,7 +108,7 @@ async def test_room_requests_round_trip_in_msgpack(server: LiveServer) -> None:
                 message_type="room_publish",
                 data={"room_id": room_id, "data": {"content": "hello room"}},
             )
-            seen = await received_until_roundtrip(client)
+            seen = await received_until(client, answered([REF], room_messages=1))
             message = next(m for m in seen if m["message_type"] == "text")
             assert message["room_id"] == room_id and message["offset"] == 1
             assert message["data"] == {"content": "hello room"}

@@ -24,9 +24,10 @@ from ._live import (
     SECRET,
     Client,
     LiveServer,
+    answered,
     custom_server,
     mint_token,
-    received_until_roundtrip,
+    received_until,
 )
 from .test_rooms_ws import (
     KEY,
@@ -186,7 +187,7 @@ async def test_room_publish_draws_from_the_users_rate(tmp_path: Path) -> None:
                 for n, message_id in enumerate(ids):
                     body = {"room_id": room, "data": {"n": n}}
                     await client.send(id=message_id, message_type="room_publish", data=body)
-                seen = await received_until_roundtrip(client)
+                seen = await received_until(client, answered(ids, room_messages=2))
                 [error] = [m["data"] for m in seen if m["message_type"] == "error"]
                 assert (error["code"], error["ref_id"]) == ("rate_limited", ids[2])
                 assert "too fast" in error["message"]
@@ -208,7 +209,7 @@ async def test_room_publish_has_a_rate_per_connection_and_room(tmp_path: Path) -
                 for message_id, room in zip(ids, (first, first, first, second), strict=True):
                     body = {"room_id": room, "data": {}}
                     await client.send(id=message_id, message_type="room_publish", data=body)
-                seen = await received_until_roundtrip(client)
+                seen = await received_until(client, answered(ids, room_messages=3))
                 [error] = [m["data"] for m in seen if m["message_type"] == "error"]
                 assert (error["code"], error["ref_id"]) == ("rate_limited", ids[2])
                 assert "to this room" in error["message"]
