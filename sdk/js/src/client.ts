@@ -61,6 +61,8 @@ export interface ClientOptions {
   /** refresh this many ms before `exp` (default 60 000; half the life left if less) */
   refreshMargin?: number;
   reconnect?: BackoffOptions;
+  /** ms a connection attempt may take before it is given up (default 10 000) */
+  connectTimeout?: number;
   /** ms a request waits for its answer (default 30 000) */
   timeout?: number;
   /** received direct messages are acknowledged after this many ms (default 500)… */
@@ -99,6 +101,7 @@ export class MomentumClient extends Emitter<ClientEvents> {
   private readonly book = new RoomBook();
   private readonly retry: Timer;
   private readonly refresh: Timer;
+  private readonly attempt: Timer;
   private readonly tokens: TokenKeeper;
   private socket: SocketLike | undefined;
   private current: ConnectionState = "disconnected";
@@ -114,6 +117,7 @@ export class MomentumClient extends Emitter<ClientEvents> {
     this.seen = new SeenIds(options.dedupeSize);
     this.retry = new Timer(this.clock);
     this.refresh = new Timer(this.clock);
+    this.attempt = new Timer(this.clock);
     this.tokens = new TokenKeeper(options.token, options.getToken, this.clock, options.refreshMargin ?? 60_000);
   }
 
@@ -138,6 +142,7 @@ export class MomentumClient extends Emitter<ClientEvents> {
     this.stopped = true;
     this.retry.cancel();
     this.refresh.cancel();
+    this.attempt.cancel();
     this.acks.flush();
     this.acks.stop();
     const socket = this.socket;
@@ -227,9 +232,15 @@ export class MomentumClient extends Emitter<ClientEvents> {
     socket.onmessage = (event) => socket === this.socket && this.receive(event.data);
     socket.onclose = (event) => socket === this.socket && this.closed(event.code);
     socket.onerror = () => undefined; // a close event follows
+    this.attempt.start(this.options.connectTimeout ?? 10_000, () => {
+      if (socket !== this.socket || socket.readyState === OPEN) return;
+      socket.close(); // a server that takes the TCP connection and never answers
+      this.closed(CloseCode.ABNORMAL);
+    });
   }
 
   private opened(): void {
+    this.attempt.cancel();
     this.backoff.reset();
     this.setState({ state: "connected" });
     const replays = this.pending.replays();
@@ -252,6 +263,7 @@ export class MomentumClient extends Emitter<ClientEvents> {
 
   private closed(code: number): void {
     this.socket = undefined;
+    this.attempt.cancel();
     this.refresh.cancel();
     this.pending.dropUnanswerable();
     if (this.stopped) return;

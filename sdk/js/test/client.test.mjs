@@ -58,6 +58,18 @@ test("states: connecting, connected, then reconnecting with backoff after a drop
   );
 });
 
+test("an attempt that never opens is given up after connectTimeout", async () => {
+  const { clock, net, client, states } = setup({ connectTimeout: 5000 });
+  client.connect();
+  await clock.advance(4999);
+  assert.equal(net.made.length, 1);
+  await clock.advance(1);
+  assert.equal(net.made[0].closedWith !== undefined, true);
+  assert.deepEqual(states.at(-1), { state: "connecting", reason: "closed", code: 1006, delay: 250 });
+  await clock.advance(250);
+  assert.equal(net.made.length, 2);
+});
+
 test("4003 is terminal and says why; requests waiting are rejected", async () => {
   const { clock, net, client, states } = await connected();
   const sent = client.send("u2", { content: "hi" });
