@@ -20,7 +20,7 @@ function until(client, event, predicate = () => true, ms = 15_000) {
 }
 
 async function poll(condition, ms = 10_000) {
-  for (const end = Date.now() + ms; !condition(); ) {
+  for (const end = Date.now() + ms; !condition();) {
     if (Date.now() > end) throw new Error("condition not met in time");
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -83,7 +83,9 @@ const scenarios = {
     const bob = await signIn("bob", { reconnect: { baseDelay: 8000 }, random: () => 0.99 });
     const log = [];
     bob.client.on("message", (m) => log.push({ kind: "direct", content: m.data.content }));
-    bob.client.on("room_message", (m) => log.push({ kind: "room", content: m.data.content, offset: m.offset }));
+    bob.client.on("room_message", (m) =>
+      log.push({ kind: "room", content: m.data.content, offset: m.offset }),
+    );
     bob.client.on("recovered", (r) => log.push({ kind: "recovered", ...r }));
     bob.client.on("state", (s) => log.push({ kind: "state", state: s.state, code: s.code }));
     await alice.client.join(env.room);

@@ -16,7 +16,10 @@ export class Backoff {
   readonly maxDelay: number;
   private attempt = 0;
 
-  constructor(options: BackoffOptions = {}, private readonly random: () => number = Math.random) {
+  constructor(
+    options: BackoffOptions = {},
+    private readonly random: () => number = Math.random,
+  ) {
     this.baseDelay = options.baseDelay ?? 500;
     this.maxDelay = options.maxDelay ?? 30_000;
   }

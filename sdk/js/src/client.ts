@@ -1,5 +1,5 @@
 import { AckBatcher } from "./acks.js";
-import { Backoff, type BackoffOptions } from "./backoff.js";
+import { Backoff } from "./backoff.js";
 import { systemClock, Timer, type Clock } from "./clock.js";
 import { SeenIds } from "./dedupe.js";
 import { Emitter } from "./emitter.js";
@@ -8,85 +8,21 @@ import { PendingRequests, type Pending } from "./pending.js";
 import { RoomBook, type RoomStatus } from "./rooms.js";
 import { globalSocket, offers, OPEN, type SocketFactory, type SocketLike } from "./socket.js";
 import { TokenKeeper } from "./tokens.js";
-import { CloseCode, MomentumError, type ContentType, type Envelope, type ErrorCode } from "./types.js";
-
-export type ConnectionState = "connecting" | "connected" | "disconnected";
-
-/** Why the client is not connected. */
-export type DisconnectReason =
-  | "client" // disconnect() was called
-  | "closed" // the connection closed (or never opened): reconnecting
-  | "user_disabled" // 4003: terminal
-  | "token_expired" // 4001 and no getToken: terminal
-  | "token_unavailable"; // getToken failed: retrying
-
-export interface StateChange {
-  state: ConnectionState;
-  reason?: DisconnectReason;
-  /** the close code, when a socket closed */
-  code?: number;
-  /** ms until the next attempt, while reconnecting */
-  delay?: number;
-}
-
-export interface ClientEvents {
-  state: StateChange;
-  /** a direct message or broadcast, once per id */
-  message: Envelope;
-  /** a room message, once, in offset order per room */
-  room_message: Envelope;
-  /** `user_joined` / `user_left` */
-  presence: Envelope;
-  /** a `room_*` frame the server sends (room presence) */
-  room_presence: Envelope;
-  /** a room (re)subscribed: `recovered` false means messages were missed for good */
-  recovered: RoomStatus;
-  /** the server accepted a new token: the connection lives until `expiresAt` (epoch ms) */
-  token: { expiresAt: number };
-  /** an error not tied to a request of the caller's (a refused room on resumption, a failed
-   * token refresh, an unparsable frame) */
-  error: MomentumError;
-  /** a frame of a type this SDK does not know */
-  unknown: Envelope;
-}
-
-export interface ClientOptions {
-  /** `ws://host:8000/ws` or `wss://…` */
-  url: string;
-  /** the first access token; without it `getToken` is called first */
-  token?: string;
-  /** a fresh access token (e.g. from `POST /auth/refresh`); called before the token expires
-   * and before reconnecting with an expired one. Without it, a 4001 close is terminal. */
-  getToken?: () => Promise<string>;
-  /** refresh this many ms before `exp` (default 60 000; half the life left if less) */
-  refreshMargin?: number;
-  reconnect?: BackoffOptions;
-  /** ms a connection attempt may take before it is given up (default 10 000) */
-  connectTimeout?: number;
-  /** ms a request waits for its answer (default 30 000) */
-  timeout?: number;
-  /** received direct messages are acknowledged after this many ms (default 500)… */
-  ackDelay?: number;
-  /** …or once this many wait (default 100) */
-  ackBatch?: number;
-  /** how many received ids are remembered to drop repeats (default 10 000) */
-  dedupeSize?: number;
-  socket?: SocketFactory;
-  clock?: Clock;
-  random?: () => number;
-}
-
-export interface SendResult {
-  messageId: string;
-  /** live connections of the recipient handed the message at once (0: stored for later) */
-  delivered: number;
-}
-
-export interface PublishResult {
-  messageId: string;
-  roomId: string;
-  offset: number;
-}
+import type {
+  ClientEvents,
+  ClientOptions,
+  ConnectionState,
+  PublishResult,
+  SendResult,
+  StateChange,
+} from "./options.js";
+import {
+  CloseCode,
+  MomentumError,
+  type ContentType,
+  type Envelope,
+  type ErrorCode,
+} from "./types.js";
 
 type Data = Record<string, unknown>;
 
@@ -113,12 +49,22 @@ export class MomentumClient extends Emitter<ClientEvents> {
     this.clock = options.clock ?? systemClock;
     this.backoff = new Backoff(options.reconnect, options.random);
     this.pending = new PendingRequests(this.clock);
-    this.acks = new AckBatcher(this.clock, (ids) => this.write({ message_type: "ack", data: { ids } }), options.ackDelay, options.ackBatch);
+    this.acks = new AckBatcher(
+      this.clock,
+      (ids) => this.write({ message_type: "ack", data: { ids } }),
+      options.ackDelay,
+      options.ackBatch,
+    );
     this.seen = new SeenIds(options.dedupeSize);
     this.retry = new Timer(this.clock);
     this.refresh = new Timer(this.clock);
     this.attempt = new Timer(this.clock);
-    this.tokens = new TokenKeeper(options.token, options.getToken, this.clock, options.refreshMargin ?? 60_000);
+    this.tokens = new TokenKeeper(
+      options.token,
+      options.getToken,
+      this.clock,
+      options.refreshMargin ?? 60_000,
+    );
   }
 
   get state(): ConnectionState {
@@ -153,11 +99,25 @@ export class MomentumClient extends Emitter<ClientEvents> {
   }
 
   /** A direct message; resolves once the server has stored it. */
-  send(to: string, data: Data, options: { type?: ContentType; timeout?: number } = {}): Promise<SendResult> {
+  send(
+    to: string,
+    data: Data,
+    options: { type?: ContentType; timeout?: number } = {},
+  ): Promise<SendResult> {
     const ref = newReference();
-    const frame = JSON.stringify({ id: ref, message_type: options.type ?? "text", to_user_id: to, data });
-    return this.request(ref, { kind: "send", frame: () => frame, replay: true }, options.timeout).then((ack) => {
-      if (ack.stored !== true) throw new MomentumError("not_stored", "the server did not store the message");
+    const frame = JSON.stringify({
+      id: ref,
+      message_type: options.type ?? "text",
+      to_user_id: to,
+      data,
+    });
+    return this.request(
+      ref,
+      { kind: "send", frame: () => frame, replay: true },
+      options.timeout,
+    ).then((ack) => {
+      if (ack.stored !== true)
+        throw new MomentumError("not_stored", "the server did not store the message");
       return { messageId: String(ack.message_id), delivered: Number(ack.delivered) };
     });
   }
@@ -174,7 +134,8 @@ export class MomentumClient extends Emitter<ClientEvents> {
     };
     return this.request(ref, { kind: "join", frame, replay: true, roomId }).then((ack) => {
       const status = roomStatuses(ack).find((s) => s.roomId === roomId);
-      if (status === undefined) throw new MomentumError("bad_response", "the ack does not list the room");
+      if (status === undefined)
+        throw new MomentumError("bad_response", "the ack does not list the room");
       return status;
     });
   }
@@ -183,17 +144,29 @@ export class MomentumClient extends Emitter<ClientEvents> {
   async leave(roomId: string): Promise<void> {
     this.book.leave(roomId);
     const ref = newReference();
-    const frame = JSON.stringify({ id: ref, message_type: "room_unsubscribe", data: { room_id: roomId } });
+    const frame = JSON.stringify({
+      id: ref,
+      message_type: "room_unsubscribe",
+      data: { room_id: roomId },
+    });
     if (this.current !== "connected") return; // a new connection does not subscribe to it
     await this.request(ref, { kind: "leave", frame: () => frame, replay: false });
   }
 
   /** A message to a room the client joined; resolves with its offset once stored. */
-  publish(roomId: string, data: Data, options: { type?: ContentType; timeout?: number } = {}): Promise<PublishResult> {
+  publish(
+    roomId: string,
+    data: Data,
+    options: { type?: ContentType; timeout?: number } = {},
+  ): Promise<PublishResult> {
     const ref = newReference();
     const body = { room_id: roomId, message_type: options.type ?? "text", data };
     const frame = JSON.stringify({ id: ref, message_type: "room_publish", data: body });
-    return this.request(ref, { kind: "publish", frame: () => frame, replay: true }, options.timeout).then((ack) => ({
+    return this.request(
+      ref,
+      { kind: "publish", frame: () => frame, replay: true },
+      options.timeout,
+    ).then((ack) => ({
       messageId: String(ack.message_id),
       roomId: String(ack.room_id),
       offset: Number(ack.offset),
@@ -267,9 +240,11 @@ export class MomentumClient extends Emitter<ClientEvents> {
     this.refresh.cancel();
     this.pending.dropUnanswerable();
     if (this.stopped) return;
-    if (code === CloseCode.USER_DISABLED) return this.stop({ state: "disconnected", reason: "user_disabled", code });
+    if (code === CloseCode.USER_DISABLED)
+      return this.stop({ state: "disconnected", reason: "user_disabled", code });
     if (code === CloseCode.TOKEN_EXPIRED) {
-      if (!this.tokens.canRefresh) return this.stop({ state: "disconnected", reason: "token_expired", code });
+      if (!this.tokens.canRefresh)
+        return this.stop({ state: "disconnected", reason: "token_expired", code });
       this.tokens.drop(); // expired or revoked: the next attempt fetches a new one
     }
     this.scheduleRetry({ state: "connecting", reason: "closed", code });
@@ -277,7 +252,12 @@ export class MomentumClient extends Emitter<ClientEvents> {
 
   private stop(change: StateChange): void {
     this.stopped = true;
-    this.pending.failAll(new MomentumError(change.reason === "user_disabled" ? "user_disabled" : "token_expired", `connection closed for good (${change.code})`));
+    this.pending.failAll(
+      new MomentumError(
+        change.reason === "user_disabled" ? "user_disabled" : "token_expired",
+        `connection closed for good (${change.code})`,
+      ),
+    );
     this.setState(change);
   }
 
@@ -307,12 +287,21 @@ export class MomentumClient extends Emitter<ClientEvents> {
 
   // -- frames -----------------------------------------------------------------------------
 
-  private request(ref: string, request: Omit<Pending, "resolve" | "reject">, timeout?: number): Promise<Data> {
+  private request(
+    ref: string,
+    request: Omit<Pending, "resolve" | "reject">,
+    timeout?: number,
+  ): Promise<Data> {
     if (this.stopped) return Promise.reject(new MomentumError("not_connected", "connect() first"));
     return new Promise<Data>((resolve, reject) => {
-      this.pending.add(ref, { ...request, resolve, reject }, timeout ?? this.options.timeout ?? 30_000);
+      this.pending.add(
+        ref,
+        { ...request, resolve, reject },
+        timeout ?? this.options.timeout ?? 30_000,
+      );
       if (this.current === "connected") this.writeText(request.frame());
-      else if (!request.replay) this.pending.fail(ref, new MomentumError("not_connected", "not connected"));
+      else if (!request.replay)
+        this.pending.fail(ref, new MomentumError("not_connected", "not connected"));
     });
   }
 
@@ -332,7 +321,10 @@ export class MomentumClient extends Emitter<ClientEvents> {
     try {
       envelope = JSON.parse(String(raw)) as Envelope;
     } catch {
-      this.emit("error", new MomentumError("invalid_json", "the server sent a frame that is not JSON"));
+      this.emit(
+        "error",
+        new MomentumError("invalid_json", "the server sent a frame that is not JSON"),
+      );
       return;
     }
     const data = (envelope.data ?? {}) as Data;
@@ -358,7 +350,10 @@ export class MomentumClient extends Emitter<ClientEvents> {
 
   private delivered(envelope: Envelope): void {
     if (envelope.room_id !== undefined && envelope.room_id !== null) {
-      if (typeof envelope.offset === "number" && this.book.accept(envelope.room_id, envelope.offset)) {
+      if (
+        typeof envelope.offset === "number" &&
+        this.book.accept(envelope.room_id, envelope.offset)
+      ) {
         this.emit("room_message", envelope);
       }
       return;
@@ -384,7 +379,8 @@ export class MomentumClient extends Emitter<ClientEvents> {
     const error = new MomentumError(code, String(data.message ?? code), roomId);
     const ref = typeof data.ref_id === "string" ? data.ref_id : undefined;
     const request = ref === undefined ? undefined : this.pending.get(ref);
-    if (roomId !== undefined && (request?.kind === "join" || request?.kind === "resume")) this.book.leave(roomId);
+    if (roomId !== undefined && (request?.kind === "join" || request?.kind === "resume"))
+      this.book.leave(roomId);
     if (request === undefined || request.kind === "resume") return this.emit("error", error);
     this.pending.fail(ref as string, error);
   }

@@ -24,10 +24,13 @@ export class Timer {
 
   start(ms: number, callback: () => void): void {
     this.cancel();
-    this.handle = this.clock.setTimeout(() => {
-      this.handle = undefined;
-      callback();
-    }, Math.max(0, ms));
+    this.handle = this.clock.setTimeout(
+      () => {
+        this.handle = undefined;
+        callback();
+      },
+      Math.max(0, ms),
+    );
   }
 
   cancel(): void {

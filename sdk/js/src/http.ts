@@ -6,7 +6,10 @@ interface FetchResponse {
   status: number;
   json(): Promise<unknown>;
 }
-type Fetch = (url: string, init: { method: string; headers: Record<string, string>; body?: string }) => Promise<FetchResponse>;
+type Fetch = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+) => Promise<FetchResponse>;
 
 export interface HttpOptions {
   /** the access token for calls that need one (read at every call) */
@@ -23,7 +26,10 @@ export interface Page<T, N> {
 export class MomentumHttp {
   private readonly base: string;
 
-  constructor(baseUrl: string, private readonly options: HttpOptions = {}) {
+  constructor(
+    baseUrl: string,
+    private readonly options: HttpOptions = {},
+  ) {
     this.base = baseUrl.replace(/\/+$/, "");
   }
 
@@ -47,12 +53,20 @@ export class MomentumHttp {
     withUser: string,
     page: { limit?: number; before?: string; beforeSeq?: number } = {},
   ): Promise<Page<Envelope & { seq: number }, { before: string; before_seq: number }>> {
-    const query = new URLSearchParamsLite({ with: withUser, limit: page.limit, before: page.before, before_seq: page.beforeSeq });
+    const query = new URLSearchParamsLite({
+      with: withUser,
+      limit: page.limit,
+      before: page.before,
+      before_seq: page.beforeSeq,
+    });
     return this.call("GET", `/ws/history?${query}`);
   }
 
   /** `GET /rooms/<id>/messages`: a room's messages, newest first. */
-  roomMessages(roomId: string, page: { limit?: number; before?: number } = {}): Promise<Page<Envelope, { before: number }>> {
+  roomMessages(
+    roomId: string,
+    page: { limit?: number; before?: number } = {},
+  ): Promise<Page<Envelope, { before: number }>> {
     const query = new URLSearchParamsLite({ limit: page.limit, before: page.before });
     return this.call("GET", `/rooms/${encodeURIComponent(roomId)}/messages?${query}`);
   }
@@ -62,11 +76,19 @@ export class MomentumHttp {
     return (await this.call<{ room: Room }>("GET", `/rooms/${encodeURIComponent(roomId)}`)).room;
   }
 
-  private async call<T>(method: string, path: string, body?: unknown, authorized = true): Promise<T> {
+  private async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    authorized = true,
+  ): Promise<T> {
     const headers: Record<string, string> = {};
     const token = authorized ? this.options.token?.() : undefined;
     if (token !== undefined) headers.Authorization = `Bearer ${token}`;
-    const init: { method: string; headers: Record<string, string>; body?: string } = { method, headers };
+    const init: { method: string; headers: Record<string, string>; body?: string } = {
+      method,
+      headers,
+    };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -78,7 +100,8 @@ export class MomentumHttp {
     } catch (error) {
       throw new MomentumError("network", String(error));
     }
-    const answer = (await response.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+    const answer = (await response.json().catch(() => undefined)) as
+      { error?: { code?: string; message?: string } } | undefined;
     if (!response.ok) {
       const code = (answer?.error?.code ?? "bad_response") as ErrorCode;
       throw new MomentumError(code, answer?.error?.message ?? `HTTP ${response.status}`);
@@ -89,7 +112,11 @@ export class MomentumHttp {
 
 /** A refresh-token session as a `getToken`: each call spends the refresh token once (a
  * refresh token presented twice ends the session), one call at a time. */
-export function sessionTokens(http: MomentumHttp, session: Session, onSession?: (session: Session) => void): () => Promise<string> {
+export function sessionTokens(
+  http: MomentumHttp,
+  session: Session,
+  onSession?: (session: Session) => void,
+): () => Promise<string> {
   let current = session;
   let inFlight: Promise<string> | undefined;
   return () => {

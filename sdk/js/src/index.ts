@@ -9,7 +9,7 @@ export type {
   PublishResult,
   SendResult,
   StateChange,
-} from "./client.js";
+} from "./options.js";
 export { systemClock, type Clock } from "./clock.js";
 export { SeenIds } from "./dedupe.js";
 export { MomentumHttp, sessionTokens, type HttpOptions, type Page } from "./http.js";

@@ -29,7 +29,9 @@ export class PendingRequests {
   add(ref: string, request: Pending, timeout: number): void {
     const timer = new Timer(this.clock);
     this.waiting.set(ref, { request, timer });
-    timer.start(timeout, () => this.fail(ref, new MomentumError("timeout", `no answer within ${timeout} ms`)));
+    timer.start(timeout, () =>
+      this.fail(ref, new MomentumError("timeout", `no answer within ${timeout} ms`)),
+    );
   }
 
   get(ref: string): Pending | undefined {
@@ -38,7 +40,9 @@ export class PendingRequests {
 
   /** The requests to send again on a new connection, oldest first. */
   replays(): Array<[string, Pending]> {
-    return [...this.waiting].filter(([, w]) => w.request.replay).map(([ref, w]) => [ref, w.request]);
+    return [...this.waiting]
+      .filter(([, w]) => w.request.replay)
+      .map(([ref, w]) => [ref, w.request]);
   }
 
   /** Drop the requests a lost connection leaves unanswerable (`replay` false). */

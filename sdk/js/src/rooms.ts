@@ -45,7 +45,8 @@ export class RoomBook {
   subscribed(status: RoomStatus): void {
     if (!this.offsets.has(status.roomId)) return;
     const last = this.offsets.get(status.roomId);
-    const next = status.recovered && last !== undefined ? Math.max(last, status.offset) : status.offset;
+    const next =
+      status.recovered && last !== undefined ? Math.max(last, status.offset) : status.offset;
     this.offsets.set(status.roomId, next);
   }
 

@@ -24,7 +24,8 @@ export class TokenKeeper {
 
   /** The token in hand if it is worth a connection attempt (not about to expire), else none. */
   usable(): string | undefined {
-    if (this.token === undefined || this.expiresAt === undefined || !this.canRefresh) return this.token;
+    if (this.token === undefined || this.expiresAt === undefined || !this.canRefresh)
+      return this.token;
     return this.expiresAt - this.clock.now() > 1000 ? this.token : undefined;
   }
 
@@ -37,7 +38,9 @@ export class TokenKeeper {
   fresh(): Promise<string> {
     const getToken = this.getToken;
     if (getToken === undefined) {
-      return Promise.reject(new MomentumError("token_expired", "no getToken to refresh the token with"));
+      return Promise.reject(
+        new MomentumError("token_expired", "no getToken to refresh the token with"),
+      );
     }
     this.fetching ??= getToken()
       .then((token) => {

@@ -57,12 +57,7 @@ export type ErrorCode =
 
 /** Codes of the SDK's own refusals (no frame from the server). */
 export type ClientErrorCode =
-  | "timeout"
-  | "not_stored"
-  | "closed"
-  | "not_connected"
-  | "network"
-  | "bad_response";
+  "timeout" | "not_stored" | "closed" | "not_connected" | "network" | "bad_response";
 
 /** WebSocket close codes the server sends. */
 export const CloseCode = {

@@ -40,7 +40,12 @@ test("states: connecting, connected, then reconnecting with backoff after a drop
   const { clock, net, client, states } = await connected();
   net.last.drop(1012, "service restart");
   assert.equal(client.state, "connecting");
-  assert.deepEqual(states.at(-1), { state: "connecting", reason: "closed", code: 1012, delay: 250 });
+  assert.deepEqual(states.at(-1), {
+    state: "connecting",
+    reason: "closed",
+    code: 1012,
+    delay: 250,
+  });
   await clock.advance(249);
   assert.equal(net.made.length, 1);
   await clock.advance(1);
@@ -65,7 +70,12 @@ test("an attempt that never opens is given up after connectTimeout", async () =>
   assert.equal(net.made.length, 1);
   await clock.advance(1);
   assert.equal(net.made[0].closedWith !== undefined, true);
-  assert.deepEqual(states.at(-1), { state: "connecting", reason: "closed", code: 1006, delay: 250 });
+  assert.deepEqual(states.at(-1), {
+    state: "connecting",
+    reason: "closed",
+    code: 1006,
+    delay: 250,
+  });
   await clock.advance(250);
   assert.equal(net.made.length, 2);
 });
@@ -123,7 +133,9 @@ test("send resolves on a stored ack, rejects on an error, a refusal to store or 
   await assert.rejects(refused, { code: "unknown_recipient" });
 
   const unstored = client.send("u2", { content: "c" });
-  net.last.deliver(ack(net.last.ofType("text")[2].id, { message_id: "m3", delivered: 1, stored: false }));
+  net.last.deliver(
+    ack(net.last.ofType("text")[2].id, { message_id: "m3", delivered: 1, stored: false }),
+  );
   await assert.rejects(unstored, { code: "not_stored" });
 
   const late = assert.rejects(client.send("u2", { content: "d" }), { code: "timeout" });
@@ -140,9 +152,13 @@ test("a message not acknowledged is sent again, with its id, on the next connect
   await clock.advance(250);
   net.last.open();
   const again = net.last.ofType("text");
-  assert.deepEqual(again.map((f) => f.data.content), ["survives", "while away"]);
+  assert.deepEqual(
+    again.map((f) => f.data.content),
+    ["survives", "while away"],
+  );
   assert.equal(again[0].id, first.id);
-  for (const f of again) net.last.deliver(ack(f.id, { message_id: f.id, delivered: 0, stored: true }));
+  for (const f of again)
+    net.last.deliver(ack(f.id, { message_id: f.id, delivered: 0, stored: true }));
   assert.equal((await sent).delivered, 0);
   await queued;
 });
@@ -150,19 +166,31 @@ test("a message not acknowledged is sent again, with its id, on the next connect
 test("received direct messages are de-duplicated and acknowledged in batches", async () => {
   const { clock, net, client } = await connected({ ackDelay: 500, ackBatch: 3 });
   const got = events(client, "message");
-  const message = (id) => ({ id, message_type: "text", data: {}, from_user_id: "u2", to_user_id: "me" });
+  const message = (id) => ({
+    id,
+    message_type: "text",
+    data: {},
+    from_user_id: "u2",
+    to_user_id: "me",
+  });
   net.last.deliver(message("a"));
   net.last.deliver(message("a")); // delivered again (at-least-once)
   assert.equal(got.length, 1);
   assert.equal(net.last.ofType("ack").length, 0);
   await clock.advance(500);
-  assert.deepEqual(net.last.ofType("ack").map((f) => f.data.ids), [["a", "a"]]);
+  assert.deepEqual(
+    net.last.ofType("ack").map((f) => f.data.ids),
+    [["a", "a"]],
+  );
   for (const id of ["b", "c", "d"]) net.last.deliver(message(id));
   assert.deepEqual(net.last.ofType("ack").at(-1).data.ids, ["b", "c", "d"]);
   net.last.deliver({ id: "x", message_type: "text", data: {}, to_user_id: null }); // a broadcast
   await clock.advance(500);
   assert.equal(net.last.ofType("ack").length, 2); // broadcasts are not stored: no ack
-  assert.deepEqual(got.map((m) => m.id), ["a", "b", "c", "d", "x"]);
+  assert.deepEqual(
+    got.map((m) => m.id),
+    ["a", "b", "c", "d", "x"],
+  );
 });
 
 test("acks owed when the connection drops go out on the next one", async () => {
@@ -183,9 +211,18 @@ test("rooms: offsets kept, repeats dropped, resumed from the last offset on reco
   assert.deepEqual(subscribe.data, { room_id: "r1" });
   net.last.deliver(ack(subscribe.id, { rooms: [{ room_id: "r1", offset: 5, recovered: true }] }));
   assert.deepEqual(await joined, { roomId: "r1", offset: 5, recovered: true });
-  const room = (offset) => ({ id: `m${offset}`, message_type: "text", data: {}, room_id: "r1", offset });
+  const room = (offset) => ({
+    id: `m${offset}`,
+    message_type: "text",
+    data: {},
+    room_id: "r1",
+    offset,
+  });
   for (const offset of [6, 7, 7, 5]) net.last.deliver(room(offset));
-  assert.deepEqual(roomMessages.map((m) => m.offset), [6, 7]);
+  assert.deepEqual(
+    roomMessages.map((m) => m.offset),
+    [6, 7],
+  );
   net.last.deliver({ ...room(8), room_id: "other" }); // a room not joined
   assert.equal(roomMessages.length, 2);
 
@@ -206,7 +243,10 @@ test("rooms: offsets kept, repeats dropped, resumed from the last offset on reco
   net.last.deliver(ack(gap.id, { rooms: [{ room_id: "r1", offset: 40, recovered: false }] }));
   assert.deepEqual(recovered.at(-1), { roomId: "r1", offset: 40, recovered: false });
   net.last.deliver(room(41));
-  assert.deepEqual(roomMessages.map((m) => m.offset), [6, 7, 8, 41]);
+  assert.deepEqual(
+    roomMessages.map((m) => m.offset),
+    [6, 7, 8, 41],
+  );
 });
 
 test("a refused join rejects with the code and forgets the room", async () => {
@@ -227,7 +267,9 @@ test("publish resolves with the offset; a join waiting across a reconnect is sen
   const subscribes = net.last.ofType("room_subscribe");
   assert.equal(subscribes.length, 1);
   assert.deepEqual(subscribes[0].data, { room_id: "r1", offset: 3 });
-  net.last.deliver(ack(subscribes[0].id, { rooms: [{ room_id: "r1", offset: 3, recovered: true }] }));
+  net.last.deliver(
+    ack(subscribes[0].id, { rooms: [{ room_id: "r1", offset: 3, recovered: true }] }),
+  );
   await joined;
   const published = client.publish("r1", { content: "hi" });
   const frame = net.last.ofType("room_publish")[0];
@@ -247,7 +289,10 @@ test("unknown frames and room presence are handed over, never thrown", async () 
   net.last.deliver(error(null, "rate_limited"));
   assert.equal(roomPresence.length, 1);
   assert.equal(unknown.length, 1);
-  assert.deepEqual(errors.map((e) => e.code), ["invalid_json", "rate_limited"]);
+  assert.deepEqual(
+    errors.map((e) => e.code),
+    ["invalid_json", "rate_limited"],
+  );
 });
 
 test("the token is refreshed a margin before exp and handed over in-band", async () => {
@@ -255,7 +300,11 @@ test("the token is refreshed a margin before exp and handed over in-band", async
   const next = jwt(exp + 600);
   let calls = 0;
   const getToken = async () => (calls++, next);
-  const { clock, net, client } = await connected({ token: jwt(exp), getToken, refreshMargin: 60_000 });
+  const { clock, net, client } = await connected({
+    token: jwt(exp),
+    getToken,
+    refreshMargin: 60_000,
+  });
   const accepted = events(client, "token");
   await clock.advance(539_999);
   assert.equal(calls, 0);
@@ -276,13 +325,20 @@ test("the token is refreshed a margin before exp and handed over in-band", async
 test("a refused refresh is reported and tried again while the token lasts", async () => {
   const exp = START / 1000 + 100;
   const getToken = async () => jwt(exp + 600);
-  const { clock, net, client } = await connected({ token: jwt(exp), getToken, refreshMargin: 60_000 });
+  const { clock, net, client } = await connected({
+    token: jwt(exp),
+    getToken,
+    refreshMargin: 60_000,
+  });
   const errors = events(client, "error");
   await clock.advance(50_000); // a short life: halfway
   const [auth] = net.last.ofType("auth");
   net.last.deliver(error(auth.id, "token_revoked"));
   await settle();
-  assert.deepEqual(errors.map((e) => e.code), ["token_revoked"]);
+  assert.deepEqual(
+    errors.map((e) => e.code),
+    ["token_revoked"],
+  );
   await clock.advance(5000);
   assert.equal(net.last.ofType("auth").length, 2);
 });

@@ -31,7 +31,9 @@ export class FakeClock {
     const target = this.time + ms;
     await settle();
     for (;;) {
-      const due = [...this.timers].filter(([, t]) => t.at <= target).sort((a, b) => a[1].at - b[1].at || a[0] - b[0]);
+      const due = [...this.timers]
+        .filter(([, t]) => t.at <= target)
+        .sort((a, b) => a[1].at - b[1].at || a[0] - b[0]);
       if (due.length === 0) break;
       const [id, timer] = due[0];
       this.timers.delete(id);
@@ -93,7 +95,13 @@ export function sockets() {
     made.push(socket);
     return socket;
   };
-  return { made, factory, get last() { return made[made.length - 1]; } };
+  return {
+    made,
+    factory,
+    get last() {
+      return made[made.length - 1];
+    },
+  };
 }
 
 /** An unsigned JWT-shaped token with `exp` (epoch seconds): the SDK only reads `exp`. */
@@ -107,7 +115,11 @@ export function ack(refId, data = {}) {
 }
 
 export function error(refId, code, extra = {}) {
-  return { id: crypto.randomUUID(), message_type: "error", data: { code, message: code, ref_id: refId, ...extra } };
+  return {
+    id: crypto.randomUUID(),
+    message_type: "error",
+    data: { code, message: code, ref_id: refId, ...extra },
+  };
 }
 
 export function events(client, name) {
