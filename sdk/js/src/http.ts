@@ -1,4 +1,4 @@
-import type { Envelope, OnlineUser, Room, Session } from "./types.js";
+import type { Envelope, OnlineUser, Room, Session, User } from "./types.js";
 import { MomentumError, type ErrorCode } from "./types.js";
 
 interface FetchResponse {
@@ -41,6 +41,12 @@ export class MomentumHttp {
   /** `POST /auth/refresh`: spends the refresh token, answers a new pair. */
   refresh(refreshToken: string): Promise<Session> {
     return this.call("POST", "/auth/refresh", { refresh_token: refreshToken }, false);
+  }
+
+  /** `GET /users/by-name/<username>`: a user's id, to address a direct message. */
+  async userByName(username: string): Promise<User> {
+    const path = `/users/by-name/${encodeURIComponent(username)}`;
+    return (await this.call<{ user: User }>("GET", path)).user;
   }
 
   /** `GET /ws/online`. */
