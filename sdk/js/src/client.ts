@@ -26,6 +26,12 @@ import {
 
 type Data = Record<string, unknown>;
 
+/** A message's type (`text` by default) and how long to wait for its `ack`. */
+export interface MessageOptions {
+  type?: ContentType;
+  timeout?: number;
+}
+
 /** One user's connection to Momentum, reconnecting until told to stop. */
 export class MomentumClient extends Emitter<ClientEvents> {
   private readonly options: ClientOptions;
@@ -99,11 +105,7 @@ export class MomentumClient extends Emitter<ClientEvents> {
   }
 
   /** A direct message; resolves once the server has stored it. */
-  send(
-    to: string,
-    data: Data,
-    options: { type?: ContentType; timeout?: number } = {},
-  ): Promise<SendResult> {
+  send(to: string, data: Data, options: MessageOptions = {}): Promise<SendResult> {
     const ref = newReference();
     const frame = JSON.stringify({
       id: ref,
@@ -154,11 +156,7 @@ export class MomentumClient extends Emitter<ClientEvents> {
   }
 
   /** A message to a room the client joined; resolves with its offset once stored. */
-  publish(
-    roomId: string,
-    data: Data,
-    options: { type?: ContentType; timeout?: number } = {},
-  ): Promise<PublishResult> {
+  publish(roomId: string, data: Data, options: MessageOptions = {}): Promise<PublishResult> {
     const ref = newReference();
     const body = { room_id: roomId, message_type: options.type ?? "text", data };
     const frame = JSON.stringify({ id: ref, message_type: "room_publish", data: body });

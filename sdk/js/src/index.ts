@@ -1,6 +1,6 @@
 export { AckBatcher } from "./acks.js";
 export { Backoff, type BackoffOptions } from "./backoff.js";
-export { MomentumClient } from "./client.js";
+export { MomentumClient, type MessageOptions } from "./client.js";
 export type {
   ClientEvents,
   ClientOptions,

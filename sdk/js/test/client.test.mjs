@@ -21,6 +21,9 @@ function setup(options = {}) {
   return { clock, net, client, states };
 }
 
+/** The state event of a dropped connection, the next attempt `delay` ms later. */
+const reconnecting = (code, delay) => ({ state: "connecting", reason: "closed", code, delay });
+
 async function connected(options) {
   const ctx = setup(options);
   ctx.client.connect();
@@ -40,12 +43,7 @@ test("states: connecting, connected, then reconnecting with backoff after a drop
   const { clock, net, client, states } = await connected();
   net.last.drop(1012, "service restart");
   assert.equal(client.state, "connecting");
-  assert.deepEqual(states.at(-1), {
-    state: "connecting",
-    reason: "closed",
-    code: 1012,
-    delay: 250,
-  });
+  assert.deepEqual(states.at(-1), reconnecting(1012, 250));
   await clock.advance(249);
   assert.equal(net.made.length, 1);
   await clock.advance(1);
@@ -70,12 +68,7 @@ test("an attempt that never opens is given up after connectTimeout", async () =>
   assert.equal(net.made.length, 1);
   await clock.advance(1);
   assert.equal(net.made[0].closedWith !== undefined, true);
-  assert.deepEqual(states.at(-1), {
-    state: "connecting",
-    reason: "closed",
-    code: 1006,
-    delay: 250,
-  });
+  assert.deepEqual(states.at(-1), reconnecting(1006, 250));
   await clock.advance(250);
   assert.equal(net.made.length, 2);
 });
