@@ -50,7 +50,7 @@ async def refresh_token(handle: Handle, inbound: Inbound, reauth: Reauth) -> Non
     ref_id = inbound.ref_id
     token = inbound.data.get("token")
     if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH:
-        message = f"an auth needs data.token: the new access token (at most {MAX_TOKEN_LENGTH})"
+        message = f"an auth needs data.token: an access token of 1 to {MAX_TOKEN_LENGTH} characters"
         _refuse(handle, ErrorCode.INVALID_ENVELOPE, message, ref_id)
         return
     verdict = await reauth.gatekeeper.check_token(token)
