@@ -49,6 +49,7 @@ from ._heartbeat import Forget, HeartbeatMsg, Watch
 from ._links import ReaderLinks
 from ._ratelimit import TokenBucket
 from ._reader import charge, read_frames
+from ._reauth import Reauth
 from ._replay import PendingCounter, catch_up, replay_then_go_live
 from ._room_recovery import catch_up_rooms, fill_room_gap
 from ._rooms import room_rates
@@ -243,6 +244,7 @@ async def _serve(
         ctx.store,
         config.room_max_per_connection,
         ctx.room_writing,
+        Reauth(ctx.gatekeeper, ctx.heartbeat, ctx.wall_clock),
         ctx.gatekeeper.codec,
         room_rates(
             config.room_publish_rate, config.room_publish_burst, config.room_max_per_connection

@@ -41,6 +41,7 @@ class MessageType(enum.StrEnum):
     ROOM_UNSUBSCRIBED = "room_unsubscribed"
     ROOM_MEMBER_JOINED = "room_member_joined"
     ROOM_MEMBER_LEFT = "room_member_left"
+    AUTH = "auth"
 
 
 #: Types a WebSocket client may send. The rest are written by the server only.
@@ -53,6 +54,7 @@ CLIENT_TYPES = frozenset(
         MessageType.ROOM_SUBSCRIBE,
         MessageType.ROOM_UNSUBSCRIBE,
         MessageType.ROOM_PUBLISH,
+        MessageType.AUTH,
     }
 )
 #: Client types about rooms: handled by the connection, never routed as they are.
