@@ -1,0 +1,127 @@
+"""The transport: one WebSocket as text frames in and out, with failures told apart.
+
+The connection actor sees only `Socket` (and a `Connector` that opens one), so tests drive
+it with a fake socket on memory channels; `open_websocket` is the real one, on
+trio-websocket. Transport errors are translated here, at the edge: `SocketClosed` for a
+connection that ended, `HandshakeRefused` and `ServerUnreachable` for one that never opened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+import trio_websocket
+
+from ._errors import HandshakeRefused, ServerUnreachable
+
+CONNECT_TIMEOUT = 10.0
+DISCONNECT_TIMEOUT = 2.0
+#: The server's largest frame (WS_MAX_MESSAGE_SIZE) with room to spare.
+MAX_MESSAGE_SIZE = 1 << 20
+
+
+class SocketClosed(Exception):
+    """The connection ended: `code` is the close code (None when none was received)."""
+
+    def __init__(self, code: int | None, reason: str | None) -> None:
+        super().__init__(f"closed: {code} {reason or ''}".rstrip())
+        self.code = code
+        self.reason = reason or ""
+
+
+class Socket(Protocol):
+    async def send(self, text: str) -> None:
+        """Write one text frame; `SocketClosed` if the connection is gone."""
+        ...
+
+    async def receive(self) -> str | bytes:
+        """The next frame; `SocketClosed` once the connection ended."""
+        ...
+
+    async def close(self, code: int, reason: str) -> None:
+        """Start the close handshake (returns once sent, or at once if already closed)."""
+        ...
+
+
+#: Opens a socket to a `ws://` URL offering these subprotocols; closes it on exit.
+Connector = Callable[[str, Sequence[str]], AbstractAsyncContextManager[Socket]]
+
+
+class _TrioSocket:
+    def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
+        self._ws = ws
+
+    async def send(self, text: str) -> None:
+        try:
+            await self._ws.send_message(text)
+        except trio_websocket.ConnectionClosed as exc:
+            raise _closed(exc) from None
+
+    async def receive(self) -> str | bytes:
+        try:
+            return await self._ws.get_message()
+        except trio_websocket.ConnectionClosed as exc:
+            raise _closed(exc) from None
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._ws.aclose(code, reason)
+
+
+def _closed(exc: trio_websocket.ConnectionClosed) -> SocketClosed:
+    reason = exc.reason
+    return SocketClosed(reason.code if reason else None, reason.reason if reason else None)
+
+
+@asynccontextmanager
+async def open_websocket(
+    url: str, subprotocols: Sequence[str] = (), *, connect_timeout: float = CONNECT_TIMEOUT
+) -> AsyncIterator[Socket]:
+    """A client connection to `url`, closed with 1000 on exit."""
+    try:
+        async with trio_websocket.open_websocket_url(
+            url,
+            subprotocols=list(subprotocols),
+            connect_timeout=connect_timeout,
+            disconnect_timeout=DISCONNECT_TIMEOUT,
+            max_message_size=MAX_MESSAGE_SIZE,
+        ) as ws:
+            yield _TrioSocket(ws)
+    except trio_websocket.ConnectionRejected as exc:
+        raise refusal(exc) from None
+    except trio_websocket.ConnectionTimeout:
+        raise ConnectTimeout(f"no WebSocket handshake within {connect_timeout:g} s") from None
+    except trio_websocket.HandshakeError as exc:
+        raise ServerUnreachable(f"cannot connect to {_where(url)}: {_reason(exc)}") from None
+
+
+class ConnectTimeout(ServerUnreachable):
+    """The TCP connection or the handshake did not finish in time."""
+
+
+def refusal(exc: trio_websocket.ConnectionRejected) -> HandshakeRefused:
+    try:
+        error = json.loads(exc.body or b"")["error"]
+        return HandshakeRefused(exc.status_code, str(error["code"]), str(error["message"]))
+    except (ValueError, KeyError, TypeError):
+        return HandshakeRefused(exc.status_code, "http_error", "no JSON error body")
+
+
+def _where(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0]
+
+
+def _reason(exc: BaseException) -> str:
+    """The most specific cause: trio's "all attempts failed" wraps each attempt's OSError."""
+    reason = str(exc) or type(exc).__name__
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, BaseExceptionGroup):
+            cause = cause.exceptions[0]
+            continue
+        if isinstance(cause, OSError) and cause.strerror:
+            reason = cause.strerror
+        cause = cause.__cause__
+    return reason
