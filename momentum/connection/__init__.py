@@ -3,7 +3,7 @@
 from ._actor import ConnectionConfig, ConnectionContext, serve_connection
 from ._admission import Admitted, Gatekeeper, origin_allowed
 from ._handle import Handle
-from ._heartbeat import HEARTBEAT_MAILBOX, Forget, HeartbeatMsg, Watch, serve_heartbeat
+from ._heartbeat import HEARTBEAT_MAILBOX, Extend, Forget, HeartbeatMsg, Watch, serve_heartbeat
 from ._reader import MAX_ACK_IDS
 from ._replay import BARRIER_WAIT, REPLAY_PAGE
 
@@ -15,6 +15,7 @@ __all__ = [
     "Admitted",
     "ConnectionConfig",
     "ConnectionContext",
+    "Extend",
     "Forget",
     "Gatekeeper",
     "Handle",

@@ -48,6 +48,7 @@ from ._heartbeat import Forget, HeartbeatMsg, Watch
 from ._links import ReaderLinks
 from ._ratelimit import TokenBucket
 from ._reader import charge, read_frames
+from ._reauth import Reauth
 from ._replay import catch_up, replay_then_go_live
 from ._room_recovery import fill_room_gap
 from ._upgraded import forget_handshake
@@ -224,6 +225,7 @@ async def _serve(
         config.max_message_size,
         ctx.store,
         config.room_max_per_connection,
+        Reauth(ctx.gatekeeper, ctx.heartbeat, ctx.wall_clock),
     )
     bucket = TokenBucket(config.rate_limit, config.rate_burst, now=trio.current_time())
     if isinstance(ws, ChargedConnection):  # the client's pings and pongs share the bucket

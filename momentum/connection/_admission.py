@@ -58,12 +58,17 @@ class Gatekeeper:
         token, subprotocol = extract_token(query, headers)
         if token is None:
             return Refused(401, ErrorCode.TOKEN_MISSING, "a token is required")
+        return await self.check_token(token, subprotocol)
+
+    async def check_token(self, token: str, subprotocol: str | None = None) -> Admitted | Refused:
+        """The handshake's token check (signature, claims, revocation, the user), also used
+        for a token handed over on a live connection (`auth`)."""
         try:
             user, claims = await verify_user(self._codec, token, self._lookup, self._revocations)
         except AuthError as exc:
             return Refused(exc.status, ErrorCode(exc.code), str(exc))
         except StorageError as exc:
-            log.warning("user lookup failed during a handshake: %s", exc)
+            log.warning("user lookup failed while checking a token: %s", exc)
             return Refused(503, ErrorCode.UNAVAILABLE, "the database is unavailable")
         return Admitted(user, claims, subprotocol)
 

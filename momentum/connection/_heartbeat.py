@@ -12,14 +12,15 @@ meanwhile.
 - **Pong**: trio-websocket reads the pong and tells the `Handle` (`pong_seen`); at the
   deadline, `pong_timeout` after the ping, no pong since means close 4010 — unless the
   reader waited on the server meanwhile (its pongs were not read: the next ping decides).
-- **Token expiry**: at `expires_at` the connection is closed with 4001.
+- **Token expiry**: at `expires_at` the connection is closed with 4001; an `Extend` (a new
+  token handed over on the connection, `_reauth`) moves it.
 
 Mailbox: `Watch` (the connection actor, after its join: `await cast`, so a connection is
-never served unwatched) and `Forget` (as it closes: `cast_nowait`; when the mailbox is full
-the entry goes at its next deadline instead, the actor having finished). Supervision:
-permanent, in the hub group between the hub and the connections (rest-for-one): its state is
-the list of watched connections, so a crash restarts the connections too — none may stay
-open unwatched, past its token's expiry.
+never served unwatched), `Extend` (its reader, after a token refresh) and `Forget` (as it
+closes: `cast_nowait`; when the mailbox is full the entry goes at its next deadline instead,
+the actor having finished). Supervision: permanent, in the hub group between the hub and the
+connections (rest-for-one): its state is the list of watched connections, so a crash restarts
+the connections too — none may stay open unwatched, past its token's expiry.
 """
 
 from __future__ import annotations
@@ -65,7 +66,15 @@ class Forget:
     conn_id: int
 
 
-HeartbeatMsg = Watch | Forget
+@dataclass(frozen=True, slots=True)
+class Extend:
+    """cast: the connection's token was replaced: close it at `expires_at` instead."""
+
+    conn_id: int
+    expires_at: float
+
+
+HeartbeatMsg = Watch | Extend | Forget
 
 
 async def serve_heartbeat(
@@ -88,7 +97,7 @@ async def serve_heartbeat(
 class _Beat:
     """One watched connection: its next deadline and its ping in flight."""
 
-    __slots__ = ("due", "expires_at", "handle", "pinged", "ws")
+    __slots__ = ("beat_at", "due", "expires_at", "handle", "pinged", "ws")
 
     def __init__(
         self, handle: Handle, ws: trio_websocket.WebSocketConnection, expires_at: float
@@ -97,6 +106,7 @@ class _Beat:
         self.ws = ws
         self.expires_at = expires_at
         self.due = expires_at
+        self.beat_at = _NEVER  # the next ping or pong deadline, before the expiry caps it
         self.pinged = -1.0  # when the ping in flight was sent (-1: none)
 
 
@@ -136,6 +146,11 @@ class Beats:
                 self._beats[handle.conn_id] = beat
                 first = now + self.ping_interval if self.ping_interval else _NEVER
                 self._schedule(beat, first)
+            case Extend(conn_id, expires_at):
+                extended = self._beats.get(conn_id)
+                if extended is not None:
+                    extended.expires_at = expires_at
+                    self._schedule(extended, extended.beat_at)
             case Forget(conn_id):
                 self._beats.pop(conn_id, None)
                 if len(self._heap) > 2 * len(self._beats) + _COMPACT_AT:
@@ -177,6 +192,7 @@ class Beats:
         return True
 
     def _schedule(self, beat: _Beat, when: float) -> None:
+        beat.beat_at = when
         beat.due = min(when, beat.expires_at)
         if beat.due != _NEVER:
             heapq.heappush(self._heap, (beat.due, beat.handle.conn_id))

@@ -8,12 +8,14 @@ from actors import ActorRef
 
 from ..hub import HubMsg
 from ..storage import Backpressure, Store, WriterMsg
+from ._reauth import Reauth
 
 
 @dataclass(frozen=True, slots=True)
 class ReaderLinks:
     """Where the reader hands what its client sends; `store` serves the room requests (the
-    rooms it may enter, their messages), `room_limit` is `ROOM_MAX_PER_CONNECTION`."""
+    rooms it may enter, their messages), `room_limit` is `ROOM_MAX_PER_CONNECTION`, `reauth`
+    checks a token handed over (`auth`)."""
 
     hub: ActorRef[HubMsg]
     writer: ActorRef[WriterMsg]
@@ -21,3 +23,4 @@ class ReaderLinks:
     max_message_size: int
     store: Store
     room_limit: int
+    reauth: Reauth

@@ -3,7 +3,8 @@
 Order of checks: rate limit (a flood costs nothing past the bucket; the client's pings and
 pongs draw from the same bucket, see `_websocket`), frame kind, envelope
 validation, then by type: `ping` is answered here (after any stored messages being
-replayed), `ack` goes to the store writer, the room requests to `_rooms`, and `text` /
+replayed), `ack` goes to the store writer, the room requests to `_rooms`, `auth` (a new
+token) to `_reauth`, and `text` /
 `notification` are encoded once and handed to the hub. Every refusal is an `error` envelope
 to this client only; the connection stays open, except for a sustained flood (4008).
 """
@@ -35,6 +36,7 @@ from ..storage import Acknowledge
 from ._handle import Handle
 from ._links import ReaderLinks
 from ._ratelimit import TokenBucket
+from ._reauth import refresh_token
 from ._rooms import handle_room_request
 
 #: Message ids one client `ack` may carry.
@@ -86,6 +88,9 @@ async def _handle_text(handle: Handle, text: str, links: ReaderLinks, now: float
         case MessageType.ACK:
             with _stalled(handle):
                 await _acknowledge(handle, inbound, links)
+        case MessageType.AUTH:
+            with _stalled(handle):
+                await refresh_token(handle, inbound, links.reauth)
         case kind if kind in ROOM_TYPES:
             with _stalled(handle):
                 await handle_room_request(handle, inbound, links, now)

@@ -38,6 +38,7 @@ class MessageType(enum.StrEnum):
     ROOM_SUBSCRIBE = "room_subscribe"
     ROOM_UNSUBSCRIBE = "room_unsubscribe"
     ROOM_PUBLISH = "room_publish"
+    AUTH = "auth"
 
 
 #: Types a WebSocket client may send. The rest are written by the server only.
@@ -50,6 +51,7 @@ CLIENT_TYPES = frozenset(
         MessageType.ROOM_SUBSCRIBE,
         MessageType.ROOM_UNSUBSCRIBE,
         MessageType.ROOM_PUBLISH,
+        MessageType.AUTH,
     }
 )
 #: Client types about rooms: handled by the connection, never routed as they are.

@@ -22,7 +22,7 @@ from wsproto.connection import Connection
 from wsproto.events import Ping
 
 from actors import ActorRef, open_mailbox
-from momentum.connection import Forget, Handle, HeartbeatMsg, Watch, serve_heartbeat
+from momentum.connection import Extend, Forget, Handle, HeartbeatMsg, Watch, serve_heartbeat
 from momentum.connection._upgraded import Upgraded
 from momentum.protocol import CloseCode
 from momentum.wire import WireStream
@@ -143,6 +143,22 @@ async def test_token_expiry_closes_4001_at_expires_at(
             await at(expires_at - 0.01)
             assert conn.handle.close_code is None
             await at(expires_at)
+            assert conn.handle.close_code == CloseCode.TOKEN_EXPIRED
+
+
+async def test_extend_moves_the_expiry_and_keeps_the_pings(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with trio.fail_after(100):
+        async with heartbeat(ping_interval=25.0) as beat, open_conn() as conn:
+            start = trio.current_time()
+            await beat.cast(Watch(conn.handle, conn.ws, start + 10.0))
+            await beat.cast(Extend(conn.handle.conn_id, start + 60.0))
+            await beat.cast(Extend(conn.handle.conn_id + 1, start + 1.0))  # unknown: ignored
+            await at(start + 59.9)
+            assert conn.handle.close_code is None
+            assert conn.peer.pings == 2  # at 25 and 50 s, as before the extension
+            await at(start + 60.0)
             assert conn.handle.close_code == CloseCode.TOKEN_EXPIRED
 
 
