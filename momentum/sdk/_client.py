@@ -15,7 +15,7 @@ from typing import Any
 
 import trio
 
-from ._book import Book
+from ._book import Book, Reply
 from ._connection import ConnectionActor, Status
 from ._errors import ClientClosed, RequestFailed, RequestTimeout
 from ._events import ConnectionState, Event, RoomJoined, StateChanged
@@ -113,6 +113,21 @@ class Client:
         body = {"room_id": room_id, "message_type": message_type, "data": data}
         answer = await self._call("publish", "room_publish", body)
         return Published(str(answer["message_id"]), room_id, int(answer["offset"]))
+
+    async def cast_envelope(self, envelope: dict[str, Any]) -> None:
+        """Send an envelope as it is, awaiting no answer (acks and errors come as events).
+
+        For tools and experiments: nothing is checked, retried or de-duplicated here.
+        """
+        reply, unread = trio.open_memory_channel[Reply](1)
+        unread.close()
+        try:
+            with trio.fail_after(self._options.request_timeout):
+                await self._mailbox.send(Request("cast", envelope, reply))
+        except trio.TooSlowError:
+            raise RequestTimeout("the client is not connected") from None
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise ClientClosed(self._status.latest.reason) from None
 
     async def ping(self) -> float:
         """The round trip of a JSON ping, in seconds."""

@@ -10,6 +10,7 @@ says why either way. `Cancelled` (the application closing) always propagates.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 
 import trio
 
@@ -70,8 +71,10 @@ class ConnectionActor:
             step, connected = await self._connect_once(refreshed)
             attempt = 0 if connected else attempt
             refreshed = False
+            if not step.final and not self._options.reconnect:
+                step = replace(step, reason=f"{step.reason}; not reconnecting", final=True)
             if not step.final and self._options.backoff.exhausted(attempt):
-                step = Step(f"{step.reason}; {attempt} attempts failed", final=True)
+                step = replace(step, reason=f"{step.reason}; {attempt} attempts failed", final=True)
             if not step.final and step.refresh:
                 step, refreshed = await self._refresh(step)
             if step.final:
@@ -94,7 +97,7 @@ class ConnectionActor:
         except HandshakeRefused as refused:
             return after_refusal(refused, can_refresh=can_refresh, refreshed=refreshed), False
         except ServerUnreachable as exc:
-            return Step(str(exc)), False
+            return Step(str(exc), error=exc), False
         self._book.calls.after_disconnect(CONNECTION_LOST)
         return after_close(closed.code, closed.reason, can_refresh=can_refresh), True
 
@@ -103,7 +106,8 @@ class ConnectionActor:
         try:
             self._book.token = await self._options.refresh_token()
         except Exception as exc:  # the application's callback
-            return Step(f"{step.reason}; the token refresh failed: {exc!r}", final=True), False
+            failed = f"{step.reason}; the token refresh failed: {exc}"
+            return replace(step, reason=failed, final=True, refresh=False), False
         return step, True
 
     async def _announce(self, event: StateChanged) -> None:
@@ -112,13 +116,23 @@ class ConnectionActor:
 
 
 def _lost(step: Step, delay: float) -> StateChanged:
-    return StateChanged(
-        ConnectionState.DISCONNECTED, f"{step.reason}; reconnecting", step.close_code, delay
-    )
+    return _disconnected(step, f"{step.reason}; reconnecting", delay)
 
 
 def _stopped(step: Step) -> StateChanged:
-    return StateChanged(ConnectionState.DISCONNECTED, step.reason, step.close_code, final=True)
+    return _disconnected(step, step.reason, None)
+
+
+def _disconnected(step: Step, reason: str, retry_in: float | None) -> StateChanged:
+    return StateChanged(
+        ConnectionState.DISCONNECTED,
+        reason,
+        step.close_code,
+        retry_in,
+        final=retry_in is None,
+        close_reason=step.close_reason,
+        error=step.error,
+    )
 
 
 def _refuse_waiting(mailbox: trio.MemoryReceiveChannel[Request]) -> None:

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from ._errors import MomentumError
+
 
 class ConnectionState(enum.Enum):
     CONNECTING = "connecting"
@@ -18,9 +20,11 @@ class StateChanged:
     """The connection moved to `state`.
 
     `reason` says why in words; `close_code` is the server's close code when a close caused
-    it. `retry_in` is the delay before the next attempt (seconds) while reconnecting, and
-    None once the client stopped for good (`final` is then True: 4003, 4001 with no way to
-    refresh the token, a refused handshake, the attempts exhausted, or the application closed).
+    it (and `close_reason` the reason the server gave); `error` is what failed when the
+    connection could not open (`HandshakeRefused`, `ServerUnreachable`). `retry_in` is the
+    delay before the next attempt (seconds) while reconnecting, and None once the client
+    stopped for good (`final` is then True: 4003, 4001 with no way to refresh the token, a
+    refused handshake, the attempts exhausted, or the application closed).
     """
 
     state: ConnectionState
@@ -28,6 +32,8 @@ class StateChanged:
     close_code: int | None = None
     retry_in: float | None = None
     final: bool = False
+    close_reason: str = ""
+    error: MomentumError | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,9 @@ class ServerError:
 
 @dataclass(frozen=True)
 class OtherEnvelope:
-    """A message type this SDK does not know (room presence, newer servers): passed on whole."""
+    """A message type this SDK does not know (room presence, newer servers), or an `ack`
+    that answers no call (of `cast_envelope`, or one that came after its call gave up):
+    passed on whole."""
 
     message_type: str
     envelope: dict[str, Any]

@@ -79,12 +79,14 @@ def _ack(envelope: dict[str, Any], data: dict[str, Any], book: Book) -> list[Eve
     if not isinstance(ref, str):
         return []
     kind = book.calls.kind(ref)
+    if kind is None:
+        return [OtherEnvelope("ack", envelope)]
     events: list[Event] = []
     if kind in ("join", "recover"):
         events = _joined(data.get("rooms"), book)
     if kind == "send" and data.get("stored") is not True:
         book.calls.answer(ref, RequestFailed("not_stored", "the server did not store it"))
-    elif kind is not None:
+    else:
         book.calls.answer(ref, data)
     return events
 

@@ -22,6 +22,7 @@ class ClientOptions:
       its remaining life if that is sooner), and after a close 4001 or a handshake refused
       for the token; the new token is handed to the server in-band. Without it a close 4001
       stops the client.
+    - `reconnect`: False stops the client at the first connection lost or refused.
     - `request_timeout`: how long `send`, `publish`, `join`… wait for the server's answer,
       the time spent disconnected included.
     - `ack_interval`, `ack_batch`: received direct messages are acknowledged every
@@ -33,6 +34,7 @@ class ClientOptions:
 
     refresh_token: RefreshToken | None = None
     refresh_before: float = 60 * SECONDS
+    reconnect: bool = True
     backoff: Backoff = field(default_factory=Backoff)
     request_timeout: float = 10 * SECONDS
     ack_interval: float = 0.5 * SECONDS

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._errors import HandshakeRefused, MomentumError
 
@@ -51,27 +51,33 @@ class Step:
     final: bool = False
     refresh: bool = False
     close_code: int | None = None
+    close_reason: str = ""
+    error: MomentumError | None = None
 
 
 def after_close(code: int | None, reason: str, *, can_refresh: bool) -> Step:
     """The step after the server closed a connection that was open."""
-    said = f"closed by the server ({code}{': ' + reason if reason else ''})"
-    if code == USER_DISABLED:
-        return Step(f"{said}: the user is disabled", final=True, close_code=code)
-    if code == TOKEN_EXPIRED:
-        if not can_refresh:
-            return Step(f"{said}: no token refresh is possible", final=True, close_code=code)
-        return Step(f"{said}: refreshing the token", refresh=True, close_code=code)
     if code is None:
         return Step("the connection was lost")
-    return Step(said, close_code=code)
+    said = Step(
+        f"closed by the server ({code}{': ' + reason if reason else ''})",
+        close_code=code,
+        close_reason=reason,
+    )
+    if code == USER_DISABLED:
+        return replace(said, reason=f"{said.reason}: the user is disabled", final=True)
+    if code == TOKEN_EXPIRED and not can_refresh:
+        return replace(said, reason=f"{said.reason}: no token refresh is possible", final=True)
+    if code == TOKEN_EXPIRED:
+        return replace(said, reason=f"{said.reason}: refreshing the token", refresh=True)
+    return said
 
 
 def after_refusal(refused: HandshakeRefused, *, can_refresh: bool, refreshed: bool) -> Step:
     """The step after the server refused the handshake; `refreshed`: the token is a new one."""
     if refused.code in RENEWABLE_REFUSALS and can_refresh and not refreshed:
-        return Step(f"{refused}: refreshing the token", refresh=True)
-    return Step(str(refused), final=not refused.retryable)
+        return Step(f"{refused}: refreshing the token", refresh=True, error=refused)
+    return Step(str(refused), final=not refused.retryable, error=refused)
 
 
 def token_claims(token: str) -> dict[str, object]:

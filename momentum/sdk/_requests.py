@@ -16,7 +16,7 @@ import trio
 
 from ._book import Book, Call, Reply
 
-Kind = Literal["send", "broadcast", "join", "leave", "publish", "auth", "ping", "recover"]
+Kind = Literal["send", "broadcast", "join", "leave", "publish", "auth", "ping", "recover", "cast"]
 #: Requests sent again, with the same id, on the next connection if still unanswered: the
 #: server treats a repeated id as a retry (stored once, delivered again, deduped by id).
 RESENT: frozenset[str] = frozenset({"send", "publish", "join"})
@@ -52,6 +52,8 @@ def take(request: Request, book: Book) -> str:
     elif request.kind == "leave" and request.room_id is not None:
         book.rooms.leave(request.room_id)
     frame = json.dumps(request.envelope)
+    if request.kind == "cast":
+        return frame  # no answer awaited: whatever comes back is an event
     call = Call(frame, request.reply, resend=request.kind in RESENT, kind=request.kind)
     book.calls.add(request.ref, call)
     return frame

@@ -86,7 +86,7 @@ async def _take_requests(
     mailbox: trio.MemoryReceiveChannel[Request], book: Book, outbox: trio.MemorySendChannel[str]
 ) -> None:
     async for request in mailbox:
-        if awaited(request.reply):  # else its caller gave up: never send it late
+        if request.kind == "cast" or awaited(request.reply):  # else its caller gave up
             await outbox.send(take(request, book))
 
 
