@@ -67,6 +67,11 @@ class Client:
         return self._book.me
 
     @property
+    def token(self) -> str:
+        """The access token in use (the latest refreshed one)."""
+        return self._book.token
+
+    @property
     def state(self) -> ConnectionState:
         return self._status.latest.state
 
@@ -114,7 +119,7 @@ class Client:
         answer = await self._call("publish", "room_publish", body)
         return Published(str(answer["message_id"]), room_id, int(answer["offset"]))
 
-    async def cast_envelope(self, envelope: dict[str, Any]) -> None:
+    async def cast_envelope(self, envelope: Any) -> None:
         """Send an envelope as it is, awaiting no answer (acks and errors come as events).
 
         For tools and experiments: nothing is checked, retried or de-duplicated here.
@@ -159,7 +164,7 @@ class Client:
         return users
 
     async def _get(self, path: str) -> Any:
-        return await request_json("GET", f"{self._base}{path}", token=self._book.token)
+        return await request_json("GET", f"{self._base}{path}", token=self.token)
 
     async def _call(
         self, kind: Kind, message_type: str, data: dict[str, Any], **fields: Any

@@ -86,9 +86,9 @@ def token_claims(token: str) -> dict[str, object]:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError) as exc:
-        raise MomentumError("the token is not a JWT") from exc
+        raise MomentumError("the token is not a JWT (header.payload.signature)") from exc
     if not isinstance(claims, dict):
-        raise MomentumError("the token's claims are not an object")
+        raise MomentumError("the token's payload is not a JSON object")
     return claims
 
 

@@ -25,7 +25,7 @@ RESENT: frozenset[str] = frozenset({"send", "publish", "join"})
 @dataclass(frozen=True)
 class Request:
     kind: Kind
-    envelope: dict[str, Any]  # with its "id": the reference the answer names
+    envelope: Any  # a call's has its "id", the reference the answer names; a cast's is as given
     reply: trio.MemorySendChannel[Reply]
     room_id: str | None = None
 

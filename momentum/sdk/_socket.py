@@ -94,7 +94,7 @@ async def open_websocket(
     except trio_websocket.ConnectionTimeout:
         raise ConnectTimeout(f"no WebSocket handshake within {connect_timeout:g} s") from None
     except trio_websocket.HandshakeError as exc:
-        raise ServerUnreachable(f"cannot connect to {_where(url)}: {_reason(exc)}") from None
+        raise ServerUnreachable(describe_failure(url, exc)) from None
 
 
 class ConnectTimeout(ServerUnreachable):
@@ -109,8 +109,9 @@ def refusal(exc: trio_websocket.ConnectionRejected) -> HandshakeRefused:
         return HandshakeRefused(exc.status_code, "http_error", "no JSON error body")
 
 
-def _where(url: str) -> str:
-    return url.split("://", 1)[-1].split("/", 1)[0]
+def describe_failure(url: str, exc: BaseException) -> str:
+    where = url.split("://", 1)[-1].split("/", 1)[0]
+    return f"cannot connect to {where}: {_reason(exc)}"
 
 
 def _reason(exc: BaseException) -> str:

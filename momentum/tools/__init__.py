@@ -15,10 +15,9 @@ from ._pacer import SERVER_RATE_BURST, SERVER_RATE_LIMIT, Pacer
 from ._stats import LatencySummary, Tally, percentile
 from ._stress import TEST_TYPES, StressPlan
 from ._terminal import open_terminal
-from ._ws import DO_NOT_RECONNECT, HandshakeRefused, backoff_delay
+from ._ws import HandshakeRefused
 
 __all__ = [
-    "DO_NOT_RECONNECT",
     "EXIT_ERROR",
     "EXIT_FAILED",
     "EXIT_PASSED",
@@ -43,7 +42,6 @@ __all__ = [
     "Tally",
     "Terminal",
     "ToolError",
-    "backoff_delay",
     "credentials_from_token",
     "describe_close",
     "obtain_credentials",
