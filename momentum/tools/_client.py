@@ -183,8 +183,8 @@ class ClientSession:
                 ref = f" (message {data['ref_id']})" if data.get("ref_id") else ""
                 return f"{clock(None)} ! server error {code}: {message}{ref}"
             case OtherEnvelope(kind, envelope):
-                data = json.dumps(envelope.get("data"))
-                return f"{clock(envelope.get('timestamp'))} [{kind}] {data}"
+                body = json.dumps(envelope.get("data"))
+                return f"{clock(envelope.get('timestamp'))} [{kind}] {body}"
         return None
 
     def _chat(self, message: dict[str, Any], data: dict[str, Any]) -> str:
