@@ -9,6 +9,7 @@ async with open_client("http://localhost:8000", token) as client:
 ```
 """
 
+from ._auth import log_in, refresh_from
 from ._client import Client, Published, Sent, open_client
 from ._errors import (
     ClientClosed,
@@ -60,6 +61,8 @@ __all__ = [
     "Socket",
     "SocketClosed",
     "StateChanged",
+    "log_in",
     "open_client",
     "open_websocket",
+    "refresh_from",
 ]
