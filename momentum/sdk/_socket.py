@@ -80,6 +80,16 @@ async def open_websocket(
     url: str, subprotocols: Sequence[str] = (), *, connect_timeout: float = CONNECT_TIMEOUT
 ) -> AsyncIterator[Socket]:
     """A client connection to `url`, closed with 1000 on exit."""
+    async with open_trio_websocket(url, subprotocols, connect_timeout=connect_timeout) as ws:
+        yield _TrioSocket(ws)
+
+
+@asynccontextmanager
+async def open_trio_websocket(
+    url: str, subprotocols: Sequence[str] = (), *, connect_timeout: float = CONNECT_TIMEOUT
+) -> AsyncIterator[trio_websocket.WebSocketConnection]:
+    """trio-websocket's connection itself (for the load tools, which count every frame), with
+    the failures to open translated; closed with 1000 on exit."""
     try:
         async with trio_websocket.open_websocket_url(
             url,
@@ -88,7 +98,7 @@ async def open_websocket(
             disconnect_timeout=DISCONNECT_TIMEOUT,
             max_message_size=MAX_MESSAGE_SIZE,
         ) as ws:
-            yield _TrioSocket(ws)
+            yield ws
     except trio_websocket.ConnectionRejected as exc:
         raise refusal(exc) from None
     except trio_websocket.ConnectionTimeout:

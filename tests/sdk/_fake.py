@@ -17,7 +17,7 @@ from typing import Any
 
 import trio
 
-from momentum.sdk import ClientOptions, Socket, SocketClosed
+from momentum.sdk import Client, ClientOptions, Socket, SocketClosed, open_client
 
 USER_ID = "44424995-8f92-42a2-a6f8-0635a432fccb"
 BASE_URL = "http://fake.invalid"
@@ -111,3 +111,11 @@ def options_for(connector: FakeConnector, **overrides: Any) -> ClientOptions:
         "rng": random.Random(7),
     }
     return ClientOptions(**{**base, **overrides})
+
+
+@asynccontextmanager
+async def connected(**overrides: Any) -> AsyncIterator[tuple[Client, FakeSocket]]:
+    """A client connected to a fresh fake server (its first socket), with these options."""
+    connector = FakeConnector()
+    async with open_client(BASE_URL, fake_token(), options_for(connector, **overrides)) as client:
+        yield client, await connector.accepted.receive()

@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import trio
 import trio.testing
@@ -34,6 +33,7 @@ from momentum.sdk import (
     open_websocket,
 )
 from tests.server._live import API_KEY, LiveServer, open_live_server, settings_for
+from tests.server.test_rooms_ws import http_publish, new_room
 from tests.server.test_timing import timed_server
 
 KEY = {"X-API-Key": API_KEY}
@@ -44,20 +44,6 @@ async def next_of(events: trio.MemoryReceiveChannel[Any], kind: Any) -> Any:
         if isinstance(event, kind):
             return event
     raise AssertionError(f"the events ended before a {kind}")
-
-
-async def new_room(server: LiveServer, owner: str) -> str:
-    async with server.http() as http:
-        reply = await http.post("/rooms", headers=KEY, json={"name": "g", "owner_id": owner})
-        room: str = reply.json()["room"]["id"]
-        return room
-
-
-async def post_to_room(http: httpx.AsyncClient, room: str, content: str) -> int:
-    reply = await http.post(f"/rooms/{room}/messages", headers=KEY, json={"data": {"c": content}})
-    assert reply.status_code == 201, reply.text
-    offset: int = reply.json()["message"]["offset"]
-    return offset
 
 
 async def test_direct_messages_history_and_online(server: LiveServer) -> None:
@@ -93,7 +79,7 @@ async def test_direct_messages_history_and_online(server: LiveServer) -> None:
 async def test_rooms_join_publish_and_leave(server: LiveServer) -> None:
     with trio.fail_after(20):
         alice, bob = await server.create_user("alice"), await server.create_user("bob")
-        room = await new_room(server, str(alice.id))
+        room = await new_room(server, alice)
         async with (
             open_client(server.base_url, server.token(alice)) as a,
             open_client(server.base_url, server.token(bob)) as b,
@@ -140,15 +126,15 @@ async def test_rooms_and_direct_messages_recover_after_a_server_restart(tmp_path
         gate = Gate()
         async with open_live_server(settings) as first:
             alice = await first.create_user("alice")
-            room = await new_room(first, str(alice.id))
+            room = await new_room(first, alice)
             token, url = first.token(alice), first.base_url
             async with first.http() as http:
-                await post_to_room(http, room, "one")
+                await http_publish(http, room, 1)
         async with open_client(url, token, ClientOptions(connector=gate)) as client:
             async with open_live_server(settings) as second:
                 await client.join(room)
                 async with second.http() as http:
-                    await post_to_room(http, room, "two")
+                    await http_publish(http, room, 2)
                     assert (await next_of(client.events, RoomMessage)).offset == 2
                     gate.shut()
             lost = await next_of(client.events, StateChanged)
@@ -157,8 +143,8 @@ async def test_rooms_and_direct_messages_recover_after_a_server_restart(tmp_path
             assert not lost.final and lost.retry_in is not None
             async with open_live_server(settings) as third:
                 async with third.http() as http:
-                    assert await post_to_room(http, room, "three") == 3
-                    assert await post_to_room(http, room, "four") == 4
+                    assert await http_publish(http, room, 3) == 3
+                    assert await http_publish(http, room, 4) == 4
                     reply = await http.post(
                         "/ws/send",
                         headers=KEY,

@@ -27,7 +27,7 @@ from momentum.sdk import (
     open_client,
 )
 
-from ._fake import BASE_URL, USER_ID, FakeConnector, FakeSocket, fake_token, options_for
+from ._fake import BASE_URL, USER_ID, FakeConnector, FakeSocket, connected, fake_token, options_for
 
 BOB = "ddbaa451-dc3d-43f9-a290-6042f9ba1e66"
 ROOM = "3f1c8a52-6a0e-4a4b-9d1c-2b8e2f0c9a11"
@@ -70,9 +70,7 @@ async def ack(socket: FakeSocket, ref: str, **data: Any) -> None:
 
 async def test_send_returns_once_stored(autojump_clock: trio.testing.MockClock) -> None:
     with trio.fail_after(60):
-        connector = FakeConnector()
-        async with open_client(BASE_URL, fake_token(), options_for(connector)) as client:
-            socket = await connector.accepted.receive()
+        async with connected() as (client, socket):
             async with trio.open_nursery() as nursery:
                 results = []
 
@@ -91,9 +89,7 @@ async def test_send_returns_once_stored(autojump_clock: trio.testing.MockClock) 
 
 async def test_send_raises_the_servers_code(autojump_clock: trio.testing.MockClock) -> None:
     with trio.fail_after(60):
-        connector = FakeConnector()
-        async with open_client(BASE_URL, fake_token(), options_for(connector)) as client:
-            socket = await connector.accepted.receive()
+        async with connected() as (client, socket):
 
             async def refuse() -> None:
                 frame = await socket.frame()
@@ -173,10 +169,7 @@ async def test_repeats_are_dropped_and_direct_messages_acked_in_batches(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     with trio.fail_after(60):
-        connector = FakeConnector()
-        options = options_for(connector, ack_interval=0.5)
-        async with open_client(BASE_URL, fake_token(), options) as client:
-            socket = await connector.accepted.receive()
+        async with connected(ack_interval=0.5) as (client, socket):
             for message_id in ("a", "b", "a", "b", "c"):
                 await socket.push(**direct(message_id, message_id))
             await socket.push(
@@ -191,10 +184,7 @@ async def test_repeats_are_dropped_and_direct_messages_acked_in_batches(
 
 async def test_a_full_batch_is_acked_at_once(autojump_clock: trio.testing.MockClock) -> None:
     with trio.fail_after(60):
-        connector = FakeConnector()
-        options = options_for(connector, ack_batch=3, ack_interval=100.0)
-        async with open_client(BASE_URL, fake_token(), options) as client:
-            socket = await connector.accepted.receive()
+        async with connected(ack_batch=3, ack_interval=100.0) as (client, socket):
             for message_id in ("a", "b", "c"):
                 await socket.push(**direct(message_id, message_id))
             await messages_in(client.events, 3)
@@ -276,9 +266,7 @@ async def test_unknown_types_and_noise_are_passed_on_or_ignored(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     with trio.fail_after(60):
-        connector = FakeConnector()
-        async with open_client(BASE_URL, fake_token(), options_for(connector)) as client:
-            socket = await connector.accepted.receive()
+        async with connected() as (client, socket):
             await socket.push_raw("not json")
             await socket.push_raw("[1, 2]")
             await socket.push(message_type="room_user_joined", data={"room_id": ROOM})
