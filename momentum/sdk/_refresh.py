@@ -44,8 +44,8 @@ async def keep_token_fresh(
             if reply.code in NOT_SUPPORTED:
                 return
             await events.send(ServerError(reply.code, reply.message, {}))
-            if token_expiry(book.token) == expires_at:
-                await trio.sleep(RETRY_AFTER)  # the same token again: do not spin
+        if (token_expiry(book.token) or 0) <= expires_at:
+            await trio.sleep(RETRY_AFTER)  # no later expiry than before: do not spin
 
 
 async def _hand_over(token: str, call: Call) -> Reply:

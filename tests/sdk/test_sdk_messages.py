@@ -8,6 +8,7 @@ docs/protocol.md says; Trio's `autojump_clock`, so times are exact; an outer
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -332,3 +333,56 @@ async def test_a_server_without_in_band_refresh_gets_the_token_at_reconnect(
             socket.server_close(4001, "token expired")
             again = await connector.accepted.receive()
             assert again.offers[1] == f"bearer.{new}"
+
+
+async def test_a_failing_refresh_callback_is_said_and_tried_again(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with trio.fail_after(3600):
+        start = trio.current_time()
+        new = fake_token(exp=start + 5000, tag="new")
+        answers: list[BaseException | str] = [RuntimeError("auth server down"), new]
+
+        async def refresh() -> str:
+            answer = answers.pop(0)
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer
+
+        options = {"refresh_token": refresh, "refresh_before": 60.0}
+        connector = FakeConnector()
+        token = fake_token(exp=start + 300)
+        async with open_client(BASE_URL, token, options_for(connector, **options)) as client:
+            socket = await connector.accepted.receive()
+            while not isinstance(event := await client.events.receive(), ServerError):
+                pass
+            assert event.code == "token_refresh_failed" and "auth server down" in event.message
+            frame = await socket.frame()
+            assert frame["data"] == {"token": new}
+            # 5 s after the failure, then at half the remaining life (55 s): 272.5 s
+            assert trio.current_time() - start == pytest.approx(245 + 27.5)
+
+
+async def test_a_refresh_giving_no_later_expiry_does_not_spin(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with trio.fail_after(3600):
+        start = trio.current_time()
+        same = fake_token(exp=start + 300)
+        calls: list[float] = []
+
+        async def refresh() -> str:
+            calls.append(trio.current_time() - start)
+            return same
+
+        connector = FakeConnector()
+        options = options_for(connector, refresh_token=refresh, refresh_before=60.0)
+        async with open_client(BASE_URL, same, options):
+            socket = await connector.accepted.receive()
+            with trio.move_on_after(290):
+                while True:
+                    frame = await socket.frame()
+                    await ack(socket, frame["id"], expires_at="…")
+        # 5 s after each, then half the remaining life: never a tight loop before the expiry
+        assert calls[:3] == pytest.approx([240, 272.5, 288.75])
+        assert all(b - a >= 5 for a, b in itertools.pairwise(calls))
