@@ -19,10 +19,9 @@ from ._soak_driver import SoakOptions, run_soak
 from ._stats import LatencySummary, Tally, percentile
 from ._stress import TEST_TYPES, StressPlan
 from ._terminal import open_terminal
-from ._ws import DO_NOT_RECONNECT, WIRE_FORMATS, HandshakeRefused, backoff_delay
+from ._ws import WIRE_FORMATS, HandshakeRefused
 
 __all__ = [
-    "DO_NOT_RECONNECT",
     "EXIT_ERROR",
     "EXIT_FAILED",
     "EXIT_PASSED",
@@ -53,7 +52,6 @@ __all__ = [
     "Tally",
     "Terminal",
     "ToolError",
-    "backoff_delay",
     "credentials_from_token",
     "describe_close",
     "obtain_credentials",

@@ -1,22 +1,33 @@
-"""One connected session of the interactive client: commands out, messages in, as text.
+"""One session of the interactive client on the SDK: commands out, events in, as text.
 
 Terminal I/O is not here: a session writes finished lines to `out` and is handed parsed
-commands, so tests drive it against a real server and read what it printed. Each line of an
-incoming message carries the message's own time (its envelope's `timestamp`), so a stored
-message replayed on connect shows when it was sent, not when it arrived.
+commands, so tests drive it against a real server and read what it printed. The connection
+itself — reconnecting, acknowledging direct messages, recovering rooms — is the SDK's
+(`momentum.sdk`). Each line of an incoming message carries the message's own time (its
+envelope's `timestamp`), so a stored message replayed on connect shows when it was sent.
 """
 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
-import trio_websocket
-from trio_websocket import WebSocketConnection
-
+from ..sdk import (
+    Client,
+    Event,
+    Message,
+    OtherEnvelope,
+    Presence,
+    RequestFailed,
+    RequestTimeout,
+    RoomJoined,
+    RoomMessage,
+    Sent,
+    ServerError,
+)
 from ._commands import (
     HELP,
     Command,
@@ -37,52 +48,54 @@ from ._display import clock, presence_line
 from ._http import ToolError, base_url, request_json
 from ._identity import Credentials
 from ._server_stats import format_server_stats
-from ._ws import decode, encode
 
 Out = Callable[[str], None]
 
 
 class ClientSession:
-    """A connection's commands and incoming messages; `closing` once the user quit."""
+    """A client's commands and incoming events as lines of text."""
 
-    def __init__(self, ws: WebSocketConnection, me: Credentials, server_url: str, out: Out) -> None:
-        self.ws = ws
+    def __init__(self, client: Client, me: Credentials, server_url: str, out: Out) -> None:
+        self.client = client
         self.me = me
         self.out = out
-        self.closing = False
         self._base = base_url(server_url)
         self.names = Directory(str(me.user_id), me.username, self._online_users)
-        self._pings: dict[str, int] = {}
-        self._mine: dict[str, dict[str, Any]] = {}  # what we sent, by id, until its ack
 
     # -- outgoing ------------------------------------------------------------------------
 
     async def execute(self, command: Command) -> bool:
         """Run one command; False when the session should end (quit)."""
+        try:
+            return await self._execute(command)
+        except RequestFailed as exc:
+            self.out(f"! server error {exc.code}: {exc.message}")
+        except RequestTimeout:
+            self.out("? no answer from the server in time")
+        return True
+
+    async def _execute(self, command: Command) -> bool:
         match command:
             case Quit():
-                self.closing = True
-                await self.ws.aclose(1000, "bye")
                 return False
             case Help():
                 self.out(HELP)
             case Invalid(reason):
                 self.out(f"? {reason}")
             case Ping():
-                await self._ping()
+                self.out(f"pong in {await self.client.ping() * 1000:.2f} ms")
             case Send():
                 await self._send(command)
             case Join(room_id):
-                await self._room_request("room_subscribe", {"room_id": room_id})
+                await self.client.join(room_id)  # the RoomJoined event says it
             case Leave(room_id):
-                await self._room_request("room_unsubscribe", {"room_id": room_id})
+                await self.client.leave(room_id)
+                self.out(f"  ✓ left {room_id[:8]}")
             case Say(room_id, content):
-                body = {"room_id": room_id, "data": {"content": content}}
-                await self._room_request("room_publish", body)
+                published = await self.client.publish(room_id, {"content": content})
+                self.out(f"  ✓ stored in {room_id[:8]} at #{published.offset}")
             case SendJson(envelope):
-                if isinstance(envelope, dict) and isinstance(envelope.get("id"), str):
-                    self._mine[envelope["id"]] = envelope
-                await self.ws.send_message(encode(self.ws, envelope))
+                await self.client.cast_envelope(envelope)
             case Online():
                 await self._show_online()
             case Stats():
@@ -90,32 +103,22 @@ class ClientSession:
         return True
 
     async def _send(self, command: Send) -> None:
-        to: str | None = None
-        if command.to is not None:
-            to = await self._resolve(command.to)
-            if to is None:
-                self.out(f"? no online user named {command.to!r}; give their id to reach them")
-                return
-        message_id = str(uuid.uuid4())
-        envelope = {
-            "id": message_id,
-            "message_type": command.message_type,
-            "data": {"content": command.content},
-            "to_user_id": to,
-        }
-        self._mine[message_id] = envelope
-        await self.ws.send_message(encode(self.ws, envelope))
-
-    async def _room_request(self, kind: str, data: dict[str, Any]) -> None:
-        message_id = str(uuid.uuid4())
-        envelope = {"id": message_id, "message_type": kind, "data": data}
-        self._mine[message_id] = envelope
-        await self.ws.send_message(encode(self.ws, envelope))
-
-    async def _ping(self) -> None:
-        ping_id = str(uuid.uuid4())
-        self._pings[ping_id] = time.perf_counter_ns()
-        await self.ws.send_message(encode(self.ws, {"id": ping_id, "message_type": "ping"}))
+        data = {"content": command.content}
+        if command.to is None:
+            sent = await self.client.broadcast(data, message_type=command.message_type)
+            self.out(_state_line(sent))  # our copy comes back like everyone's
+            return
+        to = await self._resolve(command.to)
+        if to is None:
+            self.out(f"? no online user named {command.to!r}; give their id to reach them")
+            return
+        sent = await self.client.send(to, data, message_type=command.message_type)
+        if to == self.names.my_id:
+            self.out(_state_line(sent))  # the server sends it to us as the recipient
+            return
+        mine = {"message_type": command.message_type, "from_user_id": self.names.my_id}
+        echo = self._chat({**mine, "to_user_id": to}, data)
+        self.out(f"{clock(None)} {echo}\n{clock(None)} {_state_line(sent)}")
 
     async def _resolve(self, who: str) -> str | None:
         """A user id for `who`: an id as is, else a name seen or among the users online."""
@@ -126,7 +129,7 @@ class ClientSession:
 
     async def _get(self, path: str) -> Any:
         try:
-            return await request_json("GET", f"{self._base}{path}", token=self.me.token)
+            return await request_json("GET", f"{self._base}{path}", token=self.client.token)
         except ToolError as exc:
             self.out(f"! GET {path} failed: {exc}")
             return None
@@ -155,47 +158,39 @@ class ClientSession:
 
     # -- incoming ------------------------------------------------------------------------
 
-    async def receive_forever(self) -> None:
-        """Print every message until the connection closes (for whatever reason).
+    async def show(self, event: Event) -> None:
+        """Print one event from the SDK (connection states are the controller's)."""
+        sender = getattr(event, "from_user_id", None)
+        if isinstance(sender, str) and not self.names.knows(sender):
+            await self.names.look_up(sender)
+        line = self.describe(event)
+        if line:
+            self.out(line)
 
-        Direct messages to us are acknowledged as they are shown, so the server drops its
-        stored copy and does not replay them on the next connect. Names are looked up first:
-        everyone online as the session starts, and a sender not known yet as it appears.
-        """
-        try:
-            await self.names.refresh()
-            while True:
-                raw = await self.ws.get_message()
-                message = _parse(raw)
-                sender = message.get("from_user_id") if message else None
-                if isinstance(sender, str) and not self.names.knows(sender):
-                    await self.names.look_up(sender)
-                line = self.describe(message) if message else f"<< {raw!r}"
-                if line:
-                    self.out(line)
-                if message and self._is_direct_to_me(message):
-                    ack = {"message_type": "ack", "data": {"ids": [message["id"]]}}
-                    await self.ws.send_message(encode(self.ws, ack))
-        except trio_websocket.ConnectionClosed:
-            return
-
-    def describe(self, message: dict[str, Any]) -> str | None:
-        """One incoming envelope as a line of text (None: nothing worth showing)."""
-        kind = message["message_type"]
-        data = message.get("data") or {}
-        handler = _DESCRIBE.get(kind)
-        text = handler(self, message, data) if handler else f"[{kind}] {json.dumps(data)}"
-        return f"{clock(message.get('timestamp'))} {text}" if text else None
-
-    def _is_direct_to_me(self, message: dict[str, Any]) -> bool:
-        return (
-            message["message_type"] in ("text", "notification", "system_message")
-            and message.get("to_user_id") == str(self.me.user_id)
-            and isinstance(message.get("id"), str)
-        )
+    def describe(self, event: Event) -> str | None:
+        """One event as a line of text (None: nothing worth showing)."""
+        match event:
+            case Message() | RoomMessage():
+                envelope = asdict(event)
+                text = self._chat(envelope, event.data)
+                return f"{clock(event.timestamp)} {text}"
+            case RoomJoined(room_id, offset, recovered):
+                lost = "" if recovered else " (older messages lost)"
+                return f"  ✓ joined {room_id[:8]} at #{offset}{lost}"
+            case Presence():
+                return f"{clock(None)} {self._presence(event)}"
+            case ServerError(code, message, data):
+                ref = f" (message {data['ref_id']})" if data.get("ref_id") else ""
+                return f"{clock(None)} ! server error {code}: {message}{ref}"
+            case OtherEnvelope(kind, envelope):
+                body = json.dumps(envelope.get("data"))
+                return f"{clock(envelope.get('timestamp'))} [{kind}] {body}"
+        return None
 
     def _chat(self, message: dict[str, Any], data: dict[str, Any]) -> str:
         kind = message["message_type"]
+        if kind == "system_message":
+            return f"[system] {data.get('content', json.dumps(data))}"
         body = data["content"] if set(data) == {"content"} else json.dumps(data)
         sender = self.names.name(message.get("from_user_id"))
         to = message.get("to_user_id")
@@ -205,88 +200,17 @@ class ClientSession:
             where = f" in {room[:8]} #{message['offset']}"
         return f"[{kind}] {sender}{where}: {body}"
 
-    def _ack(self, message: dict[str, Any], data: dict[str, Any]) -> str | None:
-        ref = data.get("ref_id")
-        sent = self._mine.pop(ref, None) if isinstance(ref, str) else None
-        if sent is None:
-            return None
-        if "rooms" in data:
-            return _rooms_line(data["rooms"])
-        if "offset" in data:
-            return f"  ✓ stored in {data['room_id'][:8]} at #{data['offset']}"
-        delivered, stored = data.get("delivered", 0), data.get("stored", False)
-        kept = ", stored until read" if stored else ""
-        if delivered == 0:
-            state = (
-                "  ✓ stored: delivered when they connect" if stored else "  ✓ no one received it"
-            )
-        else:
-            state = f"  ✓ delivered to {delivered} connection(s){kept}"
-        if self._is_echoed(sent):
-            return state
-        # The server sends a direct message to its recipient only: show ours once stored.
-        echo = self._chat({**sent, "from_user_id": self.names.my_id}, sent.get("data") or {})
-        return f"{echo}\n{clock(message.get('timestamp'))} {state}"
-
-    def _is_echoed(self, sent: dict[str, Any]) -> bool:
-        """The server echoes broadcasts, and direct messages to ourselves, back to us."""
-        return sent.get("to_user_id") in (None, self.names.my_id) or not isinstance(
-            sent.get("data"), dict
-        )
-
-    def _pong(self, message: dict[str, Any], data: dict[str, Any]) -> str:
-        started = self._pings.pop(message.get("id", ""), None)
-        if started is None:
-            return "pong"
-        return f"pong in {(time.perf_counter_ns() - started) / 1e6:.2f} ms"
-
-    def _presence(self, message: dict[str, Any], data: dict[str, Any]) -> str:
-        verb = "joined" if message["message_type"] == "user_joined" else "left"
-        users = data.get("users") or []
-        for user in users:
+    def _presence(self, event: Presence) -> str:
+        for user in event.users:
             self.names.learn(user["user_id"], user["username"])
-        names = [user["username"] for user in users]
-        return presence_line(verb, names, data.get("count", len(users)))
-
-    def _error(self, message: dict[str, Any], data: dict[str, Any]) -> str:
-        ref = f" (message {data['ref_id']})" if data.get("ref_id") else ""
-        return f"! server error {data.get('code')}: {data.get('message')}{ref}"
-
-    def _system(self, message: dict[str, Any], data: dict[str, Any]) -> str:
-        return f"[system] {data.get('content', json.dumps(data))}"
+        names = [user["username"] for user in event.users]
+        return presence_line("joined" if event.joined else "left", names, event.count)
 
 
-_DESCRIBE: dict[str, Callable[[ClientSession, dict[str, Any], dict[str, Any]], str | None]] = {
-    "text": ClientSession._chat,
-    "notification": ClientSession._chat,
-    "ack": ClientSession._ack,
-    "pong": ClientSession._pong,
-    "user_joined": ClientSession._presence,
-    "user_left": ClientSession._presence,
-    "error": ClientSession._error,
-    "system_message": ClientSession._system,
-}
-
-
-def _rooms_line(rooms: list[dict[str, Any]]) -> str:
-    parts = []
-    for room in rooms:
-        if not isinstance(room, dict):  # room_unsubscribe: the ids
-            parts.append(f"left {str(room)[:8]}")
-        elif room.get("recovered") is False:
-            parts.append(f"joined {room['room_id'][:8]} at #{room['offset']} (older messages lost)")
-        else:
-            parts.append(f"joined {room['room_id'][:8]} at #{room['offset']}")
-    return "  ✓ " + ", ".join(parts)
-
-
-def _parse(raw: str | bytes) -> dict[str, Any] | None:
-    """An envelope (JSON, or MessagePack in a binary frame), or None for anything else
-    (shown raw)."""
-    try:
-        message = decode(raw)
-    except (ValueError, TypeError):
-        return None
-    if not isinstance(message, dict) or not isinstance(message.get("message_type"), str):
-        return None
-    return message
+def _state_line(sent: Sent) -> str:
+    if sent.delivered == 0:
+        return (
+            "  ✓ stored: delivered when they connect" if sent.stored else "  ✓ no one received it"
+        )
+    kept = ", stored until read" if sent.stored else ""
+    return f"  ✓ delivered to {sent.delivered} connection(s){kept}"

@@ -1,46 +1,29 @@
-"""A tiny JSON-over-HTTP client for the tools (stdlib `urllib` in a worker thread).
+"""The tools' HTTP calls and errors: the SDK's (`momentum.sdk`), with the flags' wording.
 
-The tools make a handful of HTTP calls (login, register, online, stats, provisioning), so a
-blocking stdlib request in `trio.to_thread` is enough and keeps httpx a dev-only dependency.
+The tools make a handful of HTTP calls (login, register, online, stats, provisioning)
+through the SDK's `request_json`; a tool's failure is an SDK error, reported in one line.
 """
 
 from __future__ import annotations
 
-import json
-import urllib.error
 import urllib.parse
-import urllib.request
-from typing import Any
 
-import trio
+from ..sdk._errors import HttpError, MomentumError, ServerUnreachable
+from ..sdk._http import base_url as _sdk_base_url
+from ..sdk._http import request_json
 
-HTTP_TIMEOUT = 10.0
-
-
-class ToolError(Exception):
-    """A failure the tools report in one line and stop on."""
-
-
-class ServerUnreachable(ToolError):
-    """No HTTP answer at all: refused, unresolvable, timed out."""
-
-
-class HttpError(ToolError):
-    """The server answered with an error status and (usually) `{"error": {code, message}}`."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"HTTP {status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
+#: A failure the tools report in one line and stop on (the SDK's errors are such failures).
+ToolError = MomentumError
 
 
 def base_url(server_url: str) -> str:
     """`server_url` checked (http or https, a host) and without a trailing slash."""
-    parts = urllib.parse.urlsplit(server_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ToolError(f"--server-url must be http://HOST:PORT or https://…, not {server_url!r}")
-    return server_url.rstrip("/")
+    try:
+        return _sdk_base_url(server_url)
+    except MomentumError:
+        raise ToolError(
+            f"--server-url must be http://HOST:PORT or https://…, not {server_url!r}"
+        ) from None
 
 
 def ws_url(server_url: str, token: str) -> str:
@@ -51,51 +34,4 @@ def ws_url(server_url: str, token: str) -> str:
     return f"{scheme}://{parts.netloc}{parts.path}/ws?{query}"
 
 
-async def request_json(
-    method: str,
-    url: str,
-    *,
-    body: Any = None,
-    token: str | None = None,
-    api_key: str | None = None,
-) -> Any:
-    """Send one request and return the decoded JSON answer; raise a ToolError otherwise."""
-    headers = {"Accept": "application/json"}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    if api_key is not None:
-        headers["X-API-Key"] = api_key
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)
-    # The socket timeout bounds the thread's work; a trio deadline would only abandon it.
-    return await trio.to_thread.run_sync(_send, request, HTTP_TIMEOUT, abandon_on_cancel=True)
-
-
-def _send(request: urllib.request.Request, timeout: float) -> Any:
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read()
-    except urllib.error.HTTPError as exc:
-        raise _http_error(exc.code, exc.read()) from None
-    except urllib.error.URLError as exc:
-        reason = exc.reason.strerror if isinstance(exc.reason, OSError) else exc.reason
-        raise ServerUnreachable(
-            f"cannot reach {request.full_url}: {reason or exc.reason}"
-        ) from None
-    except (TimeoutError, ConnectionError) as exc:
-        raise ServerUnreachable(f"cannot reach {request.full_url}: {exc}") from None
-    try:
-        return json.loads(raw or b"null")
-    except ValueError:
-        raise ToolError(f"{request.full_url} answered with something that is not JSON") from None
-
-
-def _http_error(status: int, raw: bytes) -> HttpError:
-    try:
-        error = json.loads(raw)["error"]
-        return HttpError(status, str(error["code"]), str(error["message"]))
-    except (ValueError, KeyError, TypeError):
-        return HttpError(status, "http_error", raw[:200].decode(errors="replace") or "no body")
+__all__ = ["HttpError", "ServerUnreachable", "ToolError", "base_url", "request_json", "ws_url"]

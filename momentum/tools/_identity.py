@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from ..sdk._policy import token_claims
 from ._http import HttpError, ToolError, base_url, request_json
 
 Say = Callable[[str], None]
@@ -36,23 +33,6 @@ class Login:
     @property
     def can_log_in(self) -> bool:
         return self.password is not None and bool(self.username or self.email)
-
-
-def token_claims(token: str) -> dict[str, Any]:
-    """The claims of a JWT, read without checking the signature (the server checks it).
-
-    The tools only need to know who they are (`sub`, `username`) to print it and to address
-    direct messages.
-    """
-    try:
-        payload = token.split(".")[1]
-        decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        claims = json.loads(decoded)
-    except (IndexError, ValueError, binascii.Error):
-        raise ToolError("the token is not a JWT (header.payload.signature)") from None
-    if not isinstance(claims, dict):
-        raise ToolError("the token's payload is not a JSON object")
-    return claims
 
 
 def credentials_from_token(token: str) -> Credentials:

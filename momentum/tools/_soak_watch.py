@@ -16,7 +16,8 @@ from typing import Any
 import trio
 from prometheus_client.parser import text_string_to_metric_families
 
-from ._http import HTTP_TIMEOUT, ToolError, base_url, request_json
+from ..sdk._http import HTTP_TIMEOUT
+from ._http import ToolError, base_url, request_json
 from ._soak import BROADCAST_KEY
 from ._stats import LatencySummary
 

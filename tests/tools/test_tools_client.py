@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import trio
 
+from momentum.sdk._socket import Socket, WireFormatName, _TrioSocket, open_trio_websocket
 from momentum.tools import WIRE_FORMATS, BenchmarkPlan, InteractiveClient, Login, run_benchmark
 from tests.server._live import API_KEY, LiveServer, mint_token, open_live_server, settings_for
 
@@ -36,7 +39,17 @@ async def test_a_session_sends_receives_and_quits_with_1000(
         alice, bob = await server.create_user("alice"), await server.create_user("bob")
         terminal = ScriptedTerminal()
         login = by_token(server, server.token(alice))
-        client = InteractiveClient(login, terminal, wire_format=wire_format)
+        selected: list[str | None] = []
+
+        @asynccontextmanager
+        async def recording(url: str, offers: Sequence[str]) -> AsyncIterator[Socket]:
+            async with open_trio_websocket(url, offers) as ws:
+                selected.append(ws.subprotocol)
+                yield _TrioSocket(ws)
+
+        client = InteractiveClient(
+            login, terminal, wire_format=cast(WireFormatName, wire_format), connector=recording
+        )
         async with trio.open_nursery() as nursery, server.connect(bob) as peer:
 
             async def run() -> None:
@@ -44,8 +57,7 @@ async def test_a_session_sends_receives_and_quits_with_1000(
 
             nursery.start_soon(run)
             await terminal.wait_for("connected to")
-            assert client.session is not None
-            assert client.session.ws.subprotocol == WIRE_FORMATS[wire_format]
+            assert selected == [WIRE_FORMATS[wire_format]]
             await terminal.type("text Hello World!")
             got = await peer.receive_type("text")
             assert got["data"] == {"content": "Hello World!"}

@@ -6,12 +6,11 @@ Rules: no server, no I/O, no clock.
 from __future__ import annotations
 
 import datetime as dt
-import random
 import uuid
 
 import pytest
 
-from momentum.tools import LatencySummary, Tally, ToolError, backoff_delay, parse_command
+from momentum.tools import LatencySummary, Tally, ToolError, parse_command
 from momentum.tools import percentile as pct
 from momentum.tools._commands import (
     Help,
@@ -73,28 +72,6 @@ def test_bad_commands_say_why(line: str, hint: str) -> None:
 def test_blank_lines_are_no_command() -> None:
     assert parse_command("") is None
     assert parse_command("   ") is None
-
-
-def test_backoff_doubles_up_to_the_cap_with_half_jitter() -> None:
-    rng = random.Random(7)
-    for attempt, ceiling in [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (6, 30.0), (60, 30.0)]:
-        delays = [backoff_delay(attempt, rng=rng) for _ in range(200)]
-        assert all(ceiling / 2 <= d <= ceiling for d in delays), (attempt, min(delays))
-        assert max(delays) - min(delays) > ceiling / 4  # jittered, not fixed
-
-
-def test_backoff_bounds_are_exact_at_the_extremes() -> None:
-    class Fixed(random.Random):
-        def __init__(self, value: float) -> None:
-            super().__init__()
-            self.value = value
-
-        def uniform(self, a: float, b: float) -> float:
-            return a + (b - a) * self.value
-
-    assert backoff_delay(0, rng=Fixed(0.0)) == 0.25
-    assert backoff_delay(0, rng=Fixed(1.0)) == 0.5
-    assert backoff_delay(4, base=1, cap=10, rng=Fixed(1.0)) == 10
 
 
 def test_percentiles_are_nearest_rank() -> None:
