@@ -8,11 +8,14 @@ from functools import partial
 from actors import ActorRef
 
 from ._messages import GetOnlinePage, HubMsg
-from ._online import MAX_PAGE, OnlineUser
+from ._online import OnlineUser
+
+#: Users per page of a walk: each page holds the hub's loop for a few milliseconds at most.
+WALK_PAGE = 250
 
 
 async def all_online(
-    hub: ActorRef[HubMsg], *, call_timeout: float, page: int = MAX_PAGE
+    hub: ActorRef[HubMsg], *, call_timeout: float, page: int = WALK_PAGE
 ) -> list[OnlineUser]:
     """Every page, joined; `ActorError` when the hub does not answer one within `call_timeout`."""
     users: list[OnlineUser] = []
