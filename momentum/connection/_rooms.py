@@ -179,6 +179,7 @@ async def _charge(handle: Handle, links: ReaderLinks) -> None:
             lambda reply: ChargeSender(handle.user_id, reply), timeout=CALL_TIMEOUT
         )
     except ActorError:
-        raise RequestError(ErrorCode.STORAGE_BUSY, "the server is busy: not sent") from None
+        busy = "the server is busy: the message was not sent, try again"
+        raise RequestError(ErrorCode.UNAVAILABLE, busy) from None
     if wait:
         raise RequestError(ErrorCode.RATE_LIMITED, DELIVERY_ERRORS[ErrorCode.RATE_LIMITED])
