@@ -4,7 +4,7 @@
 # size (`N=1000 bench/run.sh broadcast`), see bench/README.md.
 #
 # Usage: bench/rooms.sh SCENARIO
-#   fanout    one publisher into a room of SUBSCRIBERS=1000 subscribers, MESSAGES=200
+#   fanout    one publisher into a room of SUBSCRIBERS=1000 subscribers, MESSAGES=50
 #             messages at RATE=0 (as fast as acks allow): deliveries/s, p50/p99 latency
 #   recovery  SUBSCRIBERS=1 subscriber leaves, MESSAGES=1000 are published, it resubscribes
 #             from its last offset: ms until `recovered`, until all of them (in order)
@@ -24,7 +24,7 @@ home=${BENCH_HOME:-/tmp/momentum-bench}
 port=${MOMENTUM_PORT:-9100}
 [ $# -eq 1 ] || { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 case $1 in
-  fanout)   test_type=room;          SUBSCRIBERS=${SUBSCRIBERS:-1000}; MESSAGES=${MESSAGES:-200} ;;
+  fanout)   test_type=room;          SUBSCRIBERS=${SUBSCRIBERS:-1000}; MESSAGES=${MESSAGES:-50} ;;
   recovery) test_type=room-recovery; SUBSCRIBERS=${SUBSCRIBERS:-1};    MESSAGES=${MESSAGES:-1000} ;;
   publish)  test_type=room;          SUBSCRIBERS=${SUBSCRIBERS:-10};   MESSAGES=${MESSAGES:-2000} ;;
   *) echo "rooms.sh: unknown scenario '$1' (fanout | recovery | publish)" >&2; exit 2 ;;

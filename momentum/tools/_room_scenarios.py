@@ -109,8 +109,8 @@ async def _participant(
                 finished = True
                 phases.finish()
                 nursery.cancel_scope.cancel()
-        except (ToolError, ConnectionClosed) as exc:
-            run.tally.error(type(exc).__name__)
+        except* (ToolError, ConnectionClosed) as failed:  # also from inside a nursery
+            run.tally.error(type(failed.exceptions[0]).__name__)
         finally:
             if not settled:
                 phases.settle()
@@ -197,8 +197,8 @@ async def _note_offset(
             return
         try:
             offsets[who] = int((await subscribe(ws, room))["offset"])
-        except (ToolError, ConnectionClosed) as exc:
-            run.tally.error(type(exc).__name__)
+        except* (ToolError, ConnectionClosed) as failed:  # also from inside a nursery
+            run.tally.error(type(failed.exceptions[0]).__name__)
 
 
 async def _publish_alone(run: RoomRun, room: str, token: str) -> None:
@@ -209,8 +209,8 @@ async def _publish_alone(run: RoomRun, room: str, token: str) -> None:
         try:
             await subscribe(ws, room)
             await publish(run, ws, room)
-        except (ToolError, ConnectionClosed) as exc:
-            run.tally.error(type(exc).__name__)
+        except* (ToolError, ConnectionClosed) as failed:  # also from inside a nursery
+            run.tally.error(type(failed.exceptions[0]).__name__)
 
 
 async def _recover(run: RoomRun, room: str, who: tuple[int, int], offset: int) -> None:
