@@ -23,6 +23,7 @@ import random
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +80,7 @@ class SoakTally:
             "unexpected_closes": dict(self.unexpected_closes),
             "sent": len(self.sent),
             "received": len(self.received & self.sent),
-            "refused": len(self.refused),
+            "refused": len(self.refused & self.sent),
             "lost": sorted(self.lost()),
             "broadcasts_min": min(self.broadcasts, default=0),
             "broadcasts_max": max(self.broadcasts, default=0),
@@ -91,7 +92,7 @@ class SoakTally:
 class SoakRun:
     """One process's connections (`slots`) for one soak; `run()` does the four phases."""
 
-    def __init__(self, plan: SoakPlan, slots: list[Slot], url_for: Any) -> None:
+    def __init__(self, plan: SoakPlan, slots: list[Slot], url_for: Callable[[str], str]) -> None:
         self.plan = plan
         self.slots = slots
         self.url_for = url_for
@@ -190,9 +191,11 @@ class _Connection:
                 "to_user_id": recipient.user_id,
                 "data": data,
             }
-            self.tally.sent.add(message_id)
-            with contextlib.suppress(trio_websocket.ConnectionClosed):
+            try:
                 await self.ws.send_message(orjson.dumps(envelope).decode())
+            except trio_websocket.ConnectionClosed:
+                return  # counted by the reader as an unexpected close
+            self.tally.sent.add(message_id)
 
     async def _read(self) -> None:
         try:
@@ -227,5 +230,5 @@ class _Connection:
             self.broadcasts += 1
         elif kind == "error" and data.get("code") not in NOT_REFUSALS:
             ref_id = data.get("ref_id")
-            if ref_id in self.tally.sent:
+            if isinstance(ref_id, str):  # may come before its send returns: matched at the end
                 self.tally.refused.add(ref_id)
