@@ -49,6 +49,7 @@ from ._online import OnlineIndex, OnlinePage, OnlineUser, page_of
 from ._presence import PresenceBatch
 from ._reservations import Reservations
 from ._room_activity import BusiestRooms, RoomActivity
+from ._room_messages import RoomRevoke
 from ._room_presence import ROOM_PRESENCE, RoomPresence
 from ._rooms import RoomRegistry
 from ._senders import SenderLimits
@@ -106,7 +107,7 @@ class Hub:
         self.broker = config.broker
         self.rooms = RoomRegistry(config.broker, RoomPresence(config.room_presence))
         self.room_activity = RoomActivity(trio.current_time())
-        self.offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
+        self._offered: dict[int, ConnectionHandle] = {}  # offered frames since the last flush
         self._barriers: deque[trio.Event] = deque()  # for the writer, in join order
 
     # -- admission ----------------------------------------------------------------------------
@@ -164,7 +165,7 @@ class Hub:
     def leave(self, handle: ConnectionHandle) -> None:
         if self.connections.pop(handle.conn_id, None) is None:
             return
-        self.offered.pop(handle.conn_id, None)
+        self._offered.pop(handle.conn_id, None)
         self.presence_audience.pop(handle.conn_id, None)
         self.rooms.leave_all(handle)
         mine = self.by_user.get(handle.user_id)
@@ -218,6 +219,10 @@ class Hub:
         self._deliver_room(msg.room_id, msg.offset, frame, msg.message_type)
         self.config.observe_latency(trio.current_time() - msg.received_at)
 
+    def revoke_room(self, msg: RoomRevoke) -> int:
+        """Unsubscribe this node's subscribers the revocation concerns; the count."""
+        return self.rooms.revoke(msg.room_id, msg.user_id, msg.reason, self._offered)
+
     def charge_sender(self, user_id: uuid.UUID) -> float:
         """A room message of `user_id` against its rate: 0.0, or the seconds to wait."""
         wait = self.senders.wait_for(user_id, trio.current_time())
@@ -227,7 +232,7 @@ class Hub:
 
     def _deliver_room(self, room_id: uuid.UUID, offset: int, frame: Frame, kind: str) -> None:
         self.room_activity.record(room_id)
-        delivered = self.rooms.deliver(room_id, offset, frame, self.offered, self._refused)
+        delivered = self.rooms.deliver(room_id, offset, frame, self._offered, self._refused)
         self.counters.deliveries += delivered
         self.counters.deliveries_by_type[kind] += delivered
 
@@ -253,7 +258,7 @@ class Hub:
 
     def _deliver(self, targets: Mapping[int, ConnectionHandle], frame: Frame) -> int:
         """Offer `frame` to each of `targets`; close the ones that cannot keep up."""
-        offered = self.offered
+        offered = self._offered
         delivered = 0
         for conn_id, handle in targets.items():
             if handle.offer(frame):
@@ -273,9 +278,9 @@ class Hub:
 
     def flush(self) -> None:
         """End of a batch: one write per connection that got frames; overdue bookkeeping."""
-        for handle in self.offered.values():
+        for handle in self._offered.values():
             handle.flush()
-        self.offered.clear()
+        self._offered.clear()
         if self._barriers:
             self._send_barriers()
         if self.reservations:
@@ -301,7 +306,7 @@ class Hub:
         self.counters.sample(now)
         self.room_activity.rotate(now)
         self._expire(now)
-        self.counters.presence_frames += self.rooms.tick(now, self.offered, self._refused)
+        self.counters.presence_frames += self.rooms.tick(now, self._offered, self._refused)
         if self.presence:
             for envelope in self.presence.flush():
                 self.counters.presence_frames += 1
@@ -337,7 +342,7 @@ class Hub:
             room_id = uuid.UUID(topic.removeprefix("room:"))
             if kind != ROOM_PRESENCE:
                 self.room_activity.record(room_id)
-            delivered = self.rooms.forward(room_id, frame, kind, self.offered, self._refused)
+            delivered = self.rooms.forward(room_id, frame, kind, self._offered, self._refused)
             self.counters.deliveries += delivered
             self.counters.deliveries_by_type[kind] += delivered
             return

@@ -118,8 +118,8 @@ def dispatch(hub: Hub, msg: HubMsg) -> None:
                 hub.rooms.join(handle, room_id, routed, until)
         case RoomLeave(handle=handle, room_id=room_id):
             hub.rooms.leave(handle, room_id)
-        case RoomRevoke(room_id=room_id, reason=reason, user_id=user_id):
-            hub.rooms.revoke(room_id, user_id, reason, hub.offered)
+        case RoomRevoke():
+            hub.revoke_room(msg)
         case ChargeSender(user_id=user_id, reply=reply):
             reply.send(hub.charge_sender(user_id))
         case GetRoomOnline(room_id=room_id, reply=reply):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,18 @@ import trio
 from momentum.auth import sign_room_grant
 from tests._private_redis import PrivateRedis
 
-from ._nodes import SECRET, Client, Node, connect, create_users, get_json, open_cluster, until
-from .test_cluster_rooms import KEY, collect, new_room, subscribe
+from ._nodes import (
+    SECRET,
+    Client,
+    Node,
+    User,
+    connect,
+    create_users,
+    get_json,
+    open_cluster,
+    until,
+)
+from .test_cluster_rooms import KEY, collect, new_room
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
@@ -32,6 +44,15 @@ async def call(node: Node, method: str, path: str, **kwargs: Any) -> None:
     async with httpx.AsyncClient() as http:
         reply = await http.request(method, node.http + path, headers=KEY, **kwargs)
         assert reply.status_code == 200, reply.text
+
+
+@asynccontextmanager
+async def in_room(node: Node, user: User, room_id: str, **data: Any) -> AsyncIterator[Client]:
+    """A connection of `user` to `node`, subscribed to the room (its `ack` received)."""
+    async with connect(node, user) as client:
+        await client.send(message_type="room_subscribe", data={"room_id": room_id, **data})
+        await collect(client, 0, 1)
+        yield client
 
 
 async def presence_of(client: Client, kind: str, user: uuid.UUID) -> dict[str, Any]:
@@ -53,15 +74,11 @@ async def test_revocations_reach_subscribers_on_other_nodes(
             await call(one, "PATCH", f"/rooms/{room_id}", json={"kind": "private"})
             await call(one, "PUT", f"/rooms/{room_id}/members/{bob.id}", json={})
             grant = sign_room_grant(SECRET, carol.id, [uuid.UUID(room_id)], int(time.time()) + 600)
-            async with connect(two, bob) as b, connect(two, carol) as c, connect(one, alice) as a:
-                await subscribe(b, room_id)
-                await collect(b, 0, 1)
-                await c.send(
-                    message_type="room_subscribe", data={"room_id": room_id, "grant": grant}
-                )
-                await collect(c, 0, 1)
-                await subscribe(a, room_id)
-                await collect(a, 0, 1)
+            async with (
+                in_room(two, bob, room_id) as b,
+                in_room(two, carol, room_id, grant=grant) as c,
+                in_room(one, alice, room_id) as a,
+            ):
                 await call(one, "DELETE", f"/rooms/{room_id}/members/{bob.id}")
                 notice = await b.receive_type("room_unsubscribed")
                 assert notice["data"] == {"room_id": room_id, "reason": "removed"}
@@ -84,18 +101,12 @@ async def test_room_presence_is_announced_once_across_nodes(
                 body = await get_json(one, f"/rooms/{room_id}/online")
                 return {u["user_id"] for u in body["users"]}
 
-            async with connect(one, alice) as a:
-                await subscribe(a, room_id)
-                await collect(a, 0, 1)
-                async with connect(two, bob) as b_two:
-                    await subscribe(b_two, room_id)
-                    await collect(b_two, 0, 1)
+            async with in_room(one, alice, room_id) as a:
+                async with in_room(two, bob, room_id):
                     joined = await presence_of(a, "room_member_joined", bob.id)
                     assert joined["room_id"] == room_id
                     await until(lambda: _equals(online_at_one, {str(alice.id), str(bob.id)}))
-                    async with connect(one, bob) as b_one:
-                        await subscribe(b_one, room_id)
-                        await collect(b_one, 0, 1)
+                    async with in_room(one, bob, room_id):
                         await trio.sleep(0.6)  # three presence intervals
                     # bob left node one but is still in the room on node two: no news
                     await trio.sleep(0.6)
@@ -131,12 +142,8 @@ async def test_a_node_that_stops_counts_its_users_out_of_their_rooms(
             one, two = cluster.nodes
             alice, bob = await create_users(one, 2)
             room_id = await new_room(one, alice.id)
-            async with connect(one, alice) as a:
-                await subscribe(a, room_id)
-                await collect(a, 0, 1)
-                async with connect(two, bob) as b:
-                    await subscribe(b, room_id)
-                    await collect(b, 0, 1)
+            async with in_room(one, alice, room_id) as a:
+                async with in_room(two, bob, room_id):
                     await presence_of(a, "room_member_joined", bob.id)
                     await two.stop()
                     left = await presence_of(a, "room_member_left", bob.id)
