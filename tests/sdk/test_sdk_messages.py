@@ -386,3 +386,28 @@ async def test_a_refresh_giving_no_later_expiry_does_not_spin(
         # 5 s after each, then half the remaining life: never a tight loop before the expiry
         assert calls[:3] == pytest.approx([240, 272.5, 288.75])
         assert all(b - a >= 5 for a, b in itertools.pairwise(calls))
+
+
+async def test_a_refused_in_band_token_is_said_and_the_old_expiry_stands(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with trio.fail_after(3600):
+        start = trio.current_time()
+        revoked = fake_token(exp=start + 5000, tag="revoked")
+
+        async def refresh() -> str:
+            return revoked
+
+        connector = FakeConnector()
+        options = options_for(connector, refresh_token=refresh, refresh_before=60.0)
+        async with open_client(BASE_URL, fake_token(exp=start + 300), options) as client:
+            socket = await connector.accepted.receive()
+            frame = await socket.frame()
+            error = {"code": "token_revoked", "message": "revoked", "ref_id": frame["id"]}
+            await socket.push(message_type="error", data=error)
+            while not isinstance(event := await client.events.receive(), ServerError):
+                pass
+            assert (event.code, client.token) == ("token_revoked", revoked)
+            socket.server_close(4001, "token expired")  # at the old exp, the server closes
+            again = await connector.accepted.receive()
+            assert again.offers[1] == f"bearer.{revoked}"  # asked again: the callback's answer
