@@ -70,12 +70,13 @@ class RoomCursors:
             cursor.held = [] if cursor.held is None else cursor.held
 
     def hold(self, room_id: uuid.UUID) -> bool:
-        """Hold the room's live messages for a recovery; False if not subscribed."""
+        """Hold the room's live messages for a recovery; False if not subscribed, or if a
+        recovery holds them already: two at once would both send the same missed messages
+        (the running one reports a gap still open when it ends, see `recovered`)."""
         cursor = self._cursors.get(room_id)
-        if cursor is None:
+        if cursor is None or cursor.held is not None:
             return False
-        if cursor.held is None:
-            cursor.held = []
+        cursor.held = []
         return True
 
     def leave(self, room_id: uuid.UUID) -> None:

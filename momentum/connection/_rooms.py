@@ -77,6 +77,9 @@ async def _subscribe(
             continue
         room, until = admitted
         cursor = handle.rooms.get(room_id)
+        while cursor is not None and cursor.held is not None:  # one recovery at a time
+            await handle.rooms.wait_released(room_id)
+            cursor = handle.rooms.get(room_id)
         if cursor is not None and after is None:
             after = cursor.sent  # subscribed already: nothing missed
         handle.rooms.enter(room)

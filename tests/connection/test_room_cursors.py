@@ -84,6 +84,22 @@ def test_a_recovery_fills_a_gap_and_releases_what_waited() -> None:
     assert rooms.gap_after(ROOM.id) is None and gaps == [ROOM.id]
 
 
+def test_one_recovery_at_a_time_and_a_gap_left_open_is_reported_again() -> None:
+    """Two recoveries at once would both send the missed messages: a gap found while one
+    runs waits for it, and is reported again if the recovery did not fill it."""
+    rooms, sent, gaps = cursors()
+    live(rooms, after=1)
+    rooms.offer(ROOM.id, 4, frame(4))  # 2 and 3 missing: a gap
+    assert gaps == [ROOM.id]
+    assert rooms.hold(ROOM.id)
+    assert not rooms.hold(ROOM.id)  # a second recovery of the same room is refused
+    rooms.offer(ROOM.id, 7, frame(7))  # held meanwhile
+    rooms.recovered(ROOM.id, 3)  # filled 2..3; 5 and 6 are still missing
+    assert sent == [sent_as(4)]
+    assert gaps == [ROOM.id, ROOM.id] and rooms.gap_after(ROOM.id) == 4
+    assert rooms.hold(ROOM.id)  # free again for the next recovery
+
+
 def test_full_buffers_refuse_and_unknown_rooms_take_nothing() -> None:
     rooms, sent, _ = cursors(capacity=1)
     assert rooms.offer(uuid.uuid4(), 1, frame(1))  # not subscribed: ignored
