@@ -136,8 +136,10 @@ class Cluster:
                     await node.process.wait()
 
 
-async def wait_healthy(node: Node, timeout: float = 20) -> None:
-    """Until `/health` answers 200 (the broker subscribed, the store up)."""
+async def wait_healthy(node: Node, timeout: float = 60) -> None:
+    """Until `/health` answers 200 (the broker subscribed, the store up). The wait ends as
+    soon as it does; the generous limit is for a loaded machine, where starting a node (and
+    a `--workers` parent's children) took over 20 s."""
     with trio.fail_after(timeout):
         async with httpx.AsyncClient() as http:
             while True:

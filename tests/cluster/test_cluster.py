@@ -298,7 +298,7 @@ async def test_the_parent_restarts_a_crashed_worker_and_workers_never_outlive_it
         parent, log = node.process, node.log
         assert parent is not None
         try:
-            await wait_healthy(node, timeout=60)  # three processes start on a busy machine
+            await wait_healthy(node)  # three processes start on a busy machine
             pids = _worker_pids(log)
             assert len(pids) == 2
             os.kill(pids[0], signal.SIGKILL)
