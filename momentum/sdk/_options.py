@@ -32,7 +32,8 @@ class ClientOptions:
       MessagePack frames, subprotocol `momentum.msgpack`); the application sees the same
       events either way.
     - `connector`, `clock`, `rng`: the transport, the wall clock that token expiry is read
-      against, and the jitter's random source (tests replace them).
+      against, and the jitter's random source (the operating system's by default, so no
+      client's reconnect schedule can be predicted from another's; tests pass a seeded one).
     """
 
     refresh_token: RefreshToken | None = None
@@ -47,4 +48,4 @@ class ClientOptions:
     wire_format: WireFormatName = "json"
     connector: Connector = open_websocket
     clock: Callable[[], float] = time.time
-    rng: random.Random = field(default_factory=random.Random)
+    rng: random.Random = field(default_factory=random.SystemRandom)
