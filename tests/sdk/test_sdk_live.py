@@ -10,7 +10,9 @@ tests/server/test_token_refresh.py); real SDK clients over real sockets; an oute
 from __future__ import annotations
 
 import itertools
+import math
 import socket
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -177,6 +179,11 @@ async def test_a_live_connection_outlives_its_token_by_refreshing_it(
 
             async def refresh() -> str:
                 refreshed.append(trio.current_time())
+                # Tokens carry `exp` in whole wall-clock seconds, and under the mock clock the
+                # wall clock hardly moves between refreshes: without this a new token could
+                # expire in the same second as the old one, which the SDK answers by waiting
+                # RETRY_AFTER (no later expiry). Blocking the loop keeps the mock clock still.
+                time.sleep(math.ceil(time.time()) - time.time() + 0.01)  # noqa: ASYNC251
                 return server.token(user)
 
             options = ClientOptions(refresh_token=refresh, refresh_before=60.0)
